@@ -80,13 +80,21 @@ class Source(_Strict):
             raise ValueError(f"unknown encoding {v!r}") from None
         return v
 
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, v: dict[str, str], info) -> dict[str, str]:
+        table = info.data.get("table")
+        if table is None:  # the table itself is wrong; that is reported on its own key
+            return v
+        known = {c.name for c in C.columns_of(table)}
+        bad = sorted(set(v.values()) - known)
+        if bad:
+            raise ValueError(f"maps onto {bad}, which table {table!r} does not have; "
+                             f"expected some of {sorted(known)}")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> "Source":
-        known = {c.name for c in C.columns_of(self.table)}
-        bad = sorted(set(self.columns.values()) - known)
-        if bad:
-            raise ValueError(f"columns maps onto {bad}, which table {self.table!r} does not have; "
-                             f"expected some of {sorted(known)}")
         if self.table in C.LINKED_TABLES and not self.system:
             raise ValueError(f"a {self.table} source needs `system` (the source system name)")
         return self
@@ -246,7 +254,8 @@ def _format_errors(exc: ValidationError) -> list[str]:
         elif e["type"] == "missing":
             msg = "required key is missing"
         found = e.get("input")
-        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(found, (dict, list)):
+        if (e["type"] not in ("missing", "extra_forbidden") and not isinstance(found, (dict, list))
+                and "found" not in msg):
             msg += f" (found {found!r})"
         out.append(f"{key or '<top level>'}: {msg}")
     return out

@@ -1,0 +1,196 @@
+"""The ``onetoone`` command: sample, ingest, run, batch, survey, lab, demo.
+
+Each subcommand is a thin wrapper over library calls; ``onetoone SUBCOMMAND --help`` says what
+it does. Exit status: 0 on success, 1 when a client or stage failed, 2 on bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import paths
+
+STAGES = ("identify", "differentiate", "interact", "customize")
+
+
+def _config(path: str):
+    from .config import load_config
+
+    return load_config(path)
+
+
+# -- sample ----------------------------------------------------------------------------------
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import generate
+
+    t0 = time.perf_counter()
+    counts = generate(Path(args.out), seed=args.seed, people=args.people)
+    for k, v in counts.items():
+        print(f"  {k:<28} {v:>10,}" if isinstance(v, int) else f"  {k:<28} {v}")
+    print(f"sample client written to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+# -- ingest ----------------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+    from .workspace import Workspace
+
+    cfg = _config(args.config)
+    ws_path = Path(args.workspace) if args.workspace else cfg.workspace_path
+    with Workspace(ws_path) as ws:
+        results = ingest(cfg, ws, sources=args.source or None)
+    total_q = sum(r.quarantined for r in results)
+    print(f"workspace: {ws_path}  ({sum(r.loaded for r in results):,} rows loaded, "
+          f"{total_q:,} quarantined; see table 'quarantine')")
+    return 0
+
+
+# -- run -------------------------------------------------------------------------------------
+def run_stage(stage: str, cfg, ws, echo: bool = True) -> dict:
+    """Run one stage's library pipeline (no notebook) on a workspace; returns its summary."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+    module = importlib.import_module(f"onetoone.{stage}.pipeline")
+    return module.run(cfg, ws, echo=echo)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
+    cfg = _config(args.config)
+    stages = STAGES if args.stage == "all" else (args.stage,)
+    with Workspace.open(cfg) as ws:
+        if not ws.has("customer_records") and not ws.has("transactions"):
+            print(f"the workspace {ws.path} has no ingested data; run `onetoone ingest "
+                  f"{args.config}` first", file=sys.stderr)
+            return 1
+        for stage in stages:
+            t0 = time.perf_counter()
+            print(f"== {stage}", flush=True)
+            summary = run_stage(stage, cfg, ws)
+            for k, v in (summary or {}).items():
+                print(f"  {k}: {v}")
+            print(f"   {stage} done in {time.perf_counter() - t0:.1f} s", flush=True)
+    return 0
+
+
+# -- batch -----------------------------------------------------------------------------------
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    summary = run_batch([Path(c) for c in args.configs], out_dir=Path(args.out), jobs=args.jobs,
+                        notebooks=args.notebook or None, progress=not args.quiet)
+    return 0 if summary["ok"] else 1
+
+
+# -- lab -------------------------------------------------------------------------------------
+def cmd_lab(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    if args.config:
+        cfg_path = Path(args.config).resolve()
+        _config(cfg_path)  # validate before starting
+        env["ONETOONE_CONFIG"] = str(cfg_path)
+        print(f"client preselected: {cfg_path}")
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={paths.NOTEBOOKS}",
+           "--ip=127.0.0.1", f"--port={args.port}"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    os.execvpe(cmd[0], cmd, env)
+    return 0  # pragma: no cover
+
+
+# -- demo ------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    summary = run_batch([paths.SAMPLE_CONFIG], out_dir=Path(args.out), jobs=1, progress=True)
+    index = summary["clients"][0].get("index")
+    print(f"\nreports: {index}" if index else "\nthe demo batch failed; see run.json")
+    return 0 if summary["ok"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="onetoone",
+        description="Run the one-to-one programme (Identify, Differentiate, Interact, Customize) "
+                    "on a client's own customer data.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("sample", help="regenerate the sample client (deterministic with a seed)",
+                       description="Write the sample retailer's exports, client.yaml and ground "
+                                   "truth. The same seed gives byte-identical files.")
+    s.add_argument("--out", default=str(paths.SAMPLE_DIR), help="output folder (default: %(default)s)")
+    s.add_argument("--seed", type=int, default=1994, help="random seed (default: %(default)s)")
+    s.add_argument("--people", type=int, default=20000, help="people to simulate (default: %(default)s)")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("ingest", help="load a client's exports into its workspace",
+                       description="Read every source in the client config, validate it, load good "
+                                   "rows into the DuckDB workspace and quarantine bad ones.")
+    s.add_argument("config", help="client YAML")
+    s.add_argument("--source", action="append", help="only this source (repeatable)")
+    s.add_argument("--workspace", help="DuckDB file (default: from the config)")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("run", help="run a stage's library pipeline (no notebook)",
+                       description="Run identify, differentiate, interact, customize (or all, in "
+                                   "order) on an ingested workspace and write the stage's tables.")
+    s.add_argument("stage", choices=(*STAGES, "all"))
+    s.add_argument("config", help="client YAML")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("batch", help="run every notebook per client and write HTML reports",
+                       description="For each client: ingest, run notebooks 01-04 and the readiness "
+                                   "results with papermill, write HTML reports, an index page and "
+                                   "run.json. A failing client does not stop the others.")
+    s.add_argument("configs", nargs="+", metavar="CONFIG", help="client YAML files")
+    s.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
+    s.add_argument("--jobs", type=int, default=1, help="clients in parallel (default: %(default)s)")
+    s.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_batch)
+
+    try:
+        from .readiness.cli import add_parser as add_survey_parser
+    except ImportError:  # the survey needs its optional web stack
+        add_survey_parser = None
+    if add_survey_parser:
+        add_survey_parser(sub)
+
+    s = sub.add_parser("lab", help="JupyterLab on the notebooks, with a client preselected",
+                       description="Start JupyterLab on the workbook's notebooks. With CONFIG, every "
+                                   "notebook opens on that client (ONETOONE_CONFIG) without edits.")
+    s.add_argument("config", nargs="?", help="client YAML")
+    s.add_argument("--port", type=int, default=8888)
+    s.add_argument("--no-browser", action="store_true")
+    s.set_defaults(func=cmd_lab)
+
+    s = sub.add_parser("demo", help="run the whole workbook on the sample client",
+                       description="Batch-run the sample client and print where the reports are.")
+    s.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
+    from .ingest import IngestError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, IngestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
