@@ -45,3 +45,10 @@ def test_bad_config_exits_2_with_message(tmp_path):
     r = subprocess.run([sys.executable, "-m", "onetoone.cli", "ingest", str(bad)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "currency" in r.stderr
+
+
+def test_data_model_doc_is_current():
+    from onetoone.columns import markdown
+
+    assert (ROOT / "docs" / "data_model.md").read_text() == markdown(), \
+        "regenerate: python -m onetoone.columns > docs/data_model.md"

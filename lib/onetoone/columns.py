@@ -234,3 +234,38 @@ def columns_of(table: str) -> tuple[Column, ...]:
         return TABLES[table]
     except KeyError:
         raise KeyError(f"unknown canonical table {table!r}; expected one of {sorted(TABLES)}") from None
+
+
+def markdown() -> str:
+    """The data model as Markdown (docs/data_model.md is this text; a test keeps them equal)."""
+    out = ["# The data model", "",
+           "Generated from `lib/onetoone/columns.py` by `python -m onetoone.columns > "
+           "docs/data_model.md`; do not edit by hand.", "",
+           "Map each client export onto one canonical table in the client YAML (`sources[].table`, "
+           "`sources[].columns` from the client's column name to the canonical one, `sources[].values` "
+           "for client vocabularies such as channel names). Tables with a customer link "
+           f"({', '.join(LINKED_TABLES)}) also get `{SOURCE_SYSTEM}` (from `sources[].system`) and "
+           f"`{RECORD_KEY}` = `<source_system>:<record_id>`; every loaded row keeps the config "
+           "`source` it came from. Required columns must be mapped; a row with an empty or "
+           "unusable required value is quarantined, a bad optional value is cleared and recorded.", ""]
+    for table, cols in TABLES.items():
+        key = " + ".join(UNIQUE_KEYS[table])
+        out += [f"## {table}", "", f"Unique key: {key}.", "",
+                "| column | type | required | meaning |", "|---|---|---|---|"]
+        out += [f"| {c.name} | {c.dtype} | {'yes' if c.required else ''} | {c.meaning} |"
+                for c in cols]
+        out.append("")
+    out += ["## Vocabularies", "",
+            f"- channel: {', '.join(CHANNELS)}",
+            f"- direction: {', '.join(DIRECTIONS)}",
+            f"- component rule: {', '.join(RULES)}",
+            "- consent needed for outbound: " + ", ".join(f"{k} ({v})" for k, v in
+                                                         CONSENT_CHANNELS.items()), "",
+            "## What each stage writes", "", "| stage | table | contents |", "|---|---|---|"]
+    for stage, tables in STAGE_TABLES.items():
+        out += [f"| {stage} | {t} | {d} |" for t, d in tables.items()]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -94,28 +94,45 @@ class _Checker:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        vals = (values if values is not None else self.df.get(column, pd.Series("", index=self.df.index)))
+        idx = np.flatnonzero(mask)
+        vals = values if values is not None else self.df.get(column)
+        vals = (pd.Series("", index=idx) if vals is None
+                else pd.Series(vals).iloc[idx].astype(object).where(lambda v: v.notna(), ""))
         self.issues.append(pd.DataFrame({
             "source": self.source.name, "table": self.table,
-            "file": self.df[FILE_COL].to_numpy()[mask], "row": self.df[ROW_COL].to_numpy()[mask],
-            "column": column, "value": pd.Series(vals).astype(str).to_numpy()[mask],
+            "file": self.df[FILE_COL].iloc[idx].to_numpy(dtype=object),
+            "row": self.df[ROW_COL].iloc[idx].to_numpy(),
+            "column": column, "value": vals.astype(str).to_numpy(dtype=object),
             "reason": reason, "action": "row quarantined" if fatal else "value cleared",
         }))
         if fatal:
-            self.bad |= mask
+            self.bad[idx] = True
 
 
 def _blank(s: pd.Series) -> np.ndarray:
-    return (s.isna() | (s.astype(str).str.strip() == "")).to_numpy()
+    return s.isna().to_numpy(dtype=bool) | (s.str.strip() == "").to_numpy(dtype=bool, na_value=True)
 
 
-def _to_number(s: pd.Series, decimal: str) -> pd.Series:
+def _clean_number_text(s: pd.Series, decimal: str) -> pd.Series:
     text = s.astype(str).str.strip().str.replace(r"[\s\u00a0£$€]", "", regex=True)
     if decimal == ",":
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         text = text.str.replace(",", "", regex=False)
-    return pd.to_numeric(text.where(text != ""), errors="coerce")
+    return text.where(text != "")
+
+
+def _to_number(s: pd.Series, decimal: str) -> pd.Series:
+    """Numbers as the client wrote them: thousands separators, currency signs, decimal commas."""
+    if decimal == ",":
+        return pd.to_numeric(_clean_number_text(s, decimal), errors="coerce")
+    stripped = s.str.strip()
+    out = pd.to_numeric(stripped.where(stripped != ""), errors="coerce").astype("float64")
+    retry = out.isna().to_numpy() & (stripped != "").to_numpy(dtype=bool, na_value=False)
+    if retry.any():  # only the unusual cells pay for the slow clean-up
+        out.iloc[np.flatnonzero(retry)] = pd.to_numeric(
+            _clean_number_text(s.iloc[np.flatnonzero(retry)], decimal), errors="coerce").to_numpy()
+    return out
 
 
 def _to_datetime(s: pd.Series, fmt: str | None) -> pd.Series:
@@ -164,7 +181,9 @@ def coerce_and_validate(df: pd.DataFrame, source: Source, cfg: ClientConfig,
             continue
         raw = df[name]
         if name in source.values:  # client vocabulary -> canonical
-            raw = raw.map(lambda v, m=source.values[name]: m.get(v, m.get(str(v).strip(), v)))
+            m = source.values[name]
+            stripped = raw.str.strip()
+            raw = stripped.map(m).fillna(stripped)
         blank = _blank(raw)
         if col.required:
             what = "empty identifier" if name.endswith("_id") else f"empty required value"
