@@ -72,3 +72,34 @@ def ground_truth(name: str):
         raise FileNotFoundError(f"no ground-truth file {name}.* in {folder}")
     f = matches[0]
     return pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f, dtype=str)
+
+
+def sample_config_file(stage: str, dest_dir: Path) -> Path:
+    """A client YAML in ``dest_dir`` for the sample client, on a private copy of the workspace
+    built up to ``stage`` (source paths made absolute), for notebook and CLI tests."""
+    import yaml
+
+    built = private_copy(sample_workspace(stage), Path(dest_dir))
+    raw = yaml.safe_load(paths.SAMPLE_CONFIG.read_text(encoding="utf-8"))
+    for s in raw.get("sources", []):
+        s["path"] = str((paths.SAMPLE_DIR / s["path"]).resolve())
+    raw["workspace"] = str(built.workspace_path)
+    out = Path(dest_dir) / "client.yaml"
+    out.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return out
+
+
+def run_notebook(name: str, config_path: Path, out_dir: Path, **parameters) -> dict:
+    """Execute notebooks/<name> with papermill on a client; return the figures it recorded.
+
+    The executed notebook is kept as ``out_dir/<name>`` for inspection when a test fails.
+    """
+    import papermill as pm
+
+    from onetoone.nb import figures_from_notebook
+
+    out = Path(out_dir) / name
+    pm.execute_notebook(str(paths.NOTEBOOKS / name), str(out),
+                        parameters={"CONFIG": str(config_path), **parameters},
+                        kernel_name="onetoone", cwd=str(paths.NOTEBOOKS), progress_bar=False)
+    return figures_from_notebook(out)
