@@ -1,0 +1,136 @@
+"""Survey administration: create a survey with personal links, serve it, follow it, export it.
+
+Used by ``onetoone survey ...`` (see :mod:`onetoone.readiness.cli`) and by tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .. import paths
+from .model import GROUPS
+from .store import SurveyStore
+
+SURVEY_NOTEBOOK = paths.NOTEBOOKS / "readiness_survey.ipynb"
+VOILA_JSON = paths.ROOT / "voila.json"
+DEFAULT_PORT = 8866
+
+
+def parse_groups(specs: list[str]) -> dict[str, int]:
+    """``["managers=10", "customers=100"]`` -> ``{"managers": 10, "customers": 100}``."""
+    out: dict[str, int] = {}
+    for spec in specs:
+        name, sep, count = spec.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in GROUPS:
+            raise ValueError(f"--group {spec!r}: expected GROUP=COUNT with GROUP one of "
+                             f"{list(GROUPS)}, e.g. managers=10")
+        try:
+            n = int(count)
+        except ValueError:
+            raise ValueError(f"--group {spec!r}: expected a whole number after '=', found {count!r}") from None
+        if n < 0:
+            raise ValueError(f"--group {spec!r}: expected a count >= 0, found {n}")
+        if name in out:
+            raise ValueError(f"--group {name} given twice")
+        out[name] = n
+    if not out:
+        raise ValueError("expected at least one --group GROUP=COUNT, e.g. --group managers=10")
+    return out
+
+
+def survey_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/?token={token}"
+
+
+def create_survey(cfg, groups: dict[str, int], base_url: str, out: str | Path | None = None,
+                  title: str | None = None) -> tuple[str, Path, pd.DataFrame]:
+    """Create a survey for the client and write the personal links to a CSV.
+
+    Returns
+    -------
+    survey_id, csv_path, links
+        ``links`` has columns survey_id, group, token, link. The CSV is written with mode 0600
+        beside the client config (``<stem>_survey_links_<survey_id>.csv``) unless ``out`` says.
+    """
+    with SurveyStore(cfg.survey_db_url) as store:
+        survey_id, tokens = store.create_survey(cfg.client, groups, title=title)
+    tokens["link"] = [survey_link(base_url, t) for t in tokens["token"]]
+    stem = cfg.config_path.stem if cfg.config_path else "client"
+    path = Path(out) if out else cfg.base_dir / f"{stem}_survey_links_{survey_id}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        tokens.to_csv(fh, index=False)
+    return survey_id, path, tokens
+
+
+def export_answers(cfg, out: str | Path, survey_id: str | None = None,
+                   include_drafts: bool = False) -> pd.DataFrame:
+    """Write every submitted answer (one row per respondent and item) to a CSV.
+
+    The respondent column is a short pseudonym, not the token (a token opens the survey).
+    """
+    with SurveyStore(cfg.survey_db_url) as store:
+        df = store.answers(survey_id, submitted_only=not include_drafts)
+        comments = store.comments(survey_id)
+    df = df.copy()
+    codes = {t: f"R{i + 1:04d}" for i, t in enumerate(dict.fromkeys(df["token"]))}
+    df.insert(1, "respondent", df["token"].map(codes))
+    df = df.drop(columns=["token"])
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out, index=False)
+    if len(comments):
+        comments.to_csv(out.with_name(out.stem + "_comments.csv"), index=False)
+    return df
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | None = None) -> list[str]:
+    """The Voila command line for the one survey notebook (never directory mode).
+
+    Safety settings come from the shipped voila.json (read from the folder Voila starts in,
+    which :func:`serve` makes the repository root) and are repeated on the command line.
+    """
+    cmd = [sys.executable, "-m", "voila", str(SURVEY_NOTEBOOK), f"--port={port}", f"--Voila.ip={ip}",
+           "--no-browser", "--Voila.port_retries=0",
+           "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
+           "--MappingKernelManager.cull_idle_timeout=300", "--MappingKernelManager.cull_interval=60"]
+    if token is not None:
+        cmd.append(f"--Voila.token={token}")
+    return cmd
+
+
+def voila_env(config_path: str | Path | None, db_url: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    if config_path:
+        env["ONETOONE_CONFIG"] = str(Path(config_path).resolve())
+    if db_url:
+        env["ONETOONE_DB_URL"] = db_url
+    env.setdefault("ONETOONE_PLOTLY_RENDERER", "plotly_mimetype")
+    return env
+
+
+def start_voila(config_path: str | Path, port: int | None = None, ip: str = "127.0.0.1",
+                db_url: str | None = None, log_path: str | Path | None = None) -> subprocess.Popen:
+    """Start Voila on the survey notebook in the background (tests, benchmarks)."""
+    port = port or free_port(ip)
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(voila_command(port, ip), cwd=str(paths.ROOT),
+                            env=voila_env(config_path, db_url), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    proc.port = port  # type: ignore[attr-defined]
+    proc.base_url = f"http://{ip}:{port}"  # type: ignore[attr-defined]
+    return proc

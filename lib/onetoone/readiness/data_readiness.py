@@ -1,0 +1,225 @@
+"""Data-measured readiness: each IDIC stage scored 1-5 from the client's own workspace.
+
+What respondents believe is set beside what the data shows. Each measure is a share (0..1)
+computed inside DuckDB and mapped to 1..5 by a fixed rule (:data:`SCALES`); a measure whose
+tables or columns are missing is reported as unavailable, with the reason, never guessed.
+
+=======================  =============  ======================================================
+measure                  stage          how
+=======================  =============  ======================================================
+recognition_rate         identify       transactions + interactions tied to a known customer
+profile_completeness     identify       mean share of filled profile fields per customer
+duplicate_rate           identify       1 - customers / source records (lower is better)
+value_measurability      differentiate  customers with a measured value in customer_value
+margin_measurability     differentiate  transaction lines with a cost, so margin is known
+efficient_channel_share  interact       contacts on web, email and sms
+contact_history_coverage interact       customers with at least one recognised contact
+offer_coverage           customize      customers with at least one personalised recommendation
+=======================  =============  ======================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import columns as C
+from .model import STAGES
+
+EFFICIENT_CHANNELS: tuple[str, ...] = ("web", "email", "sms")
+"""Automated, cheap channels: the share of contacts on them measures Interact's efficiency."""
+
+PROFILE_FIELDS: tuple[str, ...] = (C.FIRST_NAME, C.LAST_NAME, C.EMAIL, C.PHONE, C.STREET,
+                                   C.POSTCODE, C.CITY, C.BIRTH_DATE)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Map a share onto 1..5 linearly between ``worst`` (score 1) and ``best`` (score 5)."""
+
+    worst: float
+    best: float
+
+    def score(self, x: float) -> float:
+        t = (x - self.worst) / (self.best - self.worst)
+        return float(1 + 4 * np.clip(t, 0.0, 1.0))
+
+
+SCALES: dict[str, Scale] = {
+    "recognition_rate": Scale(0.2, 0.95),
+    "profile_completeness": Scale(0.2, 0.9),
+    "duplicate_rate": Scale(0.4, 0.02),  # fewer duplicates is better
+    "value_measurability": Scale(0.0, 0.95),
+    "margin_measurability": Scale(0.0, 0.95),
+    "efficient_channel_share": Scale(0.05, 0.6),
+    "contact_history_coverage": Scale(0.05, 0.8),
+    "offer_coverage": Scale(0.0, 0.8),
+}
+
+MEASURES: dict[str, tuple[str, str]] = {
+    "recognition_rate": ("identify", "transactions and contacts tied to a known customer"),
+    "profile_completeness": ("identify", "profile fields filled per customer"),
+    "duplicate_rate": ("identify", "source records that duplicate another customer's"),
+    "value_measurability": ("differentiate", "customers with a measured value"),
+    "margin_measurability": ("differentiate", "order lines with a cost (margin known)"),
+    "efficient_channel_share": ("interact", "contacts on web, email or sms"),
+    "contact_history_coverage": ("interact", "customers with a recognised contact history"),
+    "offer_coverage": ("customize", "customers with a personalised offer"),
+}
+
+
+def _columns(ws, table: str) -> set[str]:
+    if not ws.has(table):
+        return set()
+    rows = ws.duckdb.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _scalar(ws, sql: str) -> float | None:
+    v = ws.duckdb.execute(sql).fetchall()[0][0]
+    return None if v is None else float(v)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: str = C.RECORD_KEY,
+                           channel: str = C.CHANNEL, cost: str = C.COST,
+                           efficient_channels: tuple[str, ...] = EFFICIENT_CHANNELS) -> pd.DataFrame:
+    """Measure readiness from the workspace; one row per measure.
+
+    Parameters
+    ----------
+    ws
+        The client's :class:`~onetoone.workspace.Workspace` (tables may be missing).
+
+    Returns
+    -------
+    DataFrame
+        stage, measure, label, value (share 0..1 or NaN), score (1..5 or NaN), available (bool),
+        note (how it was measured, or why it is unavailable).
+    """
+    rows: list[dict] = []
+
+    def add(measure: str, value: float | None, note: str) -> None:
+        stage, label = MEASURES[measure]
+        ok = value is not None and np.isfinite(value)
+        rows.append({"stage": stage, "measure": measure, "label": label,
+                     "value": float(value) if ok else np.nan,
+                     "score": round(SCALES[measure].score(value), 2) if ok else np.nan,
+                     "available": bool(ok), "note": note})
+
+    cols = {t: _columns(ws, t) for t in ("record_map", "customers", "customer_records", "transactions",
+                                         "interactions", "customer_value", "recommendations",
+                                         "contact_plan")}
+    has_map = {record_key, customer_id} <= cols["record_map"]
+    events = [t for t in ("transactions", "interactions") if record_key in cols[t]]
+
+    # -- identify ---------------------------------------------------------------------------
+    if events and has_map:
+        parts = " UNION ALL ".join(
+            f"SELECT e.{_q(record_key)} IS NOT NULL AND m.{_q(customer_id)} IS NOT NULL AS known "
+            f"FROM {_q(t)} e LEFT JOIN (SELECT DISTINCT {_q(record_key)}, {_q(customer_id)} FROM record_map) m "
+            f"ON e.{_q(record_key)} = m.{_q(record_key)}" for t in events)
+        v = _scalar(ws, f"SELECT avg(CASE WHEN known THEN 1.0 ELSE 0.0 END) FROM ({parts})")
+        add("recognition_rate", v, f"{' and '.join(events)} joined to record_map")
+    elif events:
+        parts = " UNION ALL ".join(f"SELECT {_q(record_key)} IS NOT NULL AS known FROM {_q(t)}" for t in events)
+        v = _scalar(ws, f"SELECT avg(CASE WHEN known THEN 1.0 ELSE 0.0 END) FROM ({parts})")
+        add("recognition_rate", v, f"no record_map yet: share of {' and '.join(events)} with any "
+                                   "source record (run identify for the linked rate)")
+    else:
+        add("recognition_rate", None, "unavailable: no transactions or interactions with record keys")
+
+    prof_table = "customers" if cols["customers"] else ("customer_records" if cols["customer_records"] else None)
+    fields = [f for f in PROFILE_FIELDS if prof_table and f in cols[prof_table]]
+    if fields:
+        filled = " + ".join(
+            f"(CASE WHEN {_q(f)} IS NOT NULL AND trim(CAST({_q(f)} AS VARCHAR)) <> '' THEN 1 ELSE 0 END)"
+            for f in fields)
+        v = _scalar(ws, f"SELECT avg(({filled}) / {len(fields)}.0) FROM {_q(prof_table)}")
+        add("profile_completeness", v, f"{len(fields)} profile fields in {prof_table}")
+    else:
+        add("profile_completeness", None, "unavailable: no customers or customer_records table")
+
+    if has_map:
+        v = _scalar(ws, f"SELECT 1 - count(DISTINCT {_q(customer_id)}) / nullif(count(DISTINCT "
+                        f"{_q(record_key)}), 0) FROM record_map")
+        add("duplicate_rate", v, "1 - customers / linked source records (record_map)")
+    else:
+        add("duplicate_rate", None, "unavailable: no record_map (run identify)")
+
+    # -- differentiate ------------------------------------------------------------------------
+    cv = cols["customer_value"]
+    if customer_id in cv:
+        numeric = ws.duckdb.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer_value' "
+            "AND data_type IN ('DOUBLE','FLOAT','DECIMAL','BIGINT','INTEGER','HUGEINT','REAL') "
+            "OR (table_name = 'customer_value' AND data_type LIKE 'DECIMAL%')").fetchall()
+        value_cols = [r[0] for r in numeric if r[0] != customer_id]
+        base = "customers" if customer_id in cols["customers"] else "customer_value"
+        if value_cols:
+            anyv = " OR ".join(f"v.{_q(c)} IS NOT NULL" for c in value_cols)
+            v = _scalar(ws, f"SELECT avg(CASE WHEN {anyv} THEN 1.0 ELSE 0.0 END) FROM "
+                            f"(SELECT DISTINCT {_q(customer_id)} FROM {_q(base)}) b LEFT JOIN customer_value v "
+                            f"ON b.{_q(customer_id)} = v.{_q(customer_id)}")
+            add("value_measurability", v, f"customers in {base} with a value in customer_value")
+        else:
+            add("value_measurability", None, "unavailable: customer_value has no numeric value column")
+    else:
+        add("value_measurability", None, "unavailable: no customer_value (run differentiate)")
+
+    if cost in cols["transactions"]:
+        v = _scalar(ws, f"SELECT avg(CASE WHEN {_q(cost)} IS NOT NULL THEN 1.0 ELSE 0.0 END) FROM transactions")
+        add("margin_measurability", v, "transaction lines with a cost")
+    else:
+        add("margin_measurability", None, "unavailable: transactions have no cost column")
+
+    # -- interact ---------------------------------------------------------------------------
+    if channel in cols["interactions"]:
+        chans = ", ".join("'" + c.replace("'", "''") + "'" for c in efficient_channels)
+        v = _scalar(ws, f"SELECT avg(CASE WHEN {_q(channel)} IN ({chans}) THEN 1.0 ELSE 0.0 END) "
+                        f"FROM interactions")
+        add("efficient_channel_share", v, f"interactions on {', '.join(efficient_channels)}")
+    else:
+        add("efficient_channel_share", None, "unavailable: no interactions with a channel")
+
+    if has_map and record_key in cols["interactions"]:
+        v = _scalar(ws, f"SELECT count(DISTINCT m.{_q(customer_id)}) / nullif((SELECT count(DISTINCT "
+                        f"{_q(customer_id)}) FROM record_map), 0) FROM interactions i JOIN record_map m "
+                        f"ON i.{_q(record_key)} = m.{_q(record_key)}")
+        add("contact_history_coverage", v, "customers with at least one recognised interaction")
+    else:
+        add("contact_history_coverage", None,
+            "unavailable: needs interactions with record keys and a record_map")
+
+    # -- customize --------------------------------------------------------------------------
+    if customer_id in cols["recommendations"]:
+        base = ("customers" if customer_id in cols["customers"] else
+                "record_map" if has_map else "recommendations")
+        v = _scalar(ws, f"SELECT count(DISTINCT r.{_q(customer_id)}) / nullif((SELECT count(DISTINCT "
+                        f"{_q(customer_id)}) FROM {_q(base)}), 0) FROM recommendations r")
+        add("offer_coverage", v, f"customers in {base} with a recommendation")
+    else:
+        add("offer_coverage", None, "unavailable: no recommendations (run customize)")
+    return pd.DataFrame(rows)
+
+
+def stage_data_scores(measures: pd.DataFrame) -> pd.DataFrame:
+    """One data-measured score per stage: the mean of its available measures.
+
+    Returns stage, data_score (NaN when nothing is measurable), measured, unavailable (names).
+    """
+    out = []
+    for stage in STAGES:
+        m = measures[measures["stage"] == stage]
+        ok = m[m["available"]]
+        out.append({"stage": stage,
+                    "data_score": round(float(ok["score"].mean()), 2) if len(ok) else np.nan,
+                    "measured": ", ".join(ok["measure"]),
+                    "unavailable": ", ".join(m.loc[~m["available"], "measure"])})
+    return pd.DataFrame(out)
