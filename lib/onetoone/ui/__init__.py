@@ -1,0 +1,1 @@
+"""Figures and widgets: plotly builders in one theme (ui.theme) and ipywidgets apps."""
