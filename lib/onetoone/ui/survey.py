@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import sys
 import urllib.parse
 from collections.abc import Callable, Mapping
 from functools import wraps
@@ -33,6 +34,10 @@ from ..readiness.store import (
 )
 
 log = logging.getLogger(__name__)
+# In a kernel sys.stderr is published to the page; refused messages are logged to the kernel
+# process's own stderr instead (it ends up in the Voila server's log).
+log.addHandler(logging.StreamHandler(sys.__stderr__))
+log.propagate = False
 
 GROUP_LABEL = {"managers": "managers", "employees": "employees", "customers": "customers"}
 
@@ -94,6 +99,50 @@ def _safe(fn: Callable) -> Callable:
     return wrapper
 
 
+class _Guarded:
+    """Mixin: a widget message that breaks a trait (an out-of-range index sent by a script, a
+    wrong type, a malformed message) is dropped and the browser's view reset.
+
+    ipywidgets' own ``_handle_msg`` sends any exception to the page as a traceback
+    (``ip.showtraceback()``, whatever Voila's ``show_tracebacks`` says), so this handler does its
+    work itself and lets no exception out.
+    """
+
+    def _handle_msg(self, msg):
+        try:
+            data = msg["content"]["data"]
+            method = data["method"]
+            if method == "update" and "state" in data:
+                state = data["state"]
+                if not isinstance(state, dict):
+                    raise TypeError("state must be a mapping")
+                if data.get("buffer_paths"):
+                    raise ValueError("this form takes no binary buffers")
+                self.set_state(state)
+            elif method == "request_state":
+                self.send_state()
+            elif method == "custom" and "content" in data:
+                self._handle_custom_msg(data["content"], msg.get("buffers") or [])
+        except Exception:  # noqa: BLE001
+            log.warning("refused a widget message for %s", type(self).__name__, exc_info=True)
+            try:
+                self.send_state()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+class SafeRadioButtons(_Guarded, widgets.RadioButtons):
+    """RadioButtons that refuse malformed messages quietly."""
+
+
+class SafeTextarea(_Guarded, widgets.Textarea):
+    """Textarea that refuses malformed messages quietly."""
+
+
+class SafeButton(_Guarded, widgets.Button):
+    """Button that refuses malformed messages quietly."""
+
+
 def message_page(title: str, text: str) -> widgets.VBox:
     """A polite page (unknown link, used link, survey unavailable): no code, no error."""
     box = widgets.VBox([widgets.HTML(CSS),
@@ -141,11 +190,11 @@ class SurveyForm(widgets.VBox):
         self.body = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.status = widgets.HTML()
         self.status.add_class("survey-status")
-        self.back = widgets.Button(description="Back", icon="arrow-left")
+        self.back = SafeButton(description="Back", icon="arrow-left")
         self.back.add_class("survey-back")
-        self.next = widgets.Button(description="Next", button_style="primary")
+        self.next = SafeButton(description="Next", button_style="primary")
         self.next.add_class("survey-next")
-        self.submit = widgets.Button(description="Submit", button_style="success", icon="check")
+        self.submit = SafeButton(description="Submit", button_style="success", icon="check")
         self.submit.add_class("survey-submit")
         self.nav = widgets.HBox([self.back, self.next, self.submit])
         self.nav.add_class("survey-nav")
@@ -193,7 +242,7 @@ class SurveyForm(widgets.VBox):
             for it in items:
                 number += 1
                 options = [(label, v) for v, label in enumerate(it.options(self.audience, q.scale), 1)]
-                radio = widgets.RadioButtons(options=options, value=self.draft.answers.get(it.id),
+                radio = SafeRadioButtons(options=options, value=self.draft.answers.get(it.id),
                                              layout=widgets.Layout(width="100%"))
                 radio.add_class(f"survey-q-{it.id}")
                 radio.add_class("survey-radio")
@@ -206,7 +255,7 @@ class SurveyForm(widgets.VBox):
                 self.radios[it.id] = radio
                 self.item_boxes[it.id] = box
                 children.append(box)
-            comment = widgets.Textarea(value=self.draft.comments.get(section.id, ""),
+            comment = SafeTextarea(value=self.draft.comments.get(section.id, ""),
                                        placeholder=f"Optional: a comment on {section.title.split(':')[0]}",
                                        continuous_update=False, layout=widgets.Layout(width="100%"))
             comment.add_class(f"survey-comment-{section.id}")
