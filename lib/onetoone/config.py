@@ -151,6 +151,35 @@ class ContactPolicy(_Strict):
         default_factory=lambda: {"MVC": 4, "MGC": 4, "maintain": 2, "BZ": 1},
         description="outbound contacts allowed per customer per month, by tier")
     quiet_days_after_complaint: int = Field(14, ge=0)
+    channels_by_tier: dict[str, list[str]] = Field(
+        default_factory=lambda: {"MVC": ["call_centre"], "MGC": ["email", "mail", "call_centre"],
+                                 "maintain": ["email", "sms", "mail"], "BZ": ["email", "sms"]},
+        description="outbound channels that suit each tier; the plan takes the cheapest "
+                    "consented one (any consented channel when none of these is)")
+    channels_by_action: dict[str, list[str]] = Field(
+        default_factory=lambda: {"win_back": ["call_centre"]},
+        description="actions that want particular channels whatever the tier "
+                    "(a lost valuable customer gets a call)")
+    plan_horizon_days: int = Field(30, gt=0, le=366,
+                                   description="planned contacts fall within this many days "
+                                               "after as_of")
+
+    @field_validator("channels_by_tier", "channels_by_action")
+    @classmethod
+    def _outbound_channels(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = sorted({ch for chs in v.values() for ch in chs} - set(C.CONSENT_CHANNELS))
+        if bad:
+            raise ValueError(f"channel(s) {bad} cannot be planned: only channels with a consent "
+                             f"column can, expected some of {sorted(C.CONSENT_CHANNELS)}")
+        return v
+
+
+class Pilot(_Strict):
+    """A pilot group whose results are compared against a matched control group."""
+
+    path: str = Field(description="CSV with a customer_id or record_key column, relative to the config")
+    start: dt.date = Field(description="when the pilot treatment began")
+    name: str = "pilot"
 
 
 class Survey(_Strict):
@@ -173,7 +202,9 @@ class ClientConfig(_Strict):
     identify: Identify = Field(default_factory=Identify)
     contact_policy: ContactPolicy = Field(default_factory=ContactPolicy)
     survey: Survey = Field(default_factory=Survey)
-    pilot_group: str | None = Field(None, description="CSV of customer or record ids in a pilot")
+    pilot: Pilot | None = Field(None, description="a pilot group to compare with a matched control")
+    measure_period: Literal["M", "Q", "H", "Y"] = Field("Q", description="scorecard period")
+    measure_periods: int = Field(4, ge=1, le=24, description="scorecard periods back from as_of")
 
     # set by load(), not by the YAML
     base_dir: Path = Field(default=Path("."), exclude=True)
