@@ -188,7 +188,9 @@ def rfm_summary(
             f"found {list(transactions.columns)}"
         )
     df = transactions[cols]
-    dates = pd.to_datetime(df[date_col])
+    dates = df[date_col]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        dates = pd.to_datetime(dates, format="ISO8601")
     if dates.isna().any():
         bad = df.index[dates.isna()][:5].tolist()
         raise ValueError(
