@@ -59,8 +59,8 @@ CSS = """
 .survey-app .survey-req { color: #d64545; font-weight: 700; }
 .survey-app .widget-radio { width: 100%; }
 .survey-app .widget-radio-box { width: 100%; }
-.survey-app .widget-radio-box label { display: flex !important; white-space: normal !important;
-  align-items: flex-start; gap: 8px; line-height: 1.35; margin: 2px 0 8px; height: auto;
+.survey-app .widget-radio-box label { display: flex !important; flex-direction: row-reverse;
+  justify-content: flex-end; white-space: normal !important; align-items: flex-start; gap: 10px; line-height: 1.35; margin: 2px 0 8px; height: auto;
   cursor: pointer; }
 .survey-app .widget-radio-box input { float: none !important; margin: 2px 0 0 0 !important;
   flex: none; width: 18px; height: 18px; }
