@@ -33,7 +33,7 @@ postgres: ## install PostgreSQL (the survey store's tests start it on loopback) 
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
 	  echo "PostgreSQL could not be installed; its tests will be skipped"
 
-$(SAMPLE_WS): $(STAMP) $(SAMPLE) $(wildcard data/sample/exports/*) $(wildcard lib/onetoone/*/*.py)
+$(SAMPLE_WS): $(STAMP) $(SAMPLE) $(wildcard data/sample/*.csv*) $(wildcard data/sample/*.parquet) $(wildcard lib/onetoone/*/*.py)
 	$(ONETOONE) ingest $(SAMPLE)
 	$(ONETOONE) run all $(SAMPLE)
 	@touch $(SAMPLE_WS)
