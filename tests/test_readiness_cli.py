@@ -1,0 +1,95 @@
+"""`onetoone survey` create / status / export / results, and the results notebook under papermill."""
+
+from __future__ import annotations
+
+import random
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from onetoone.config import load_config
+from onetoone.nb import figures_from_notebook
+from onetoone.readiness import admin
+from onetoone.readiness.cli import main
+from onetoone.readiness.model import GROUPS
+from onetoone.readiness.store import SurveyStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fill(cfg_path: Path, seed: int = 7) -> None:
+    """Every invited respondent answers (managers high, customers low) and submits."""
+    cfg = load_config(cfg_path)
+    rng = random.Random(seed)
+    with SurveyStore(cfg.survey_db_url) as store:
+        tokens = pd.read_sql_table("respondents", store.engine)
+        for _, r in tokens.iterrows():
+            base = {"managers": 4, "employees": 3, "customers": 2}[r["group"]]
+            for item in store.qs.required_items(GROUPS[r["group"]]):
+                store.save_answer(r["token"], item, min(5, max(1, base + rng.choice((-1, 0, 1)))))
+            store.submit(r["token"])
+
+
+def test_create_status_export_results(survey_client, tmp_path, capsys):
+    out = tmp_path / "links.csv"
+    assert main(["survey", "create", str(survey_client), "--group", "managers=2", "--group",
+                 "customers=3", "--base-url", "https://survey.example.com", "--out", str(out)]) == 0
+    links = pd.read_csv(out)
+    assert len(links) == 5 and links["link"].str.startswith("https://survey.example.com/?token=").all()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # the links open respondents' answers
+    assert main(["survey", "status", str(survey_client)]) == 0
+    text = capsys.readouterr().out
+    assert "managers" in text and "customers" in text
+    _fill(survey_client)
+    csv = tmp_path / "answers.csv"
+    assert main(["survey", "export", str(survey_client), "--out", str(csv)]) == 0
+    exported = pd.read_csv(csv)
+    qs_counts = {"managers": 35, "customers": 31}
+    assert len(exported) == 2 * qs_counts["managers"] + 3 * qs_counts["customers"]
+    assert "token" not in exported.columns and exported["respondent"].nunique() == 5
+    assert exported["value"].between(1, 5).all()
+    assert main(["survey", "results", str(survey_client)]) == 0
+    text = capsys.readouterr().out
+    assert "Priorities:" in text and "start with:" in text
+
+
+@pytest.mark.parametrize("spec", ["partners=3", "managers", "managers=x", "managers=-2"])
+def test_create_refuses_bad_groups(survey_client, spec, capsys):
+    assert main(["survey", "create", str(survey_client), "--group", spec]) == 2
+    assert "expected" in capsys.readouterr().err
+
+
+def test_voila_command_serves_one_notebook_safely():
+    cmd = admin.voila_command(9999)
+    assert cmd[3].endswith("notebooks/readiness_survey.ipynb")
+    assert "--VoilaConfiguration.show_tracebacks=False" in cmd and "--Voila.ip=127.0.0.1" in cmd
+    import json
+
+    conf = json.loads((ROOT / "voila.json").read_text())
+    assert conf["VoilaConfiguration"]["strip_sources"] is True
+    assert conf["VoilaConfiguration"]["show_tracebacks"] is False
+    assert conf["MappingKernelManager"]["cull_idle_timeout"] > 0
+
+
+def test_results_notebook_records_the_scores(survey_client, tmp_path):
+    import papermill as pm
+
+    assert main(["survey", "create", str(survey_client), "--group", "managers=3", "--group",
+                 "customers=4", "--out", str(tmp_path / "l.csv")]) == 0
+    _fill(survey_client)
+    out = tmp_path / "results.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "readiness_results.ipynb"), str(out),
+                        parameters={"CONFIG": str(survey_client)}, cwd=str(ROOT / "notebooks"),
+                        progress_bar=False, kernel_name="onetoone")
+    fig = figures_from_notebook(out)["readiness"]
+    cfg = load_config(survey_client)
+    from onetoone.readiness.results import readiness_results
+
+    direct = readiness_results(cfg).figures()
+    assert fig["respondents"] == 7 and fig["submitted_customers"] == 4
+    for stage in ("identify", "differentiate", "interact", "customize"):
+        assert fig[f"score_{stage}"] == direct[f"score_{stage}"]
+    assert fig["largest_gap"] > 1  # managers answered around 4, customers around 2
+    assert "first_priority" in fig
