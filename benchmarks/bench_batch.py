@@ -1,0 +1,65 @@
+"""Wall time of the whole sample batch, of each notebook, and how it scales with more clients.
+
+Runs `onetoone batch` on 1, 2 and 4 copies of the sample client (each its own folder and
+workspace) with --jobs 2 (this machine has 2 cores) and prints the wall time and the per-step
+times from run.json. One run per size: a batch is minutes long, and its steps are what vary.
+
+    .venv/bin/python benchmarks/bench_batch.py [--sizes 1 2 4] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from onetoone import paths
+
+
+def client_copy(folder: Path, i: int) -> Path:
+    raw = yaml.safe_load(paths.SAMPLE_CONFIG.read_text(encoding="utf-8"))
+    raw["client"] = f"{raw['client']} copy {i}"
+    for s in raw["sources"]:
+        s["path"] = str((paths.SAMPLE_DIR / s["path"]).resolve())
+    raw.pop("workspace", None)
+    folder.mkdir(parents=True)
+    out = folder / "client.yaml"
+    out.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            configs = [client_copy(d / f"c{i}", i) for i in range(n)]
+            t0 = time.perf_counter()
+            r = subprocess.run([sys.executable, "-m", "onetoone.cli", "batch", *map(str, configs),
+                                "--jobs", str(min(args.jobs, n)), "--out", str(d / "out"), "--quiet"],
+                               capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            run = json.loads((d / "out" / "run.json").read_text())
+        ok = sum(c["status"] == "ok" for c in run["clients"])
+        print(f"{n} client(s), --jobs {min(args.jobs, n)}: wall {wall:7.1f} s "
+              f"({wall / n:6.1f} s per client), {ok}/{n} ok, exit {r.returncode}")
+        steps: dict[str, list[float]] = {}
+        for c in run["clients"]:
+            for s in c["steps"]:
+                steps.setdefault(s["name"], []).append(s.get("seconds", 0.0))
+        for name, secs in steps.items():
+            print(f"    {name:<28} median {statistics.median(secs):6.1f} s")
+
+
+if __name__ == "__main__":
+    main()
