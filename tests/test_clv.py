@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from onetoone.workspace import Workspace
 from onetoone.differentiate.clv import (
     BGNBD,
     ConvergenceError,
@@ -24,6 +23,7 @@ from onetoone.differentiate.clv import (
     rfm_summary,
     rfm_summary_ibis,
 )
+from onetoone.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
 CAL_END, OBS_END = "1997-09-30", "1998-06-30"
@@ -31,8 +31,13 @@ CAL_END, OBS_END = "1997-09-30", "1998-06-30"
 
 @pytest.fixture(scope="module")
 def cdnow() -> pd.DataFrame:
-    df = pd.read_csv(DATA / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype={2: str},
-                     names=["master_id", "customer_id", "date", "quantity", "amount"])
+    df = pd.read_csv(
+        DATA / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        dtype={2: str},
+        names=["master_id", "customer_id", "date", "quantity", "amount"],
+    )
     df["date"] = pd.to_datetime(df["date"], format="%Y%m%d")
     return df
 
@@ -105,18 +110,28 @@ def test_ibis_summary_equals_pandas_summary(cdnow, tmp_path):
 
 
 def test_summary_conventions_on_a_small_example():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "b", "c"],
-        "date": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-08",
-                                "2024-02-01", "2024-01-15", "2024-01-20"], format="ISO8601"),
-        "amount": [10.0, 5.0, 30.0, 999.0, 20.0, 7.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "c"],
+            "date": pd.to_datetime(
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 17:00",
+                    "2024-01-08",
+                    "2024-02-01",
+                    "2024-01-15",
+                    "2024-01-20",
+                ],
+                format="ISO8601",
+            ),
+            "amount": [10.0, 5.0, 30.0, 999.0, 20.0, 7.0],
+        }
+    )
     s = rfm_summary(tx, observation_end="2024-01-29", time_unit="D")
     # a: two purchases on Jan 1 are one (15), a repeat on Jan 8; Feb 1 is after the end
     assert s.loc["a"].tolist() == [1.0, 7.0, 28.0, 30.0]
     assert s.loc["b"].tolist() == [0.0, 0.0, 14.0, 0.0]
-    h = rfm_summary(tx, observation_end="2024-02-29", calibration_end="2024-01-10",
-                    time_unit="D")
+    h = rfm_summary(tx, observation_end="2024-02-29", calibration_end="2024-01-10", time_unit="D")
     assert list(h.index) == ["a"]  # b and c first bought after the calibration period
     assert h.loc["a", "frequency_holdout"] == 1
     assert h.loc["a", "monetary_value_holdout"] == 999.0
@@ -169,7 +184,8 @@ def test_predictions_are_consistent(cdnow_summary):
     m = BGNBD().fit(s["frequency"], s["recency"], s["T"])
     # a brand-new customer (x = 0, T = 0) expects the unconditional E[X(t)]
     assert float(m.expected_purchases(39, 0, 0, 0)[0]) == pytest.approx(
-        m.expected_purchases_new(39), rel=1e-9)
+        m.expected_purchases_new(39), rel=1e-9
+    )
     pa = m.probability_alive(s["frequency"], s["recency"], s["T"])
     assert isinstance(pa, pd.Series) and pa.index.equals(s.index)
     assert ((pa > 0) & (pa <= 1)).all()
@@ -243,8 +259,9 @@ def test_clv_is_discounted_expected_value(cdnow_summary):
     args = (m, g, s["frequency"], s["recency"], s["T"], s["monetary_value"])
     undiscounted = customer_lifetime_value(*args, horizon_months=12, annual_discount_rate=0.0)
     weeks = 12 * 365.25 / 12 / 7
-    want = (g.conditional_expected_value(s["frequency"], s["monetary_value"])
-            * m.expected_purchases(weeks, s["frequency"], s["recency"], s["T"]))
+    want = g.conditional_expected_value(s["frequency"], s["monetary_value"]) * m.expected_purchases(
+        weeks, s["frequency"], s["recency"], s["T"]
+    )
     np.testing.assert_allclose(undiscounted, want, rtol=1e-9)
     discounted = customer_lifetime_value(*args, horizon_months=12, annual_discount_rate=0.1)
     assert (discounted < undiscounted).all() and (discounted > undiscounted / 1.1).all()

@@ -22,13 +22,15 @@ from onetoone.ui.fence import (
 )
 
 money_values = st.lists(st.floats(-1e4, 1e6, allow_nan=False, width=32), min_size=1, max_size=60)
-economics = st.fixed_dictionaries({
-    "portfolio_size": st.integers(1, 40),
-    "manager_cost": st.floats(0, 1e5),
-    "it_cost_per_customer": st.floats(0, 500),
-    "retention_uplift": st.floats(0, 1),
-    "growth_uplift": st.floats(0, 1),
-})
+economics = st.fixed_dictionaries(
+    {
+        "portfolio_size": st.integers(1, 40),
+        "manager_cost": st.floats(0, 1e5),
+        "it_cost_per_customer": st.floats(0, 500),
+        "retention_uplift": st.floats(0, 1),
+        "growth_uplift": st.floats(0, 1),
+    }
+)
 
 
 def _brute(values, k, e: dict, value_years=1.0):
@@ -38,9 +40,15 @@ def _brute(values, k, e: dict, value_years=1.0):
     managers = math.ceil(k / e["portfolio_size"])
     cost = managers * e["manager_cost"] + k * e["it_cost_per_customer"]
     benefit = sum(inside) * (e["retention_uplift"] + e["growth_uplift"]) / value_years
-    return {"customers": k, "value_inside": sum(inside), "managers": managers, "cost": cost,
-            "benefit": benefit, "net_benefit": benefit - cost,
-            "threshold": inside[-1] if inside else math.inf}
+    return {
+        "customers": k,
+        "value_inside": sum(inside),
+        "managers": managers,
+        "cost": cost,
+        "benefit": benefit,
+        "net_benefit": benefit - cost,
+        "threshold": inside[-1] if inside else math.inf,
+    }
 
 
 @settings(max_examples=150, deadline=None)
@@ -63,10 +71,16 @@ def test_fence_answers_equal_brute_force(values, e, data):
 
 
 def test_fence_from_series_keeps_ids_and_config_economics():
-    values = pd.Series([5.0, 50.0, 500.0, -20.0], index=pd.Index(["a", "b", "c", "d"],
-                                                                   name="customer_id"))
-    cfg = Fence(portfolio_size=2, manager_cost=100.0, it_cost_per_customer=1.0,
-                retention_uplift=0.1, growth_uplift=0.1)
+    values = pd.Series(
+        [5.0, 50.0, 500.0, -20.0], index=pd.Index(["a", "b", "c", "d"], name="customer_id")
+    )
+    cfg = Fence(
+        portfolio_size=2,
+        manager_cost=100.0,
+        it_cost_per_customer=1.0,
+        retention_uplift=0.1,
+        growth_uplift=0.1,
+    )
     fence = PicketFence(values, economics=cfg, value_years=2)
     inside = fence.inside(2)
     assert inside["customer_id"].tolist() == ["c", "b"]
@@ -90,8 +104,14 @@ def test_fence_from_series_keeps_ids_and_config_economics():
 def test_break_even_is_where_the_next_customer_stops_paying():
     rng = np.random.default_rng(3)
     values = rng.lognormal(7, 1.3, 5000)
-    fence = PicketFence(values, portfolio_size=50, manager_cost=50_000.0,
-                        it_cost_per_customer=100.0, retention_uplift=0.06, growth_uplift=0.04)
+    fence = PicketFence(
+        values,
+        portfolio_size=50,
+        manager_cost=50_000.0,
+        it_cost_per_customer=100.0,
+        retention_uplift=0.06,
+        growth_uplift=0.04,
+    )
     be = fence.break_even()
     assert be.threshold == pytest.approx((100 + 50_000 / 50) / 0.1)
     inside = fence.values_[: be.marginal.customers]
@@ -108,8 +128,13 @@ def test_break_even_is_where_the_next_customer_stops_paying():
 def test_projection_halves_the_threshold_with_it_cost():
     rng = np.random.default_rng(4)
     values = rng.lognormal(6, 1.5, 20_000)
-    it_only = PicketFence(values, manager_cost=0.0, it_cost_per_customer=40.0,
-                          retention_uplift=0.05, growth_uplift=0.03)
+    it_only = PicketFence(
+        values,
+        manager_cost=0.0,
+        it_cost_per_customer=40.0,
+        retention_uplift=0.05,
+        growth_uplift=0.03,
+    )
     p = it_only.projection(years=6, halving_months=18)
     assert p["months"].tolist() == list(range(0, 73, 6))
     assert p["threshold"].iloc[0] == pytest.approx(40 / 0.08)
@@ -121,12 +146,19 @@ def test_projection_halves_the_threshold_with_it_cost():
     for row in p.itertuples():
         assert row.customers == (values >= row.threshold).sum()
     # with managers the IT part of the threshold halves; the manager part stays
-    full = PicketFence(values, portfolio_size=200, manager_cost=60_000.0,
-                       it_cost_per_customer=40.0, retention_uplift=0.05, growth_uplift=0.03)
+    full = PicketFence(
+        values,
+        portfolio_size=200,
+        manager_cost=60_000.0,
+        it_cost_per_customer=40.0,
+        retention_uplift=0.05,
+        growth_uplift=0.03,
+    )
     q = full.projection(years=3).set_index("months")
     manager_part = 60_000 / 200 / 0.08
     assert (q.loc[18, "threshold"] - manager_part) == pytest.approx(
-        (q.loc[0, "threshold"] - manager_part) / 2)
+        (q.loc[0, "threshold"] - manager_part) / 2
+    )
     # (net benefit can dip for a half-year: the first customers past a full portfolio need a
     # whole new manager) but over the years cheaper IT pays
     assert q["net_benefit"].iloc[-1] > q["net_benefit"].iloc[0]
@@ -175,7 +207,7 @@ def test_lorenz_gini_and_top_shares():
 
 def test_negative_values_give_a_whale_curve():
     v = np.array([100.0, 50.0, 10.0, -20.0, -40.0])  # net total 100
-    x, y = lorenz(v)
+    _x, y = lorenz(v)
     assert y.max() == pytest.approx(1.6) and y[-1] == 1.0
     assert top_share(v, [0.4])[0.4] == pytest.approx(1.5)
     assert gini(v) == pytest.approx(gini([100, 50, 10, 0, 0]))  # clip by default

@@ -291,8 +291,13 @@ class PicketFence:
     def break_even(self) -> BreakEven:
         """The marginal break-even, the best and the widest paying fence (O(n) once)."""
         threshold = self.break_even_threshold()
+        e = self.economics
         all_k = np.arange(self.n + 1)
-        net = self._frame(all_k, self.economics.it_cost_per_customer)["net_benefit"].to_numpy()
+        net = (
+            self.cumsum_ * self.uplift
+            - all_k * e.it_cost_per_customer
+            - (-(-all_k // e.portfolio_size)) * e.manager_cost
+        )
         best = int(np.argmax(net))
         paying = np.flatnonzero(net[1:] >= 0)
         widest = int(paying[-1] + 1) if paying.size else 0
