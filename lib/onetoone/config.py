@@ -144,6 +144,9 @@ class Identify(_Strict):
         default_factory=dict, description="per golden-record field; most_recent when absent")
     source_priority: list[str] = Field(default_factory=list)
     max_comparisons: int = Field(50_000_000, gt=0)
+    household_guard: bool = Field(
+        True, description="pairs whose given names differ with no phone or birth date in "
+                          "common go to review instead of merging")
 
 
 class ContactPolicy(_Strict):

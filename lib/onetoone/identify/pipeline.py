@@ -1,0 +1,165 @@
+"""The Identify stage end to end: normalise, link, cluster, golden records, recognition.
+
+:func:`identify_customers` is the pure part (DataFrames in, DataFrames out);
+:func:`run` reads the workspace, applies the stored overrides, writes the stage's tables
+and returns the headline figures (``onetoone run identify CONFIG`` calls it).
+
+Tables written: ``record_map``, ``customers``, ``linkage_pairs``, ``link_overrides`` (created
+empty if absent, never overwritten), and the model's ``linkage_levels``,
+``linkage_weights`` (match-weight histogram) and ``linkage_blocking`` (comparisons per rule).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import columns as C
+from ..workspace import Workspace
+from . import golden as G
+from . import linkage as L
+from . import normalise as N
+from . import overrides as O
+from . import profile as P
+from . import recognition as R
+
+
+@dataclass
+class IdentifyResult:
+    """Everything :func:`identify_customers` produced (see the module docstring)."""
+
+    norm: pd.DataFrame
+    record_map: pd.DataFrame
+    customers: pd.DataFrame
+    pairs: pd.DataFrame
+    linkage: L.LinkageResult | None
+    cluster_stats: dict
+    seconds: dict = field(default_factory=dict)
+
+
+def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
+                       threshold: float = 0.95, review_low: float = 0.5,
+                       max_comparisons: int = 50_000_000, household_guard: bool = True,
+                       must_link: pd.DataFrame | None = None,
+                       cannot_link: pd.DataFrame | None = None,
+                       survivorship: dict | None = None, source_priority=(),
+                       rules=L.DEFAULT_BLOCKING_RULES, seed: int = 1994) -> IdentifyResult:
+    """Resolve customer records into customers.
+
+    Records with no usable identifier (:func:`normalise.has_identifier`) skip linkage and
+    become single customers; they are kept and flagged (``has_identifier`` False), never
+    dropped. Must-link pairs merge, cannot-link pairs never end in one customer.
+    """
+    t0 = time.perf_counter()
+    secs = {}
+    if records[C.RECORD_KEY].isna().any() or records[C.RECORD_KEY].duplicated().any():
+        raise ValueError("customer_records must have a unique, non-empty record_key per row "
+                         "(ingest sets '<source_system>:<record_id>')")
+    norm = N.normalise_records(records, region=region, as_of=as_of)
+    usable = N.has_identifier(norm)
+    norm["has_identifier"] = usable
+    secs["normalise"] = time.perf_counter() - t0
+    linkage = None
+    pairs = pd.DataFrame(columns=["record_key_l", "record_key_r", "match_probability",
+                                  "match_weight"])
+    if usable.sum() >= 2:
+        linkage = L.link_records(norm[usable], rules=rules, max_comparisons=max_comparisons,
+                                 keep_probability=min(review_low, threshold), seed=seed)
+        pairs = linkage.pairs
+        secs.update({f"link_{k}": v for k, v in linkage.seconds.items()})
+    pairs["guarded"] = L.household_guard(pairs) if household_guard else False
+    t = time.perf_counter()
+    clusters, stats = L.cluster_records(norm[C.RECORD_KEY], pairs[~pairs["guarded"]], threshold,
+                                        must_link=must_link, cannot_link=cannot_link)
+    clusters[C.CUSTOMER_ID] = L.customer_ids(clusters["cluster"])
+    secs["cluster"] = time.perf_counter() - t
+    rm = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, "has_identifier"]].merge(
+        clusters[[C.RECORD_KEY, C.CUSTOMER_ID, "cluster_size", "match_probability"]],
+        on=C.RECORD_KEY, how="left")
+    rm = rm[[C.RECORD_KEY, C.CUSTOMER_ID, C.SOURCE_SYSTEM, C.RECORD_ID, "cluster_size",
+             "match_probability", "has_identifier"]]
+    cid = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+    if len(pairs):
+        pairs["customer_id_l"] = pairs["record_key_l"].map(cid)
+        pairs["customer_id_r"] = pairs["record_key_r"].map(cid)
+        pairs["same_customer"] = pairs["customer_id_l"] == pairs["customer_id_r"]
+    t = time.perf_counter()
+    with_cid = norm.merge(rm[[C.RECORD_KEY, C.CUSTOMER_ID]], on=C.RECORD_KEY)
+    customers = G.golden_records(with_cid, survivorship, source_priority)
+    secs["golden"] = time.perf_counter() - t
+    secs["total"] = time.perf_counter() - t0
+    return IdentifyResult(norm=norm, record_map=rm, customers=customers, pairs=pairs,
+                          linkage=linkage, cluster_stats=stats, seconds=secs)
+
+
+def _storable_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    out = pairs.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].astype("string")
+    return out
+
+
+def run(cfg, ws: Workspace, echo: bool = True) -> dict:
+    """Run Identify on the workspace of ``cfg`` and write its tables; return headline figures."""
+    say = print if echo else (lambda *a, **k: None)
+    idc = cfg.identify
+    if not ws.has("customer_records") or ws.count("customer_records") == 0:
+        say("no customer_records in the workspace: nothing to resolve. Load customer exports "
+            "(CRM, web accounts, loyalty cards...) to give every record a customer id; until "
+            "then each transaction's source record counts as its own customer.")
+        O.ensure_overrides_table(ws)
+        return {"records": 0, "customers": 0, "missing": "customer_records"}
+    records = ws.read("customer_records")
+    ov = O.read_overrides(ws)
+    must, cannot = O.split_decisions(ov)
+    res = identify_customers(
+        records, region=cfg.country, as_of=cfg.as_of, threshold=idc.threshold_probability,
+        review_low=idc.review_band[0], max_comparisons=idc.max_comparisons,
+        household_guard=idc.household_guard, must_link=must, cannot_link=cannot,
+        survivorship=idc.survivorship, source_priority=idc.source_priority)
+    ws.write("record_map", res.record_map)
+    ws.write("customers", res.customers)
+    ws.write("linkage_pairs", _storable_pairs(res.pairs))
+    O.ensure_overrides_table(ws)
+    if res.linkage is not None:
+        ws.write("linkage_levels", res.linkage.levels)
+        ws.write("linkage_weights", res.linkage.weight_histogram)
+        ws.write("linkage_blocking", res.linkage.blocking)
+    rm, cust = res.record_map, res.customers
+    band = idc.review_band
+    p = res.pairs
+    review = int((((p["match_probability"] >= band[0]) & (p["match_probability"] < band[1]))
+                  | (p["guarded"] & (p["match_probability"] >= band[0]))).sum()) if len(p) else 0
+    summary = {
+        "records": int(len(rm)),
+        "records_without_identifier": int((~rm["has_identifier"]).sum()),
+        "customers": int(len(cust)),
+        "multi_record_customers": int((cust["n_records"] > 1).sum()),
+        "duplicate_rate": float(1 - len(cust) / len(rm)) if len(rm) else 0.0,
+        "scored_pairs": int(res.linkage.scored_pairs) if res.linkage else 0,
+        "pairs_merged": int(p["same_customer"].sum()) if "same_customer" in p else 0,
+        "pairs_for_review": review,
+        "held_by_household_guard": int(p["guarded"].sum()) if len(p) else 0,
+        "must_links": int(res.cluster_stats["must_links"]),
+        "cannot_links": int(res.cluster_stats["cannot_links"]),
+        "clusters_split": int(res.cluster_stats["clusters_split"]),
+    }
+    rec, missing = R.recognition_summary(ws)
+    for table in R.ACTIVITY:
+        row = rec[(rec["table"] == table) & (rec["dimension"] == "all")]
+        if len(row):
+            summary[f"{table}_recognised"] = float(row["rate"].iloc[0])
+    adr = P.addressable(cust)
+    for _, r in adr.iterrows():
+        summary[f"addressable_{r['channel']}"] = float(r["share"])
+    summary["seconds"] = round(float(res.seconds["total"]), 1)
+    say(f"  {summary['records']:,} source records -> {summary['customers']:,} customers "
+        f"({summary['records_without_identifier']:,} records without a usable identifier kept "
+        f"as single customers; {summary['pairs_for_review']:,} pairs for clerical review)")
+    for m in missing:
+        say(f"  note: {m}")
+    return summary
