@@ -219,10 +219,11 @@ def test_every_true_duplicate_pair_shares_a_strong_identifier(raw):
         rows = g.to_dict("records")
         for a, b in combinations(rows, 2):
             pairs += 1
-            same = lambda k: a[k] is not None and a[k] == b[k]  # noqa: E731
-            ok = (same("email") or same("phone")
-                  or (same("dob") and (same("first") or same("last")))
-                  or (same("postcode") and same("first") and same("last")))
+            same = {k: a[k] is not None and a[k] == b[k]
+                    for k in ("email", "phone", "dob", "first", "last", "postcode")}
+            ok = (same["email"] or same["phone"]
+                  or (same["dob"] and (same["first"] or same["last"]))
+                  or (same["postcode"] and same["first"] and same["last"]))
             weak += not ok
     assert pairs > 10_000
     assert weak == 0, f"{weak} of {pairs} true pairs share no strong identifier"

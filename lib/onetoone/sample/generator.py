@@ -75,7 +75,7 @@ class _Sample:
         self.scale = n / 20000
 
     def k(self, x: int) -> int:
-        return max(10, int(round(x * self.scale)))
+        return max(10, round(x * self.scale))
 
     # ------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -403,7 +403,7 @@ class _Sample:
     # ------------------------------------------------------------------------------------
     def _campaigns(self) -> None:
         """Outbound contacts from the CRM campaign system, sales-rep visits, over-contacting."""
-        rng, R, n = self.r_camp, self.records, self.n
+        rng, R, _n = self.r_camp, self.records, self.n
         crm = R[R["source"] == "crm"].drop_duplicates("person")
         rows = []
         months = pd.date_range(pd.Timestamp(START), periods=36, freq="MS")
@@ -457,8 +457,8 @@ class _Sample:
                 for _ in range(rng.integers(8, 13)):
                     d = min(m_day + rng.uniform(0, 28), DAYS - 0.5)
                     medium = rng.choice(["EM", "EM", "SMS", "TM"])
-                    orows.append((rid, pr, d, medium, "OFFER", f"TRG{months[mo].year % 100:02d}"
-                                  f"{months[mo].month:02d}-{rng.integers(1, 9):02d}"))
+                    orows.append((rid, pr, d, medium, "OFFER", (f"TRG{months[mo].year % 100:02d}"
+                                  f"{months[mo].month:02d}-{rng.integers(1, 9):02d}")))
             if self.over_complaint[pr]:
                 mo = ms[0]
                 m_day = (np.datetime64(months[mo].date()) - START).astype(int)
@@ -466,8 +466,8 @@ class _Sample:
                 ocalls.append((pr, cday))
                 for _ in range(rng.integers(1, 4)):
                     orows.append((rid, pr, min(cday + rng.uniform(1, 13), DAYS - 0.5), "EM",
-                                  "OFFER", f"TRG{months[mo].year % 100:02d}{months[mo].month:02d}-"
-                                  f"{rng.integers(1, 9):02d}"))
+                                  "OFFER", (f"TRG{months[mo].year % 100:02d}{months[mo].month:02d}-"
+                                  f"{rng.integers(1, 9):02d}")))
         camp = pd.concat([camp, pd.DataFrame(orows, columns=camp.columns)], ignore_index=True)
         # complaints just before the over-contacting (call-centre record needed)
         if ocalls:
@@ -607,4 +607,4 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
                    write_statistics=True, row_group_size=1_000_000, version="2.6")
 
 
-__all__ = ["generate", "CLIENT", "AS_OF", "to_ts"]
+__all__ = ["AS_OF", "CLIENT", "generate", "to_ts"]

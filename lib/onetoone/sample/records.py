@@ -8,16 +8,26 @@ import numpy as np
 import pandas as pd
 
 from . import vocab as V
-from .people import (AS_OF, DAYS, START, ascii_fold, norm_email, norm_name, norm_pc, norm_phone,
-                     render_phone, typo)
+from .people import (
+    AS_OF,
+    DAYS,
+    START,
+    ascii_fold,
+    norm_email,
+    norm_name,
+    norm_pc,
+    norm_phone,
+    render_phone,
+    typo,
+)
 
 SOURCES = ("crm", "web", "loyalty", "callcentre")
 # share of records with the field present, per source
 PRESENT = {
-    "crm": dict(email=0.75, phone=0.80, address=0.95, dob=0.75, consent=1.0),
-    "web": dict(email=1.00, phone=0.60, address=0.85, dob=0.45, consent=1.0),
-    "loyalty": dict(email=0.55, phone=0.65, address=0.80, dob=0.60, consent=1.0),
-    "callcentre": dict(email=0.30, phone=0.97, address=0.45, dob=0.0, consent=1.0),
+    "crm": {"email": 0.75, "phone": 0.80, "address": 0.95, "dob": 0.75, "consent": 1.0},
+    "web": {"email": 1.00, "phone": 0.60, "address": 0.85, "dob": 0.45, "consent": 1.0},
+    "loyalty": {"email": 0.55, "phone": 0.65, "address": 0.80, "dob": 0.60, "consent": 1.0},
+    "callcentre": {"email": 0.30, "phone": 0.97, "address": 0.45, "dob": 0.0, "consent": 1.0},
 }
 
 

@@ -47,7 +47,7 @@ def _date_or_none(d) -> list:
     return [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v for v in d]
 
 
-def _transactions(g: "_Sample") -> dict[str, pd.DataFrame]:
+def _transactions(g: _Sample) -> dict[str, pd.DataFrame]:
     L = g.lines.copy()
     L["ts"] = _ts(L["day"].to_numpy(), L["channel"].isin(STAFFED).to_numpy())
     L = L.sort_values(["ts", "order", "is_return", "product"], kind="stable").reset_index(drop=True)
@@ -133,9 +133,9 @@ def _transactions(g: "_Sample") -> dict[str, pd.DataFrame]:
     return out
 
 
-def _records(g: "_Sample") -> dict[str, pd.DataFrame]:
+def _records(g: _Sample) -> dict[str, pd.DataFrame]:
     R = g.records
-    ts = lambda col: _ts(R[col].to_numpy())  # noqa: E731
+    ts = lambda col: _ts(R[col].to_numpy())
     R = R.assign(created=ts("created_day"), updated=ts("updated_day"), consent=ts("consent_day"))
     out = {}
     r = R[R["source"] == "crm"]
@@ -205,7 +205,7 @@ def _records(g: "_Sample") -> dict[str, pd.DataFrame]:
     return out
 
 
-def _interactions(g: "_Sample") -> dict[str, pd.DataFrame]:
+def _interactions(g: _Sample) -> dict[str, pd.DataFrame]:
     C = g.calls.copy()
     C["ts"] = _ts(C["day"].to_numpy(), np.ones(len(C), bool))
     C = C.sort_values(["ts", "record_id", "type"], kind="stable", na_position="first")
@@ -244,7 +244,7 @@ def _interactions(g: "_Sample") -> dict[str, pd.DataFrame]:
     return {"calls": calls, "campaigns": camp}
 
 
-def _catalogue(g: "_Sample") -> dict[str, pd.DataFrame]:
+def _catalogue(g: _Sample) -> dict[str, pd.DataFrame]:
     P = g.cat.products
     products = pd.DataFrame({
         "SKU": P["product_id"], "Description": P["name"], "Dept": P["category"],
@@ -267,7 +267,7 @@ def _bools(yes: str, no: str) -> dict:
     return {"true_values": [yes], "false_values": [no, ""]}
 
 
-def client_config(g: "_Sample") -> dict:
+def client_config(g: _Sample) -> dict:
     """The client.yaml content (a plain dict, dumped with yaml.safe_dump)."""
     from .generator import CLIENT
 
@@ -405,7 +405,7 @@ def client_config(g: "_Sample") -> dict:
     }
 
 
-def write_all(g: "_Sample", out: Path) -> dict:
+def write_all(g: _Sample, out: Path) -> dict:
     """Write every file; return counts of what was written."""
     from .generator import write_csv, write_parquet
 
