@@ -397,8 +397,14 @@ class _Sample:
         drop = od.loc[od["cum"] > 0.45 * rev_prev[od["person"].to_numpy()], "order"].to_numpy()
         self.lines = L[~np.isin(L["order"].to_numpy(), drop) | (day < LAST_YEAR_START)
                        ].reset_index(drop=True)
-        # a large return can take a planted decliner out of last year's large customers
-        self.decliner &= rev_prev >= np.quantile(rev_prev[rev_prev > 0], 0.75)
+        # a large return can take a planted decliner out of last year's large customers, and
+        # one whose last year is now empty (or all returns) has lapsed rather than declined
+        L = self.lines
+        keep = L["record_id"].notna().to_numpy() & (L["day"].to_numpy() >= LAST_YEAR_START)
+        rev_last = np.bincount(L["person"].to_numpy()[keep], L["amount"].to_numpy()[keep],
+                               minlength=self.n)
+        self.decliner &= rev_prev >= np.quantile(rev_prev[rev_prev > 0], 0.80)
+        self.decliner &= rev_last > 0
 
     # ------------------------------------------------------------------------------------
     def _campaigns(self) -> None:
