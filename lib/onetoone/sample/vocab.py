@@ -328,24 +328,24 @@ CONFIGURABLE: tuple[tuple[str, str, float, dict[str, tuple[tuple[str, float], ..
 # bought on promotion), return rate, inbound service contacts per year, spend scale
 SEGMENTS: dict[str, dict] = {
     "Nest builders": {
-        "share": 0.20, "cats": {"home": 4, "kitchen": 3, "garden": 2, "books": 0.5},
+        "share": 0.20, "cats": {"home": 4, "kitchen": 3, "garden": 0.8, "books": 0.3},
         "chan": {"store": 0.57, "web": 0.40, "mail": 0.03}, "promo": 0.15, "returns": 0.04, "service": 0.6,
         "spend": 1.5},
     "Tech enthusiasts": {
         "share": 0.17, "cats": {"electronics": 5, "books": 0.8, "outdoor": 0.6},
         "chan": {"store": 0.20, "web": 0.80}, "promo": 0.20, "returns": 0.06, "service": 0.5, "spend": 1.3},
     "Young families": {
-        "share": 0.20, "cats": {"toys": 4, "fashion": 2.5, "kitchen": 1, "books": 1.5},
+        "share": 0.20, "cats": {"toys": 4, "books": 1.5, "fashion": 1.2, "kitchen": 0.4},
         "chan": {"store": 0.65, "web": 0.35}, "promo": 0.40, "returns": 0.05, "service": 0.5, "spend": 0.9},
     "Outdoor and garden": {
-        "share": 0.15, "cats": {"outdoor": 4, "garden": 3.5, "fashion": 0.6},
+        "share": 0.15, "cats": {"outdoor": 4, "garden": 3.5, "fashion": 0.3},
         "chan": {"store": 0.64, "web": 0.28, "mail": 0.08}, "promo": 0.15, "returns": 0.03, "service": 0.4,
         "spend": 1.2},
     "Bargain hunters": {
-        "share": 0.15, "cats": {"fashion": 3, "home": 2, "toys": 1.5, "electronics": 1},
+        "share": 0.15, "cats": {"fashion": 4, "electronics": 1.2, "home": 1.0, "toys": 0.5},
         "chan": {"store": 0.50, "web": 0.50}, "promo": 0.75, "returns": 0.10, "service": 1.2, "spend": 0.6},
     "Readers and gift buyers": {
-        "share": 0.13, "cats": {"books": 5, "toys": 1, "kitchen": 1},
+        "share": 0.13, "cats": {"books": 5, "kitchen": 0.8, "toys": 0.5},
         "chan": {"store": 0.45, "web": 0.30, "mail": 0.25}, "promo": 0.20, "returns": 0.02, "service": 0.8,
         "spend": 0.7},
 }
