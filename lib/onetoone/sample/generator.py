@@ -7,7 +7,6 @@ gives byte-identical files (gzip without timestamps, parquet with fixed options)
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 from pathlib import Path
 
@@ -16,13 +15,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..config import DEFAULT_CHANNEL_COSTS
 from . import vocab as V
 from .behaviour import add_returns, expand_lines, simulate_orders
 from .catalog import build_catalogue
 from .people import AS_OF, DAYS, START, build_people
-from .records import SOURCES, assign_ids, make_record, repair_links, to_ts
+from .records import SOURCES, assign_ids, make_record, repair_links
 
 CLIENT = "Harbour & Finch"
+# the client's channel codes in the two contact systems -> canonical channels
+CALL_CHANNELS = {"PHONE": "call_centre", "EMAIL": "email", "CHAT": "web", "STORE DESK": "store"}
+CAMPAIGN_CHANNELS = {"EM": "email", "SMS": "sms", "DM": "mail", "TM": "call_centre",
+                     "REP": "sales_rep"}
 LAST_YEAR_START = 731  # 2025-10-01 as a day index: the last 12 months are days 731..1095
 PREV_YEAR_START = 366  # 2024-10-01
 
@@ -525,7 +529,7 @@ class _Sample:
     # ------------------------------------------------------------------------------------
     def _finish_stories(self) -> None:
         """Make sure every planted below-zero person really is below zero; measure the truth."""
-        costs = {"call_centre": 6.5, "email": 0.05, "web": 0.10, "store": 4.0}
+        costs = DEFAULT_CHANNEL_COSTS
         for _ in range(5):
             m = self._measure()
             bad = np.flatnonzero(self.below & (m["contribution"] >= 0))
@@ -553,14 +557,12 @@ class _Sample:
         margin = np.bincount(p, amt - cost, minlength=n)
         C = self.calls[self.calls["record_id"].notna()]
         cp = C["person"].astype(int).to_numpy()
-        chan_cost = C["channel"].map({"PHONE": 6.5, "EMAIL": 0.05, "CHAT": 0.10,
-                                      "STORE DESK": 4.0}).to_numpy()
+        chan_cost = C["channel"].map(CALL_CHANNELS).map(DEFAULT_CHANNEL_COSTS).to_numpy()
         serve = np.bincount(cp, chan_cost, minlength=n)
         K = self.camp
         kp = K["person"].astype(int).to_numpy()
         kc = K["cost"].to_numpy().copy()
-        default = K["medium"].map({"EM": 0.05, "SMS": 0.08, "DM": 1.20, "TM": 6.50,
-                                   "REP": 45.0}).to_numpy()
+        default = K["medium"].map(CAMPAIGN_CHANNELS).map(DEFAULT_CHANNEL_COSTS).to_numpy()
         kc = np.where(np.isnan(kc), default, kc)
         serve += np.bincount(kp, kc, minlength=n)
         complaints = np.bincount(cp[(C["type"] == "complaint").to_numpy()], minlength=n)
@@ -590,10 +592,6 @@ class _Sample:
         return write_all(self, out)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def gzip_bytes(data: bytes) -> bytes:
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as f:
@@ -613,4 +611,4 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
                    write_statistics=True, row_group_size=1_000_000, version="2.6")
 
 
-__all__ = ["AS_OF", "CLIENT", "generate", "to_ts"]
+__all__ = ["AS_OF", "CLIENT", "generate"]

@@ -9,9 +9,7 @@ import pandas as pd
 
 from . import vocab as V
 from .people import (
-    AS_OF,
     DAYS,
-    START,
     ascii_fold,
     norm_email,
     norm_name,
@@ -29,10 +27,6 @@ PRESENT = {
     "loyalty": {"email": 0.55, "phone": 0.65, "address": 0.80, "dob": 0.60, "consent": 1.0},
     "callcentre": {"email": 0.30, "phone": 0.97, "address": 0.45, "dob": 0.0, "consent": 1.0},
 }
-
-
-def _day_ts(day: float) -> np.datetime64:
-    return START + np.timedelta64(int(day * 86400), "s")
 
 
 def make_record(rng, p: dict, source: str, created_day: float, variant: str = "") -> dict:
@@ -163,12 +157,3 @@ def assign_ids(rng, recs: pd.DataFrame) -> pd.DataFrame:
         ids[rows] = [fmt.format(x) for x in nums]
     recs["record_id"] = ids
     return recs
-
-
-def to_ts(day) -> np.ndarray:
-    d = np.asarray(day, dtype=float)
-    return START + (d * 86400).astype("int64").astype("timedelta64[s]")
-
-
-def as_of_ts() -> np.datetime64:
-    return AS_OF

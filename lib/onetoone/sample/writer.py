@@ -269,7 +269,7 @@ def _bools(yes: str, no: str) -> dict:
 
 def client_config(g: _Sample) -> dict:
     """The client.yaml content (a plain dict, dumped with yaml.safe_dump)."""
-    from .generator import CLIENT
+    from .generator import CALL_CHANNELS, CAMPAIGN_CHANNELS, CLIENT
 
     return {
         "client": CLIENT,
@@ -348,8 +348,7 @@ def client_config(g: _Sample) -> dict:
                          "ContactStart": "date", "Medium": "channel", "Dir": "direction",
                          "Reason": "type", "Topic": "topic", "Result": "outcome",
                          "CSAT": "satisfaction", "Site": "location", "Division": "division"},
-             "values": {"channel": {"PHONE": "call_centre", "EMAIL": "email", "CHAT": "web",
-                                    "STORE DESK": "store"},
+             "values": {"channel": dict(CALL_CHANNELS),
                         "direction": {"IN": "inbound"},
                         "type": {"COMPLAINT": "complaint", "ENQUIRY": "enquiry",
                                  "SERVICE": "service", "PROFILE Q": "question"},
@@ -361,8 +360,7 @@ def client_config(g: _Sample) -> dict:
                          "CampaignCode": "campaign_id", "SentAt": "date", "Medium": "channel",
                          "Direction": "direction", "ContactType": "type", "Result": "outcome",
                          "Topic": "topic", "UnitCost": "cost", "Division": "division"},
-             "values": {"channel": {"EM": "email", "SMS": "sms", "DM": "mail",
-                                    "TM": "call_centre", "REP": "sales_rep"},
+             "values": {"channel": dict(CAMPAIGN_CHANNELS),
                         "direction": {"OUT": "outbound"},
                         "type": {"OFFER": "offer", "CAMPAIGN": "campaign",
                                  "QUESTION": "question", "VISIT": "visit"},
