@@ -28,6 +28,7 @@ GOLDEN_FIELDS: tuple[str, ...] = tuple(
     c.name for c in C.columns_of("customer_records") if c.name != C.RECORD_ID)
 """Every canonical customer-record column except the source's own id."""
 
+_TITLE_CASE = (C.FIRST_NAME, C.LAST_NAME, C.STREET, C.CITY)  # "WALKER" from an old POS -> "Walker"
 _NORMALISED_OUTPUT = {C.EMAIL: "email_n", C.PHONE: "phone_n"}
 
 
@@ -100,6 +101,11 @@ def golden_records(records: pd.DataFrame, survivorship: Mapping[str, str] | None
             win = cnt.sort_values([customer_id, "n", "r"], ascending=[True, False, True]) \
                 .drop_duplicates(customer_id)
         out[f] = win.set_index(customer_id)["v"].reindex(out.index)
+    for f in _TITLE_CASE:
+        if f in out.columns and out[f].dtype == object:
+            v = out[f]
+            shout = v.notna() & v.astype(str).str.isupper()
+            out.loc[shout, f] = v[shout].astype(str).str.title()
     out = out.reset_index()
     lead = [customer_id, *[f for f in fields], "n_records", "sources", "first_seen"]
     return out[lead]

@@ -182,14 +182,16 @@ def _comparisons() -> list:
         return cl.CustomComparison(
             output_column_name=label, comparison_description=f"{label}: exact",
             comparison_levels=[cll.NullLevel(col),
-                               cll.ExactMatchLevel(col).configure(label_for_charts="exact"),
+                               cll.ExactMatchLevel(col).configure(
+                                   tf_adjustment_column=col, label_for_charts="exact"),
                                cll.ElseLevel().configure(label_for_charts="different")])
 
     dob = cl.CustomComparison(
         output_column_name="birth_date", comparison_description="birth date with tolerance",
         comparison_levels=[
             cll.NullLevel("birth_date_n"),
-            cll.ExactMatchLevel("birth_date_n").configure(label_for_charts="exact"),
+            cll.ExactMatchLevel("birth_date_n").configure(
+                tf_adjustment_column="birth_date_n", label_for_charts="exact"),
             cll.CustomLevel(
                 "(month(birth_date_n_l) = day(birth_date_n_r) AND day(birth_date_n_l) = "
                 "month(birth_date_n_r) AND year(birth_date_n_l) = year(birth_date_n_r))",
@@ -247,7 +249,8 @@ class LinkageResult:
         Scored candidate pairs with match_probability >= the keep threshold: record_key_l,
         record_key_r, source_system_l/_r, match_weight, match_probability, match_key (the
         blocking rule that found the pair), per field ``gamma_<field>`` (the comparison level)
-        and ``weight_<field>`` (its log2 Bayes factor), and the compared values ``<col>_l/_r``.
+        and ``weight_<field>`` (its match weight, log2 Bayes factor with the term-frequency
+        adjustment), and the compared values ``<col>_l/_r``.
     weight_histogram
         Match weights of every scored pair in bins of 1: bin_start, pairs.
     blocking
@@ -381,15 +384,15 @@ def _tidy_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     ren = {f"{C.RECORD_KEY}_l": "record_key_l", f"{C.RECORD_KEY}_r": "record_key_r"}
     pairs = pairs.rename(columns=ren)
     for f in COMPARISON_COLUMNS:
-        bf = pairs.get(f"bf_{f}")
-        if bf is None:
+        mw = pairs.get(f"mw_{f}")
+        if mw is None:
             continue
-        w = np.log2(bf.astype(float))
-        tf = pairs.get(f"bf_tf_adj_{f}")
+        w = mw.astype(float)
+        tf = pairs.get(f"mw_tf_adj_{f}")
         if tf is not None:
-            w = w + np.log2(tf.astype(float).fillna(1.0))
+            w = w + tf.astype(float).fillna(0.0)
         pairs[f"weight_{f}"] = w
-    drop = [c for c in pairs.columns if c.startswith(("bf_", "tf_"))]
+    drop = [c for c in pairs.columns if c.startswith(("bf_", "tf_", "mw_"))]
     return pairs.drop(columns=drop)
 
 

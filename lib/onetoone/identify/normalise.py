@@ -168,6 +168,7 @@ def normalise_email(s: pd.Series) -> pd.Series:
 
 
 _PHONE_JUNK = re.compile(r"[^0-9+]")
+_KEEP_TRUNK_PREFIX = {"IT", "SM", "VA"}  # the leading 0 is part of the international number
 
 
 def normalise_phone(s: pd.Series, *, region: str = "GB") -> pd.Series:
@@ -185,6 +186,15 @@ def normalise_phone(s: pd.Series, *, region: str = "GB") -> pd.Series:
     txt = txt.str.replace(r"^00", "+", regex=True)
     txt = txt.str.replace(r"(?<=.)\+", "", regex=True)  # a '+' only at the start
     txt = txt.where(txt.str.len() >= 6)
+    # one spelling per number before parsing: a national number written with the region's
+    # trunk prefix ("07700...") becomes "+44 7700..." (for regions whose trunk prefix is
+    # dropped in international form), so the parser sees each number once
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    prefix = getattr(meta, "national_prefix", None) if meta is not None else None
+    if prefix and region.upper() not in _KEEP_TRUNK_PREFIX:
+        cc = phonenumbers.country_code_for_region(region.upper())
+        national = txt.str.startswith(prefix) & ~txt.str.startswith("+")
+        txt = txt.where(~national.fillna(False), "+" + str(cc) + txt.str.slice(len(prefix)))
 
     def one(v: str) -> str | None:
         try:

@@ -69,14 +69,16 @@ def add_override(ws: Workspace, record_key_a: str, record_key_b: str, decision: 
                          "reason": reason, "decided_by": decided_by,
                          "decided_at": pd.Timestamp(decided_at or dt.datetime.now())}])
     row["decided_at"] = row["decided_at"].astype("datetime64[us]")
+    ensure_overrides_table(ws)
     ws.append(OVERRIDES, row)
     return row
 
 
 def ensure_overrides_table(ws: Workspace) -> None:
     """Create the empty ``link_overrides`` table so it always exists after a run."""
-    if not ws.has(OVERRIDES):
-        ws.write(OVERRIDES, _empty())
+    ws.duckdb.execute(
+        f'CREATE TABLE IF NOT EXISTS "{OVERRIDES}" (record_key_l VARCHAR, record_key_r VARCHAR, '
+        "decision VARCHAR, reason VARCHAR, decided_by VARCHAR, decided_at TIMESTAMP)")
 
 
 def split_decisions(overrides: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -150,3 +152,38 @@ def explain(ws: Workspace, key: str) -> dict:
     ov = ov[ov["record_key_l"].isin(keys) | ov["record_key_r"].isin(keys)]
     return {"customer_id": cid, "records": records, "pairs": pairs,
             "overrides": ov.reset_index(drop=True)}
+
+
+def find_customers(ws: Workspace, query: str, limit: int = 20,
+                   region: str = "GB") -> pd.DataFrame:
+    """Customers whose source records match ``query``: an email (contains ``@``), a phone
+    (six or more digits, compared in E.164 with national numbers read in ``region``) or a name (every word must appear in the first or
+    last name, accents and case ignored). Returns golden records, best known first."""
+    from .normalise import normalise_name, normalise_phone
+
+    q = (query or "").strip()
+    if not q:
+        return ws.read("customers").head(0)
+    digits = sum(ch.isdigit() for ch in q)
+    if "@" in q:
+        where, params = f'lower(trim("{C.EMAIL}")) = ?', [q.lower()]
+        sql_keys = f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE {where}'
+    elif digits >= 6:
+        e164 = normalise_phone(pd.Series([q]), region=region).iloc[0]
+        if e164 is None:
+            return ws.read("customers").head(0)
+        cust = ws.table("customers")
+        return cust.filter(cust[C.PHONE] == e164).limit(limit).to_pandas()
+    else:
+        words = (normalise_name(pd.Series([q])).iloc[0] or "").split()
+        if not words:
+            return ws.read("customers").head(0)
+        full = (f"lower(strip_accents(coalesce(\"{C.FIRST_NAME}\", '') || ' ' || "
+                f"coalesce(\"{C.LAST_NAME}\", '')))")
+        where = " AND ".join(f"{full} LIKE ?" for _ in words)
+        params = [f"%{w}%" for w in words]
+        sql_keys = f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE {where}'
+    sql = (f'SELECT c.* FROM customers c WHERE c."{C.CUSTOMER_ID}" IN (SELECT m."{C.CUSTOMER_ID}" '
+           f'FROM record_map m WHERE m."{C.RECORD_KEY}" IN ({sql_keys})) '
+           f'ORDER BY c.n_records DESC, c."{C.CUSTOMER_ID}" LIMIT {int(limit)}')
+    return ws.sql(sql, params)

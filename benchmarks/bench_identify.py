@@ -1,0 +1,220 @@
+"""Benchmark: normalise + link + cluster on synthetic customer records (default 1,000,000).
+
+    .venv/bin/python benchmarks/bench_identify.py [--records 1000000] [--threads 2]
+
+Synthetic people (names drawn from the sample client's vocabularies with a Zipf skew, unique
+emails and mobiles, addresses, birth dates; 10 % live in couples who share the address and
+surname, a quarter of those also an email) are spread over 1-4 records in four source systems
+with the noise real exports carry: missing fields, case and spacing in emails, six phone
+formats, typos, nicknames, swapped first/last names, upper-case surnames, compact postcodes.
+Each person's records share one anchor identifier (phone or email), as the sample's do.
+
+Prints the time of each step, the peak resident memory of the process (DuckDB included),
+blocking recall, and pairwise precision / recall / F1 against the generator's truth.
+One run (the machine is shared): the figures are single measurements, not medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from onetoone.identify import linkage as L
+from onetoone.identify.normalise import has_identifier, normalise_records
+from onetoone.sample import vocab as V
+
+SOURCES = np.array(["crm", "web", "loyalty", "callcentre"], dtype=object)
+DOMAINS = np.array(["gmail.com", "hotmail.co.uk", "yahoo.co.uk", "outlook.com", "icloud.com",
+                    "sky.com", "btinternet.com", "live.co.uk"], dtype=object)
+STREETS = np.array(["High", "Church", "Station", "Victoria", "Park", "Mill", "Green", "Manor",
+                    "Kings", "Queens", "Windsor", "Albert", "North", "South", "West", "East",
+                    "Oak", "Elm", "Cedar", "Chapel", "School", "Bridge", "Castle", "York"],
+                   dtype=object)
+TYPES = np.array(["Street", "Road", "Lane", "Avenue", "Close", "Drive", "Gardens", "Way"],
+                 dtype=object)
+AREAS = np.array(["AB", "B", "BS", "CF", "E", "EX", "GL", "LS", "M", "N", "NE", "NR", "OX",
+                  "PL", "RG", "S", "SW", "YO", "L", "G", "EH", "BN", "CB", "DE"], dtype=object)
+LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"), dtype=object)
+
+
+def _zipf(rng, n_items: int, size: int, a: float) -> np.ndarray:
+    w = 1.0 / np.arange(1, n_items + 1) ** a
+    return rng.choice(n_items, size=size, p=w / w.sum())
+
+
+def _typo(rng, s: str) -> str:
+    if len(s) < 4:
+        return s
+    c = list(s)
+    i = int(rng.integers(1, len(c) - 1))
+    op = rng.integers(3)
+    if op == 0:
+        c[i] = "aeiounrst"[rng.integers(9)]
+    elif op == 1:
+        del c[i]
+    else:
+        c[i], c[i + 1] = c[i + 1], c[i]
+    return "".join(c)
+
+
+def make_people(rng, n: int) -> pd.DataFrame:
+    female = rng.random(n) < 0.52
+    fn = np.where(female, np.array(V.FEMALE_NAMES, dtype=object)[_zipf(rng, len(V.FEMALE_NAMES), n, 0.9)],
+                  np.array(V.MALE_NAMES, dtype=object)[_zipf(rng, len(V.MALE_NAMES), n, 0.9)])
+    ln = np.array(V.SURNAMES, dtype=object)[_zipf(rng, len(V.SURNAMES), n, 0.75)]
+    dob = (np.datetime64("1940-01-01") + rng.integers(0, 365 * 65, n).astype("timedelta64[D]"))
+    ids = np.arange(n)
+    local = (pd.Series(fn).str.lower() + "." + pd.Series(ln).str.lower().str.replace("'", "")
+             + "." + pd.Series(ids).map(lambda i: np.base_repr(int(i), 36).lower()))
+    email = (local + "@" + DOMAINS[rng.integers(len(DOMAINS), size=n)]).to_numpy(dtype=object)
+    mob = rng.choice(900_000_000, size=n, replace=False) + 100_000_000
+    phone = np.array([f"+447{m}" for m in mob], dtype=object)
+    pc = (AREAS[rng.integers(len(AREAS), size=n)] + pd.Series(rng.integers(1, 30, n)).astype(str)
+          + " " + pd.Series(rng.integers(1, 10, n)).astype(str)
+          + LETTERS[rng.integers(20, size=n)] + LETTERS[rng.integers(20, size=n)]).to_numpy(object)
+    street = (pd.Series(rng.integers(1, 240, n)).astype(str) + " "
+              + STREETS[rng.integers(len(STREETS), size=n)] + " "
+              + TYPES[rng.integers(len(TYPES), size=n)]).to_numpy(dtype=object)
+    p = pd.DataFrame({"person": ids, "first_name": fn, "last_name": ln, "birth_date": dob,
+                      "email": email, "phone": phone, "postcode": pc, "street": street})
+    # couples: the partner takes the address and (mostly) the surname; a quarter share an email
+    k = int(n * 0.10) // 2
+    a, b = ids[:2 * k:2], ids[1:2 * k:2]
+    for c in ("postcode", "street"):
+        p.loc[b, c] = p.loc[a, c].to_numpy()
+    same = rng.random(k) < 0.75
+    p.loc[b[same], "last_name"] = p.loc[a[same], "last_name"].to_numpy()
+    share = rng.random(k) < 0.25
+    p.loc[b[share], "email"] = p.loc[a[share], "email"].to_numpy()
+    return p
+
+
+def make_records(rng, people: pd.DataFrame, n_records: int) -> pd.DataFrame:
+    n = len(people)
+    k = rng.choice([1, 2, 3, 4], size=n, p=[0.5, 0.3, 0.15, 0.05])
+    person = np.repeat(np.arange(n), k)[:n_records]
+    r = people.iloc[person].reset_index(drop=True)
+    m = len(r)
+    r["source_system"] = SOURCES[rng.integers(4, size=m)]
+    anchor_phone = (rng.random(n) < 0.6)[person]
+    email_ok = (rng.random(m) < 0.7) | ~anchor_phone
+    phone_ok = (rng.random(m) < 0.7) | anchor_phone
+    r["email"] = r["email"].where(email_ok, None)
+    r["phone"] = r["phone"].where(phone_ok, None)
+    r.loc[rng.random(m) < 0.2, ["street", "postcode"]] = None
+    r["birth_date"] = r["birth_date"].where(rng.random(m) < 0.55)
+    # noise
+    e = r["email"].notna() & (rng.random(m) < 0.12)
+    r.loc[e, "email"] = r.loc[e, "email"].str.upper() + " "
+    ph = r["phone"].notna().to_numpy()
+    fmt = rng.integers(6, size=m)
+    s = r["phone"].fillna("")
+    nat = "0" + s.str[3:]
+    variants = [s, nat, nat.str[:5] + " " + nat.str[5:], nat.str[:5] + "-" + nat.str[5:],
+                "0044" + s.str[3:], "+44 " + s.str[3:7] + " " + s.str[7:]]
+    out = s.copy()
+    for i, v in enumerate(variants):
+        sel = ph & (fmt == i)
+        out[sel] = v[sel]
+    r["phone"] = out.where(ph, None)
+    pcs = r["postcode"].notna() & (rng.random(m) < 0.15)
+    r.loc[pcs, "postcode"] = r.loc[pcs, "postcode"].str.replace(" ", "").str.lower()
+    nick = {}
+    for full, nicks in V.NICKNAMES.items():
+        nick[full] = nicks
+    u = rng.random(m)
+    has_nick = r["first_name"].isin(list(nick)).to_numpy()
+    for i in np.flatnonzero((u < 0.05) & has_nick):
+        opts = nick[r.at[i, "first_name"]]
+        r.at[i, "first_name"] = opts[rng.integers(len(opts))]
+    for i in np.flatnonzero((u >= 0.05) & (u < 0.09)):
+        r.at[i, "first_name"] = _typo(rng, r.at[i, "first_name"])
+    for i in np.flatnonzero(rng.random(m) < 0.03):
+        r.at[i, "last_name"] = _typo(rng, r.at[i, "last_name"])
+    sw = rng.random(m) < 0.01
+    r.loc[sw, ["first_name", "last_name"]] = r.loc[sw, ["last_name", "first_name"]].to_numpy()
+    loy = (r["source_system"] == "loyalty").to_numpy()
+    r.loc[loy, "last_name"] = r.loc[loy, "last_name"].str.upper()
+    r["record_id"] = np.arange(m).astype(str)
+    r["record_key"] = r["source_system"] + ":" + r["record_id"]
+    r["city"] = None
+    return r
+
+
+class PeakRSS:
+    """Sample the process's resident memory every 50 ms (DuckDB's allocations included)."""
+
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        proc = psutil.Process()
+        while not self._stop.is_set():
+            self.peak = max(self.peak, proc.memory_info().rss)
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threshold", type=float, default=0.95)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    t = time.perf_counter()
+    people = make_people(rng, int(args.records / 1.7) + 10)
+    rec = make_records(rng, people, args.records)
+    print(f"generated {len(rec):,} records of {rec['person'].nunique():,} people in "
+          f"{time.perf_counter() - t:.1f} s (not timed below)")
+    truth = rec["person"]
+    raw = rec.drop(columns=["person"])
+    base_rss = psutil.Process().memory_info().rss
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        norm = normalise_records(raw, region="GB", as_of="2026-09-30")
+        usable = has_identifier(norm)
+        t_norm = time.perf_counter() - t0
+        res = L.link_records(norm[usable], keep_probability=0.5, threads=args.threads)
+        t_link = time.perf_counter() - t0 - t_norm
+        t1 = time.perf_counter()
+        pairs = res.pairs[~L.household_guard(res.pairs)]
+        clusters, _ = L.cluster_records(norm["record_key"], pairs, args.threshold)
+        clusters["customer_id"] = L.customer_ids(clusters["cluster"])
+        t_cluster = time.perf_counter() - t1
+        total = time.perf_counter() - t0
+    scores = L.pairwise_scores(clusters.set_index("record_key").loc[norm["record_key"],
+                                                                     "customer_id"], truth)
+    br = L.blocking_recall(norm, truth)
+    print(f"records {len(norm):,}; usable {int(usable.sum()):,}; scored pairs "
+          f"{res.scored_pairs:,}; blocking upper bound {int(res.blocking['comparisons'].sum()):,}")
+    print(f"time: normalise {t_norm:.1f} s, link {t_link:.1f} s "
+          f"({', '.join(f'{k} {v:.1f}' for k, v in res.seconds.items())}), "
+          f"cluster {t_cluster:.1f} s, total {total:.1f} s")
+    print(f"peak RSS {mem.peak / 2**30:.2f} GiB (process before the run "
+          f"{base_rss / 2**30:.2f} GiB, ru_maxrss "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB)")
+    print(f"blocking recall {br['blocking_recall']:.4f} of {br['true_pairs']:,} true pairs")
+    print(f"pairwise precision {scores['precision']:.4f} recall {scores['recall']:.4f} "
+          f"F1 {scores['f1']:.4f}; exact clusters {scores['exact_clusters']:.4f}; "
+          f"customers {scores['predicted_entities']:,} vs people {scores['true_entities']:,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""Identify: normalisation, blocking counts, clustering with overrides, golden records,
+recognition, profile; and the bar on the sample client against the generator's truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from onetoone import columns as C
+from onetoone import paths
+from onetoone.identify import golden as G
+from onetoone.identify import linkage as L
+from onetoone.identify import normalise as N
+from onetoone.identify import overrides as O
+from onetoone.identify import profile as P
+
+needs_sample = pytest.mark.skipif(not paths.SAMPLE_CONFIG.exists(),
+                                  reason=f"the sample client is not generated ({paths.SAMPLE_CONFIG})")
+
+
+# -- normalisation ----------------------------------------------------------------------------
+def test_names_fold_case_accents_punctuation_and_nicknames():
+    s = pd.Series(["  O'Brien ", "OBRIEN", "Zoë", "ZOE", "Anne-Marie", None, "  ", "Bill", "BOB"])
+    last = N.normalise_name(s).tolist()
+    assert last[:5] == ["obrien", "obrien", "zoe", "zoe", "anne marie"]
+    assert last[5] is None and last[6] is None
+    first = N.normalise_name(s, nicknames=True).tolist()
+    assert first[7:] == ["william", "robert"]
+    assert last[7] == "bill"  # surnames are never mapped as nicknames
+
+
+def test_emails_trimmed_lowercased_and_invalid_dropped():
+    s = pd.Series(["  Jane.Doe@Example.COM ", "jane.doe@example.com", "not an email", "a@b",
+                   "x@y.org", None])
+    assert N.normalise_email(s).tolist() == ["jane.doe@example.com", "jane.doe@example.com",
+                                             None, None, "x@y.org", None]
+
+
+def test_phones_in_every_format_become_one_e164_number():
+    s = pd.Series(["07700 900123", "+44 7700 900123", "0044 7700 900123", "(07700) 900-123",
+                   "07700-900123", "+44 (0)7700 900123"])
+    assert set(N.normalise_phone(s, region="GB")) == {"+447700900123"}
+    assert N.normalise_phone(pd.Series(["020 7946 0018", "+44 20 7946 0018"])).nunique() == 1
+    junk = N.normalise_phone(pd.Series(["abc", "12", None, ""]))
+    assert junk.isna().all()
+    fr = N.normalise_phone(pd.Series(["06 12 34 56 78", "+33 6 12 34 56 78"]), region="FR")
+    assert set(fr) == {"+33612345678"}
+
+
+def test_postcodes_dates_and_the_identifier_rule():
+    assert N.normalise_postcode(pd.Series(["sw1a 1aa", "SW1A1AA", " SW1A-1AA"])).nunique() == 1
+    d = N.normalise_date(pd.Series(["1980-02-03", "1900-01-01", "2090-01-01", "garbage", None]),
+                         latest="2026-09-30")
+    assert d.iloc[0] == pd.Timestamp("1980-02-03") and d.iloc[1:].isna().all()
+    recs = pd.DataFrame({C.RECORD_KEY: list("abcde"), C.SOURCE_SYSTEM: "crm",
+                         C.FIRST_NAME: ["Ann", None, "Ann", "Ann", None],
+                         C.LAST_NAME: ["Lee", "Lee", None, "Lee", None],
+                         C.EMAIL: [None, None, None, "ann@x.com", None],
+                         C.BIRTH_DATE: [None, "1980-01-01", None, None, None]})
+    norm = N.normalise_records(recs, as_of="2026-09-30")
+    assert N.has_identifier(norm).tolist() == [True, True, False, True, False]
+
+
+# -- blocking -----------------------------------------------------------------------------------
+def _con_with(df: pd.DataFrame):
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("v", df)
+    con.execute("CREATE TABLE t AS SELECT * FROM v")
+    return con
+
+
+def test_count_comparisons_is_exact_and_an_exploding_rule_is_refused_with_advice():
+    df = pd.DataFrame({"email_n": ["a", "a", "a", "b", "b", None, None],
+                       "last_name_n": ["x"] * 7})
+    counts = L.count_comparisons(_con_with(df), "t", [("email_n",), ("last_name_n",)])
+    assert counts["comparisons"].tolist() == [3 + 1, 21]
+    assert counts.loc[0, "largest_block"] == "a" and counts.loc[0, "largest_block_records"] == 3
+    L.check_blocking(counts.iloc[:1], max_comparisons=10)
+    with pytest.raises(L.BlockingRuleTooLoose, match=r"last_name_n.*21 comparisons.*'x'.*Add"):
+        L.check_blocking(counts, max_comparisons=10)
+    with pytest.raises(L.BlockingRuleTooLoose, match="together"):
+        L.check_blocking(counts, max_comparisons=22)
+
+
+def test_blocking_recall_counts_true_pairs_no_rule_finds():
+    norm = pd.DataFrame({"email_n": ["e1", "e1", None, "e3"], "phone_n": [None, None, "p", "q"]})
+    truth = pd.Series(["A", "A", "B", "B"])
+    r = L.blocking_recall(norm, truth, rules=[("email_n",), ("phone_n",)])
+    assert (r["true_pairs"], r["blocked_true_pairs"]) == (2, 1)
+
+
+# -- clustering and overrides -----------------------------------------------------------------
+def _pairs(rows):
+    return pd.DataFrame(rows, columns=["record_key_l", "record_key_r", "match_probability"])
+
+
+def test_clusters_at_threshold_with_singletons_kept():
+    pairs = _pairs([("a", "b", 0.99), ("b", "c", 0.97), ("d", "e", 0.6)])
+    out, _ = L.cluster_records(list("abcdef"), pairs, 0.95)
+    cl = out.set_index(C.RECORD_KEY)["cluster"]
+    assert cl["a"] == cl["b"] == cl["c"] == "a"
+    assert cl["d"] == "d" and cl["e"] == "e" and cl["f"] == "f"
+    sizes = out.set_index(C.RECORD_KEY)["cluster_size"]
+    assert sizes["a"] == 3 and sizes["f"] == 1
+    assert out.set_index(C.RECORD_KEY)["match_probability"]["a"] == pytest.approx(0.99)
+    assert np.isnan(out.set_index(C.RECORD_KEY)["match_probability"]["f"])
+
+
+def test_cannot_link_splits_a_transitive_chain_at_its_weakest_edge_and_must_link_merges():
+    pairs = _pairs([("a", "b", 0.999), ("b", "c", 0.96), ("c", "d", 0.999)])
+    cannot = pd.DataFrame({"record_key_l": ["a"], "record_key_r": ["d"]})
+    must = pd.DataFrame({"record_key_l": ["e"], "record_key_r": ["f"]})
+    out, stats = L.cluster_records(list("abcdef"), pairs, 0.95, must_link=must,
+                                   cannot_link=cannot)
+    cl = out.set_index(C.RECORD_KEY)["cluster"]
+    assert cl["a"] == cl["b"] and cl["c"] == cl["d"] and cl["a"] != cl["c"]
+    assert cl["e"] == cl["f"]
+    assert stats["clusters_split"] == 1 and stats["must_links"] == 1
+    # a cannot-link on a direct edge simply removes it
+    out2, _ = L.cluster_records(list("ab"), _pairs([("a", "b", 0.999)]), 0.95,
+                                cannot_link=pd.DataFrame({"record_key_l": ["b"],
+                                                          "record_key_r": ["a"]}))
+    assert out2["cluster"].nunique() == 2
+
+
+def test_customer_ids_are_stable_and_deterministic():
+    a = L.customer_ids(pd.Series(["crm:1", "crm:1", "web:9"]))
+    b = L.customer_ids(pd.Series(["web:9", "crm:1"]))
+    assert a.iloc[0] == a.iloc[1] == b.iloc[1] and a.iloc[2] == b.iloc[0]
+    assert a.iloc[0] != a.iloc[2] and a.str.match(r"^C[0-9A-F]{10}$").all()
+
+
+def test_pairwise_scores_on_a_known_example():
+    pred = pd.Series(["x", "x", "x", "y"])
+    truth = pd.Series(["A", "A", "B", "B"])
+    s = L.pairwise_scores(pred, truth)
+    assert (s["predicted_pairs"], s["true_pairs"], s["correct_pairs"]) == (3, 2, 1)
+    assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(0.5)
+
+
+def test_household_guard_holds_back_different_given_names_without_personal_evidence():
+    p = pd.DataFrame({"gamma_first_name": [0, 0, 0, 5], "gamma_phone": [-1, 1, 0, -1],
+                      "gamma_birth_date": [-1, -1, 4, -1]})
+    assert L.household_guard(p).tolist() == [True, False, False, False]
+
+
+# -- golden records -----------------------------------------------------------------------------
+def test_survivorship_rules_choose_per_field():
+    recs = pd.DataFrame({
+        C.CUSTOMER_ID: ["c1"] * 3 + ["c2"],
+        C.RECORD_KEY: ["crm:1", "web:1", "loy:1", "crm:2"],
+        C.SOURCE_SYSTEM: ["crm", "web", "loyalty", "crm"],
+        C.FIRST_NAME: ["Jon", "John", "JOHN", "Ann"],
+        C.EMAIL: ["old@x.com", None, "new@x.com", None],
+        C.CITY: ["Leeds", "York", "Hull", None],
+        C.UPDATED_AT: pd.to_datetime(["2024-01-01", "2025-01-01", "2026-01-01", "2024-01-01"]),
+    })
+    g = G.golden_records(recs, {C.FIRST_NAME: "most_frequent", C.EMAIL: "most_recent",
+                                C.CITY: "source_priority"}, ["web", "crm"],
+                         fields=[C.FIRST_NAME, C.EMAIL, C.CITY]).set_index(C.CUSTOMER_ID)
+    assert g.loc["c1", C.FIRST_NAME].lower() == "john"  # two of three records say John
+    assert g.loc["c1", C.EMAIL] == "new@x.com"  # most recent non-empty
+    assert g.loc["c1", C.CITY] == "York"  # web first
+    assert g.loc["c1", "n_records"] == 3 and g.loc["c1", "sources"] == "crm;loyalty;web"
+    assert pd.isna(g.loc["c2", C.EMAIL]) and g.loc["c2", C.FIRST_NAME] == "Ann"
+    with pytest.raises(ValueError, match="unknown survivorship"):
+        G.golden_records(recs, {C.CITY: "loudest"})
+
+
+# -- profile ------------------------------------------------------------------------------------
+def test_addressable_needs_both_contact_and_consent_and_questions_rank_by_value():
+    cust = pd.DataFrame({C.CUSTOMER_ID: ["a", "b", "c"],
+                         C.EMAIL: ["a@x.com", None, "c@x.com"],
+                         C.CONSENT_EMAIL: [True, True, False],
+                         C.PHONE: [None, None, None], C.CONSENT_SMS: [True, True, True]})
+    a = P.addressable(cust).set_index("channel")
+    assert a.loc["email", "addressable"] == 1 and a.loc["sms", "addressable"] == 0
+    q = P.questions_to_ask(cust, {C.EMAIL: (3.0, "cheap"), C.PHONE: (2.0, "calls")})
+    assert q["attribute"].tolist() == [C.PHONE, C.EMAIL]  # 3 x 2.0 beats 1 x 3.0
+    assert q["missing"].tolist() == [3, 1]
+    nq = P.next_question(cust).set_index(C.CUSTOMER_ID)["question"]
+    assert nq["b"] == C.EMAIL and nq["a"] == C.PREFERRED_CHANNEL
+
+
+# -- linkage end to end on a small synthetic population ---------------------------------------
+def test_link_records_on_synthetic_people_separates_namesakes():
+    rows = []
+    for i in range(300):
+        first = ["John", "Mary", "Ahmed", "Zoë"][i % 4]
+        last = ["Smith", "Jones"][i % 2]
+        base = dict(first_name=first, last_name=last, email=f"p{i}@mail.com",
+                    phone=f"07700{900000 + i}", postcode=f"LS{i % 9} {i % 7}AB",
+                    street=f"{i} High Street", birth_date=f"19{50 + i % 40}-0{1 + i % 9}-1{i % 9}")
+        rows.append({**base, C.RECORD_KEY: f"crm:{i}", C.SOURCE_SYSTEM: "crm", "person": i})
+        if i % 3 == 0:  # a second record: upper-case name, phone in another format, no email
+            rows.append({**base, C.RECORD_KEY: f"web:{i}", C.SOURCE_SYSTEM: "web", "person": i,
+                         "first_name": first.upper(), "email": None,
+                         "phone": "+44 7700 " + str(900000 + i)})
+    df = pd.DataFrame(rows)
+    norm = N.normalise_records(df, as_of="2026-09-30")
+    res = L.link_records(norm, u_max_pairs=1e5)
+    assert res.scored_pairs > 0 and set(res.levels["field"]) >= {"first_name", "email", "phone"}
+    clusters, _ = L.cluster_records(norm[C.RECORD_KEY], res.pairs, 0.95)
+    s = L.pairwise_scores(clusters.set_index(C.RECORD_KEY)["cluster"].loc[norm[C.RECORD_KEY]],
+                          df["person"])
+    assert s["precision"] >= 0.99 and s["recall"] >= 0.95, s
+
+
+# -- the sample client ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def identified():
+    from sample_support import sample_workspace
+
+    return sample_workspace("identify")
+
+
+@pytest.fixture(scope="module")
+def sample_truth(identified):
+    from sample_support import ground_truth
+
+    from onetoone.workspace import Workspace
+
+    gt = ground_truth("records")
+    gt[C.RECORD_KEY] = gt[C.SOURCE_SYSTEM] + ":" + gt[C.RECORD_ID]
+    with Workspace(identified.workspace_path, read_only=True) as ws:
+        rm = ws.read("record_map")
+        records = ws.read("customer_records")
+    rm["person"] = rm[C.RECORD_KEY].map(gt.set_index(C.RECORD_KEY)["person_id"])
+    return rm, records
+
+
+@needs_sample
+def test_sample_meets_the_precision_and_recall_bar(sample_truth):
+    rm, records = sample_truth
+    assert rm["person"].notna().all(), "every sample record must have a true person"
+    s = L.pairwise_scores(rm[C.CUSTOMER_ID], rm["person"])
+    norm = N.normalise_records(records, as_of="2026-09-30")
+    br = L.blocking_recall(norm, norm[C.RECORD_KEY].map(rm.set_index(C.RECORD_KEY)["person"]))
+    print(f"\nsample: pairwise precision {s['precision']:.4f}, recall {s['recall']:.4f}, "
+          f"F1 {s['f1']:.4f}; blocking recall {br['blocking_recall']:.4f} of "
+          f"{br['true_pairs']:,} true pairs; exact clusters {s['exact_clusters']:.4f}; "
+          f"{s['predicted_entities']:,} customers for {s['true_entities']:,} people")
+    assert s["precision"] >= 0.98 and s["recall"] >= 0.97
+    assert br["blocking_recall"] >= s["recall"] - 1e-9
+
+
+@needs_sample
+def test_records_without_identifier_stay_single_customers_and_are_counted(sample_truth,
+                                                                          identified):
+    rm, records = sample_truth
+    assert len(rm) == len(records) and rm[C.RECORD_KEY].is_unique
+    none = rm[~rm["has_identifier"]]
+    assert len(none) > 0
+    assert (none["cluster_size"] == 1).all() and none[C.CUSTOMER_ID].is_unique
+    from onetoone.workspace import Workspace
+
+    with Workspace(identified.workspace_path, read_only=True) as ws:
+        cust = ws.read("customers")
+    assert len(cust) == rm[C.CUSTOMER_ID].nunique()
+    assert cust["n_records"].sum() == len(records)
+
+
+@needs_sample
+def test_an_override_survives_a_full_rerun_and_explains_itself(identified, tmp_path):
+    from sample_support import private_copy
+
+    from onetoone.identify import pipeline
+    from onetoone.workspace import Workspace
+
+    cfg = private_copy(identified, tmp_path)
+    with Workspace(cfg.workspace_path) as ws:
+        rm = ws.read("record_map")
+        big = rm[rm["cluster_size"] >= 3].sort_values(C.RECORD_KEY)
+        cid = big[C.CUSTOMER_ID].iloc[0]
+        keys = sorted(big.loc[big[C.CUSTOMER_ID] == cid, C.RECORD_KEY])
+        singles = rm[(rm["cluster_size"] == 1) & rm["has_identifier"]].sort_values(C.RECORD_KEY)
+        s1, s2 = singles[C.RECORD_KEY].iloc[:2]
+        O.add_override(ws, keys[0], keys[-1], "cannot_link", reason="test: different people")
+        O.add_override(ws, s1, s2, "must_link", reason="test: same person")
+        with pytest.raises(ValueError, match="not in the workspace"):
+            O.add_override(ws, keys[0], "crm:NOPE", "must_link")
+        summary = pipeline.run(cfg, ws, echo=False)
+        after = ws.read("record_map").set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+        assert after[keys[0]] != after[keys[-1]]
+        assert after[s1] == after[s2]
+        assert summary["cannot_links"] == 1 and summary["must_links"] == 1
+        assert len(O.read_overrides(ws)) == 2
+        info = O.explain(ws, keys[0])
+        assert keys[0] in set(info["records"][C.RECORD_KEY])
+        assert {"agree_first_name", "match_weight"} <= set(info["pairs"].columns)
+        assert len(info["overrides"]) == 1
+        # undoing the cannot-link merges them back
+        O.add_override(ws, keys[0], keys[-1], "undo")
+        pipeline.run(cfg, ws, echo=False)
+        again = ws.read("record_map").set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+        assert again[keys[0]] == again[keys[-1]]
+        assert again[s1] == again[s2]
+
+
+@needs_sample
+def test_recognition_counts_anonymous_activity_as_unrecognised(identified):
+    from onetoone.identify import recognition as R
+    from onetoone.workspace import Workspace
+
+    with Workspace(identified.workspace_path, read_only=True) as ws:
+        r = R.recognition_rate(ws, "transactions")
+        direct = ws.sql("SELECT count(*) AS n, count(m.record_key) AS k FROM transactions t "
+                        "LEFT JOIN record_map m USING (record_key)")
+        by = R.recognition_rate(ws, "transactions", C.CHANNEL)
+        summary, missing = R.recognition_summary(ws)
+    assert r["rows"].iloc[0] == direct["n"].iloc[0]
+    assert r["recognised"].iloc[0] == direct["k"].iloc[0] < direct["n"].iloc[0]
+    assert by["rows"].sum() == r["rows"].iloc[0]
+    assert set(summary["table"]) == {"transactions", "interactions"} and not missing
+    assert 0 < r["rate"].iloc[0] < 1
