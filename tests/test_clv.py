@@ -106,6 +106,14 @@ def test_ibis_summary_equals_pandas_summary(cdnow, tmp_path):
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
         pd.testing.assert_frame_equal(a, c, check_dtype=False)
     assert list(b.columns) == ["frequency", "recency", "T"]
+    anonymous = cdnow.head(50).astype({"customer_id": "string"})
+    anonymous.loc[anonymous.index[:3], "customer_id"] = pd.NA  # purchases by nobody we know
+    ws.write("anonymous", anonymous)
+    a = rfm_summary(anonymous, observation_end=CAL_END)
+    b = rfm_summary(ws.table("anonymous"), observation_end=CAL_END)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, check_index_type=False)
+    seen = anonymous[anonymous["date"] <= CAL_END]["customer_id"]
+    assert a.index.notna().all() and len(a) == seen.nunique()
     ws.close()
 
 
@@ -136,6 +144,17 @@ def test_summary_conventions_on_a_small_example():
     assert h.loc["a", "frequency_holdout"] == 1
     assert h.loc["a", "monetary_value_holdout"] == 999.0
     assert h.loc["a", "duration_holdout"] == 50
+    anonymous = pd.concat(
+        [
+            tx,
+            pd.DataFrame(
+                {"customer_id": [None], "amount": [5.0], "date": [pd.Timestamp("2024-01-02")]}
+            ),
+        ]
+    )
+    pd.testing.assert_frame_equal(
+        rfm_summary(anonymous, observation_end="2024-01-29", time_unit="D"), s
+    )
     with pytest.raises(KeyError, match="amount"):
         rfm_summary(tx.drop(columns="amount"), observation_end="2024-01-29")
     with pytest.raises(ValueError, match="after observation_end"):

@@ -140,7 +140,9 @@ def rfm_summary(
     ----------
     transactions : pandas.DataFrame or ibis.Table
         One row per purchase (or order line). An Ibis table is summarised inside its engine
-        (see :func:`rfm_summary_ibis`); only the per-customer result becomes pandas.
+        (see :func:`rfm_summary_ibis`); only the per-customer result becomes pandas. Rows
+        without a customer (anonymous purchases) belong to nobody and are left out; the
+        recognition rate reports how many there are.
     observation_end : date-like
         Last day of the observation period (inclusive). Later transactions are ignored.
     customer_col, date_col, amount_col : str
@@ -211,6 +213,9 @@ def rfm_summary(
     )
     if amount_col:
         frame["a"] = pd.to_numeric(df[amount_col]).to_numpy(float)
+    known = df[customer_col].notna().to_numpy()
+    if not known.all():  # anonymous purchases belong to nobody
+        frame = frame[known]
 
     def per_period(rows: pd.DataFrame) -> pd.DataFrame:
         g = rows.groupby(["c", "p"], sort=True)
@@ -278,7 +283,7 @@ def rfm_summary_ibis(
         p=period,
         **({"a": table[amount_col].cast("float64")} if amount_col else {}),
     )
-    base = base.filter(base.day.notnull())
+    base = base.filter(base.day.notnull() & base.c.notnull())
 
     def per_period(rows):
         return rows.group_by(["c", "p"]).aggregate(
