@@ -274,7 +274,7 @@ def test_figures_tell_the_story(fence):
     assert "top 20 %" in plain.layout.title.text
     econ = fence_economics_figure(fence, currency="EUR")
     best = fence.break_even().best
-    assert theme.number(best.customers) in econ.layout.title.text
+    assert f"{best.customers:,}" in econ.layout.title.text
     assert [t.name for t in econ.data][:3] == ["Expected benefit", "Programme cost", "Net benefit"]
     proj = fence_projection_figure(fence.projection(), currency="EUR")
     assert len(proj.data[0].x) == 11 and proj.data[0].x[0] == "now"

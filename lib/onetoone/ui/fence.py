@@ -46,7 +46,7 @@ _T_AREA, _T_CURVE, _T_EQUAL, _T_FENCE = 0, 1, 2, 3
 def _fence_story(pos: FencePosition, currency: str) -> tuple[str, str]:
     title = (
         f"Right of the fence: the top {theme.percent(pos.customer_share)} of customers "
-        f"({theme.number(pos.customers)}) hold {theme.percent(pos.value_share)} of value"
+        f"({pos.customers:,}) hold {theme.percent(pos.value_share)} of value"
     )
     sub = (
         f"Each is worth at least {theme.money(pos.threshold, currency)}. "
@@ -132,7 +132,7 @@ def lorenz_figure(
             mode="markers+text",
             name="The fence",
             marker={"size": 11, "color": PALETTE["accent"], "line": {"color": "white", "width": 2}},
-            textposition="middle right",
+            textposition="bottom right",
             textfont={"color": PALETTE["ink"]},
             hoverinfo="skip",
             showlegend=False,
@@ -275,7 +275,7 @@ def fence_economics_figure(
     )
     fig.update_yaxes(title_text="Per year", **theme.money_axis(currency))
     t = title or (
-        f"Managing the top {theme.number(best.customers)} customers one by one pays "
+        f"Managing the top {best.customers:,} customers one by one pays "
         f"most: {theme.money(best.net_benefit, currency)} a year net"
     )
     s = (
@@ -366,8 +366,8 @@ def fence_projection_figure(
     first, last = projection.iloc[0], projection.iloc[-1]
     yrs = last["months"] / 12
     t = title or (
-        f"As IT gets cheaper the fence moves left: {theme.number(first['customers'])} "
-        f"→ {theme.number(last['customers'])} customers worth managing in "
+        f"As IT gets cheaper the fence moves left: {int(first['customers']):,} "
+        f"→ {int(last['customers']):,} customers worth managing in "
         f"{yrs:g} years"
     )
     s = (
@@ -429,11 +429,11 @@ class FenceWidget(widgets.VBox):
             min=0.0,
             max=100.0,
             step=step,
-            description="Inside (%)",
+            description="Customers inside (%)",
             readout_format=".2f",
             continuous_update=True,
-            style={"description_width": "110px"},
-            layout=widgets.Layout(width="460px"),
+            style={"description_width": "150px"},
+            layout=widgets.Layout(width="500px"),
         )
         self.portfolio = widgets.BoundedIntText(
             value=fence.economics.portfolio_size,
@@ -441,7 +441,7 @@ class FenceWidget(widgets.VBox):
             max=100_000,
             step=10,
             description="Portfolio size",
-            style={"description_width": "110px"},
+            style={"description_width": "150px"},
             layout=widgets.Layout(width="240px"),
         )
         self.retention = widgets.FloatSlider(
@@ -451,8 +451,8 @@ class FenceWidget(widgets.VBox):
             step=0.005,
             description="Retention uplift",
             readout_format=".1%",
-            style={"description_width": "110px"},
-            layout=widgets.Layout(width="460px"),
+            style={"description_width": "150px"},
+            layout=widgets.Layout(width="500px"),
         )
         self.readout = widgets.HTML()
         self._x, self._y = _lorenz_points(fence, points)
@@ -468,7 +468,7 @@ class FenceWidget(widgets.VBox):
         self.readout.add_class("fence-readout")
         controls = widgets.VBox(
             [self.position, self.retention, self.portfolio],
-            layout=widgets.Layout(min_width="480px"),
+            layout=widgets.Layout(min_width="520px"),
         )
         super().__init__([widgets.HBox([controls, self.readout]), self.figure], **kwargs)
         self.last_update_seconds = 0.0
