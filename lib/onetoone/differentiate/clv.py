@@ -753,7 +753,6 @@ def customer_lifetime_value(
     recency,
     T,
     monetary_value,
-    *,
     horizon_months: int = 36,
     annual_discount_rate: float = 0.10,
     time_unit: Freq | float = "W",
