@@ -1,0 +1,160 @@
+"""Catalog editions: a ranked product list per region x needs segment, and what each buys.
+
+An edition is the ``size`` products most often bought by the customers of one group (a
+region and a needs segment); the national edition is the same over everybody. Coverage is the
+share of customers' purchases (customer-product pairs, typically in a later window) whose
+product is in the edition that customer receives. :func:`coverage_curve` adds editions one at
+a time, greedily where each buys the most coverage over the national edition, so a client sees
+how many editions are worth printing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import columns as C
+
+__all__ = ["Editions", "build_editions", "coverage_curve", "grouping_coverage"]
+
+EDITION = "edition"
+NATIONAL = "national"
+
+
+@dataclass
+class Editions:
+    """Ranked product lists per group, plus the national edition.
+
+    Attributes
+    ----------
+    lists : DataFrame
+        ``edition, <group columns>, rank, product_id, buyers`` (national edition included,
+        its group columns null).
+    groups : tuple
+        The grouping columns (e.g. ``("region", "segment_name")``).
+    size : int
+        Products per edition.
+    """
+
+    lists: pd.DataFrame
+    groups: tuple
+    size: int
+
+    def edition_of(self, profile: pd.DataFrame) -> pd.Series:
+        """The edition name each customer of ``profile`` falls in (by its group columns)."""
+        return _edition_name(profile, self.groups)
+
+    def products(self, edition: str) -> list:
+        df = self.lists[self.lists[EDITION] == edition].sort_values("rank")
+        return df[C.PRODUCT_ID].tolist()
+
+
+def _edition_name(df: pd.DataFrame, groups) -> pd.Series:
+    if not groups:
+        return pd.Series(NATIONAL, index=df.index)
+    return df[list(groups)].astype(str).agg(" | ".join, axis=1)
+
+
+def build_editions(pairs: pd.DataFrame, profile: pd.DataFrame, *,
+                   groups=(C.REGION, "segment_name"), size: int = 50, min_customers: int = 30,
+                   customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID) -> Editions:
+    """The ``size`` most-bought products (by distinct buyers) per group and nationally.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``customer_id, product_id`` purchases (one row per pair).
+    profile : DataFrame
+        ``customer_id`` and the ``groups`` columns.
+    min_customers : int
+        Groups with fewer buying customers get no edition of their own (national instead).
+    """
+    groups = tuple(groups)
+    prof = profile[[customer_id, *groups]].copy()
+    prof[customer_id] = prof[customer_id].astype(str)
+    prof[EDITION] = _edition_name(prof, groups)
+    p = pairs[[customer_id, product_id]].drop_duplicates().copy()
+    p[customer_id] = p[customer_id].astype(str)
+    p = p.merge(prof, on=customer_id, how="inner")
+    out = []
+    nat = p.groupby(product_id).size().sort_values(ascending=False, kind="stable").head(size)
+    out.append(pd.DataFrame({EDITION: NATIONAL, "rank": range(1, len(nat) + 1),
+                             product_id: nat.index, "buyers": nat.to_numpy()}))
+    sizes = p.groupby(EDITION)[customer_id].nunique()
+    for ed, g in p.groupby(EDITION, sort=True):
+        if not groups or sizes[ed] < min_customers:
+            continue
+        top = g.groupby(product_id).size().sort_values(ascending=False, kind="stable").head(size)
+        d = pd.DataFrame({EDITION: ed, "rank": range(1, len(top) + 1), product_id: top.index,
+                          "buyers": top.to_numpy(), "customers": sizes[ed]})
+        for c in groups:
+            d[c] = g[c].iloc[0]
+        out.append(d)
+    lists = pd.concat(out, ignore_index=True)
+    return Editions(lists, groups, size)
+
+
+def _covered(editions: Editions, pairs: pd.DataFrame, profile: pd.DataFrame, own: set,
+             customer_id: str, product_id: str) -> pd.DataFrame:
+    prof = profile[[customer_id, *editions.groups]].copy()
+    prof[customer_id] = prof[customer_id].astype(str)
+    prof[EDITION] = editions.edition_of(prof)
+    p = pairs[[customer_id, product_id]].drop_duplicates().copy()
+    p[customer_id] = p[customer_id].astype(str)
+    p = p.merge(prof[[customer_id, EDITION]], on=customer_id, how="left")
+    p[EDITION] = p[EDITION].fillna(NATIONAL)
+    return p
+
+
+def coverage_curve(editions: Editions, pairs: pd.DataFrame, profile: pd.DataFrame, *,
+                   customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID
+                   ) -> pd.DataFrame:
+    """Coverage for 1, 2, ... editions: the national one, then group editions by gain.
+
+    Returns one row per number of editions: ``editions, added`` (the edition added at this
+    step), ``gain`` and ``coverage`` (share of ``pairs`` whose product is in the customer's
+    edition; customers of a group without an own edition get the national one).
+    """
+    p = _covered(editions, pairs, profile, set(), customer_id, product_id)
+    lists = editions.lists
+    in_nat = p[product_id].isin(set(lists.loc[lists[EDITION] == NATIONAL, product_id]))
+    members = set(zip(lists[EDITION], lists[product_id]))
+    in_own = pd.Series([(e, q) in members for e, q in zip(p[EDITION], p[product_id])],
+                       index=p.index)
+    total = max(len(p), 1)
+    gains = ((in_own.astype(int) - in_nat.astype(int)).groupby(p[EDITION]).sum()
+             .drop(NATIONAL, errors="ignore"))
+    gains = gains[gains.index.isin(set(lists[EDITION]))].sort_values(ascending=False,
+                                                                    kind="stable")
+    cov = in_nat.sum() / total
+    rows = [{"editions": 1, "added": NATIONAL, "gain": cov, "coverage": cov}]
+    for i, (ed, g) in enumerate(gains.items(), start=2):
+        if g <= 0:
+            break
+        cov += g / total
+        rows.append({"editions": i, "added": ed, "gain": g / total, "coverage": cov})
+    return pd.DataFrame(rows)
+
+
+def grouping_coverage(train: pd.DataFrame, test: pd.DataFrame, profile: pd.DataFrame, *,
+                      groupings: dict | None = None, size: int = 50, min_customers: int = 30,
+                      customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID
+                      ) -> pd.DataFrame:
+    """Coverage of ``test`` purchases when editions are built on ``train`` by each grouping.
+
+    Default groupings: national, by region, by needs segment, by region x segment.
+    Returns ``grouping, editions, coverage``.
+    """
+    groupings = groupings or {"national": (), "by region": (C.REGION,),
+                              "by needs segment": ("segment_name",),
+                              "by region x segment": (C.REGION, "segment_name")}
+    rows = []
+    for name, cols in groupings.items():
+        ed = build_editions(train, profile, groups=cols, size=size, min_customers=min_customers,
+                            customer_id=customer_id, product_id=product_id)
+        curve = coverage_curve(ed, test, profile, customer_id=customer_id,
+                               product_id=product_id)
+        rows.append({"grouping": name, "editions": int(ed.lists[EDITION].nunique()),
+                     "coverage": float(curve["coverage"].iloc[-1])})
+    return pd.DataFrame(rows)

@@ -1,0 +1,379 @@
+"""Recommendations from purchase history: item-item similarity on implicit feedback.
+
+The customer x product matrix is built from an aggregated table (one row per customer and
+product, counted inside DuckDB by :func:`purchase_pairs`), so only per-pair rows become pandas.
+
+:class:`ItemKNN` weights the matrix (BM25 by default, as in Hu-Koren-style implicit
+recommenders), takes the cosine similarity between product columns, keeps each product's
+``neighbours`` most similar products, and scores every customer in chunks with one sparse
+matrix product per chunk; top-k by ``argpartition``. Each suggestion carries a reason: the
+owned product that contributes most to its score ("because you bought ...").
+
+:class:`Popularity` is the baseline every evaluation compares against.
+
+Already-owned products: a category counts as *consumable* (repeat purchases allowed) when the
+share of customer-product pairs bought on two or more orders reaches ``repeat_threshold``
+(:func:`repeat_categories`); owned products in every other (durable) category are excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .. import columns as C
+
+__all__ = ["InteractionMatrix", "ItemKNN", "Popularity", "purchase_pairs", "repeat_categories",
+           "build_matrix"]
+
+ORDERS = "orders"
+LAST_DATE = "last_date"
+REASON_PRODUCT = "reason_product_id"
+REASON = "reason"
+SCORE = "score"
+RANK = "rank"
+
+
+def purchase_pairs(t: ibis.Table, *, start=None, end=None, customer_id: str = C.CUSTOMER_ID,
+                   product_id: str = C.PRODUCT_ID, date: str = C.DATE,
+                   order_id: str = C.ORDER_ID, transaction_id: str = C.TRANSACTION_ID,
+                   is_return: str = C.IS_RETURN, quantity: str = C.QUANTITY,
+                   amount: str = C.AMOUNT) -> ibis.Table:
+    """Customer x product purchase counts, aggregated inside the engine.
+
+    Parameters
+    ----------
+    t : ibis.Table
+        Transactions with a ``customer_id`` (see :func:`onetoone.customers.with_customer_id`).
+    start, end : date-like, optional
+        Keep purchases with ``start <= date < end``.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id, product_id, orders`` (distinct orders that bought it), ``quantity``,
+        ``amount`` and ``last_date``. Returns, anonymous rows and non-positive quantities are
+        left out.
+    """
+    keep = t[customer_id].notnull() & t[product_id].notnull()
+    if is_return in t.columns:
+        keep &= ~t[is_return].fill_null(False)
+    if quantity in t.columns:
+        keep &= t[quantity].fill_null(1) > 0
+    if start is not None:
+        keep &= t[date] >= ibis.literal(pd.Timestamp(start).to_pydatetime())
+    if end is not None:
+        keep &= t[date] < ibis.literal(pd.Timestamp(end).to_pydatetime())
+    t = t.filter(keep)
+    key = t[order_id] if order_id in t.columns else t[transaction_id]
+    key = ibis.coalesce(key, t[transaction_id]) if order_id in t.columns else key
+    aggs = {ORDERS: key.nunique(), LAST_DATE: t[date].max()}
+    if quantity in t.columns:
+        aggs[C.QUANTITY] = t[quantity].fill_null(1).sum()
+    if amount in t.columns:
+        aggs[C.AMOUNT] = t[amount].sum()
+    return t.group_by([customer_id, product_id]).aggregate(**aggs)
+
+
+def repeat_categories(pairs: pd.DataFrame, products: pd.DataFrame | None, *,
+                      threshold: float = 0.25, customer_id: str = C.CUSTOMER_ID,
+                      product_id: str = C.PRODUCT_ID, category: str = C.CATEGORY) -> pd.DataFrame:
+    """Per category: the share of customer-product pairs bought on two or more orders.
+
+    Returns a DataFrame ``category, pairs, repeat_rate, consumable`` (consumable when
+    ``repeat_rate >= threshold``), most repeated first. Without a product table every product
+    is its own category ``"all"``.
+    """
+    df = pairs[[customer_id, product_id, ORDERS]]
+    if products is not None and category in products.columns:
+        df = df.merge(products[[product_id, category]], on=product_id, how="left")
+        df[category] = df[category].fillna("(unknown)")
+    else:
+        df = df.assign(**{category: "all"})
+    out = (df.assign(rep=df[ORDERS] > 1).groupby(category)
+           .agg(pairs=("rep", "size"), repeat_rate=("rep", "mean")).reset_index())
+    out["consumable"] = out["repeat_rate"] >= threshold
+    return out.sort_values("repeat_rate", ascending=False, ignore_index=True)
+
+
+@dataclass
+class InteractionMatrix:
+    """A sparse customers x products matrix with its row and column labels."""
+
+    matrix: sp.csr_matrix
+    customers: np.ndarray
+    products: np.ndarray
+    customer_index: dict = field(repr=False, default_factory=dict)
+    product_index: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    def rows(self, customers) -> np.ndarray:
+        """Row positions of the given customer ids (-1 when unknown)."""
+        idx = self.customer_index
+        return np.fromiter((idx.get(c, -1) for c in customers), dtype=np.int64,
+                           count=len(customers))
+
+
+def build_matrix(pairs: pd.DataFrame, *, products=None, value: str = ORDERS,
+                 customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID
+                 ) -> InteractionMatrix:
+    """The customer x product matrix from :func:`purchase_pairs` rows.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        One row per customer and product with a count column ``value``.
+    products : array-like, optional
+        The product universe (column order); products outside it are dropped. Defaults to
+        the products seen in ``pairs``.
+    """
+    if products is None:
+        prod = np.sort(pairs[product_id].astype(str).unique())
+    else:
+        prod = np.asarray(pd.unique(pd.Series(products, dtype=str)))
+    pidx = {p: i for i, p in enumerate(prod)}
+    cols = pairs[product_id].astype(str).map(pidx)
+    keep = cols.notna().to_numpy()
+    cust_codes, custs = pd.factorize(pairs[customer_id].astype(str).to_numpy()[keep])
+    vals = pairs[value].to_numpy(dtype=np.float32)[keep] if value in pairs else np.ones(keep.sum(),
+                                                                                        np.float32)
+    m = sp.csr_matrix((vals, (cust_codes, cols.to_numpy()[keep].astype(np.int64))),
+                      shape=(len(custs), len(prod)), dtype=np.float32)
+    m.sum_duplicates()
+    custs = np.asarray(custs, dtype=object)
+    return InteractionMatrix(m, custs, prod, {c: i for i, c in enumerate(custs)}, pidx)
+
+
+def _bm25(x: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
+    """BM25 weights of a customers x products count matrix (rows are 'documents')."""
+    x = x.tocsr().astype(np.float32, copy=True)
+    n = x.shape[0]
+    df = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
+    idf = np.log(n / (1.0 + df)).clip(min=0) + 1e-3
+    length = np.diff(x.indptr).astype(np.float32)
+    avg = length.mean() if n else 1.0
+    row_norm = np.repeat(k1 * (1.0 - b + b * length / max(avg, 1e-9)), np.diff(x.indptr))
+    x.data = x.data * (k1 + 1.0) / (row_norm + x.data) * idf[x.indices]
+    return x
+
+
+def _tfidf(x: sp.csr_matrix) -> sp.csr_matrix:
+    x = x.tocsr().astype(np.float32, copy=True)
+    n = x.shape[0]
+    df = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
+    idf = np.log(n / (1.0 + df)).clip(min=0) + 1e-3
+    x.data = np.log1p(x.data) * idf[x.indices]
+    return x
+
+
+def _top_per_column(s: sp.csc_matrix, k: int) -> sp.csc_matrix:
+    """Keep the ``k`` largest entries in each column of a CSC matrix."""
+    s = s.tocsc()
+    s.sort_indices()
+    counts = np.diff(s.indptr)
+    if counts.max(initial=0) <= k:
+        return s
+    keep = np.ones(s.nnz, dtype=bool)
+    for j in np.flatnonzero(counts > k):
+        lo, hi = s.indptr[j], s.indptr[j + 1]
+        block = s.data[lo:hi]
+        drop = np.argpartition(-block, k)[k:]
+        keep[lo + drop] = False
+    rows = s.indices[keep]
+    cols = np.repeat(np.arange(s.shape[1]), counts)[keep]
+    return sp.csc_matrix((s.data[keep], (rows, cols)), shape=s.shape)
+
+
+class _Base:
+    """Shared top-k machinery: exclusion of owned products, chunked scoring, output frame."""
+
+    matrix_: InteractionMatrix
+    repeat_ok_: np.ndarray  # bool per product: owned products stay eligible
+
+    def _exclusion_mask(self, repeat_products) -> np.ndarray:
+        prods = self.matrix_.products
+        if repeat_products is None:
+            return np.zeros(len(prods), dtype=bool)
+        if isinstance(repeat_products, str) and repeat_products == "all":
+            return np.ones(len(prods), dtype=bool)
+        rp = set(map(str, repeat_products))
+        return np.fromiter((p in rp for p in prods), dtype=bool, count=len(prods))
+
+    def _scores(self, x: sp.csr_matrix) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _reasons(self, x: sp.csr_matrix, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = top.size
+        return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.float32)
+
+    def recommend(self, customers=None, k: int = 10, *, chunk_size: int = 2000,
+                  product_names: dict | None = None, customer_id: str = C.CUSTOMER_ID,
+                  product_id: str = C.PRODUCT_ID) -> pd.DataFrame:
+        """Top-``k`` products for each customer (all fitted customers by default).
+
+        Returns
+        -------
+        DataFrame
+            ``customer_id, rank`` (1 = best), ``product_id, score, reason_product_id`` (the
+            owned product contributing most; empty for a popularity fill) and ``reason``
+            ("because you bought <name>" or "popular with customers").
+        """
+        m = self.matrix_
+        rows = np.arange(m.shape[0]) if customers is None else m.rows(list(customers))
+        known = rows >= 0
+        rows = rows[known]
+        cust = m.customers[rows] if customers is None else np.asarray(list(customers),
+                                                                      dtype=object)[known]
+        k = int(min(k, m.shape[1]))
+        out_c, out_p, out_s, out_r, out_rank = [], [], [], [], []
+        for lo in range(0, len(rows), chunk_size):
+            r = rows[lo:lo + chunk_size]
+            x = m.matrix[r]
+            scores = self._scores(x)
+            # durable products already owned are not suggested again
+            xb = x.tocoo()
+            block = ~self.repeat_ok_[xb.col]
+            scores[xb.row[block], xb.col[block]] = -np.inf
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            ts = np.take_along_axis(scores, top, 1)
+            order = np.argsort(-ts, axis=1, kind="stable")
+            top = np.take_along_axis(top, order, 1)
+            ts = np.take_along_axis(ts, order, 1)
+            reason_idx, _ = self._reasons(x, top)
+            out_c.append(np.repeat(cust[lo:lo + chunk_size], k))
+            out_p.append(top.ravel())
+            out_s.append(ts.ravel())
+            out_r.append(reason_idx)
+            out_rank.append(np.tile(np.arange(1, k + 1), len(r)))
+        if not out_c:
+            return pd.DataFrame({customer_id: pd.Series(dtype=str), RANK: pd.Series(dtype=int),
+                                 product_id: pd.Series(dtype=str), SCORE: pd.Series(dtype=float),
+                                 REASON_PRODUCT: pd.Series(dtype=str),
+                                 REASON: pd.Series(dtype=str)})
+        p = np.concatenate(out_p)
+        s = np.concatenate(out_s).astype(float)
+        ri = np.concatenate(out_r)
+        df = pd.DataFrame({customer_id: np.concatenate(out_c), RANK: np.concatenate(out_rank),
+                           product_id: m.products[p], SCORE: s})
+        df = df[np.isfinite(s)].copy()
+        ri = ri[np.isfinite(s)]
+        reason_pid = np.where(ri >= 0, m.products[np.maximum(ri, 0)], None)
+        df[REASON_PRODUCT] = reason_pid
+        names = product_names or {}
+        df[REASON] = [f"because you bought {names.get(q, q)}" if q is not None
+                      else "popular with customers" for q in reason_pid]
+        return df.reset_index(drop=True)
+
+
+class Popularity(_Base):
+    """The baseline: the products bought by most customers, owned durables left out."""
+
+    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> "Popularity":
+        self.matrix_ = matrix
+        self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        self.popularity_ = np.bincount(matrix.matrix.indices,
+                                       minlength=matrix.shape[1]).astype(np.float32)
+        return self
+
+    def _scores(self, x: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.popularity_ / max(self.popularity_.max(), 1.0),
+                               (x.shape[0], x.shape[1])).copy()
+
+
+class ItemKNN(_Base):
+    """Item-item cosine similarity on a weighted implicit-feedback matrix.
+
+    Parameters
+    ----------
+    weighting : {"bm25", "tfidf", "none"}
+        How purchase counts are weighted before the cosine (BM25 damps heavy buyers and
+        ubiquitous products).
+    neighbours : int
+        Most similar products kept per product (sparsifies the similarity matrix).
+    shrink : float
+        Added to the cosine's denominator: pulls similarities built on few shared customers
+        towards zero.
+    popularity_prior : float
+        Tiny popularity term added to every score, so customers with thin histories still get
+        ``k`` suggestions (ties broken by popularity; such suggestions carry the reason
+        "popular with customers").
+
+    Attributes
+    ----------
+    similarity_ : scipy.sparse.csc_matrix
+        products x products; column j holds j's neighbours.
+    """
+
+    def __init__(self, weighting: str = "bm25", neighbours: int = 200, shrink: float = 0.0,
+                 popularity_prior: float = 1e-6, bm25_k1: float = 1.2, bm25_b: float = 0.75):
+        if weighting not in ("bm25", "tfidf", "none"):
+            raise ValueError(f"weighting: expected 'bm25', 'tfidf' or 'none', found {weighting!r}")
+        if neighbours < 1:
+            raise ValueError(f"neighbours: expected a positive integer, found {neighbours}")
+        self.weighting, self.neighbours, self.shrink = weighting, neighbours, shrink
+        self.popularity_prior, self.bm25_k1, self.bm25_b = popularity_prior, bm25_k1, bm25_b
+
+    def fit(self, matrix: InteractionMatrix, repeat_products=None,
+            column_chunk: int = 2000) -> "ItemKNN":
+        """Compute the product-product similarity (in column chunks to bound memory)."""
+        self.matrix_ = matrix
+        self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        x = matrix.matrix
+        if self.weighting == "bm25":
+            w = _bm25(x, self.bm25_k1, self.bm25_b)
+        elif self.weighting == "tfidf":
+            w = _tfidf(x)
+        else:
+            w = x.astype(np.float32)
+        w = w.tocsc()
+        norms = np.sqrt(np.asarray(w.multiply(w).sum(axis=0)).ravel()).astype(np.float32)
+        inv = np.divide(1.0, norms + self.shrink, out=np.zeros_like(norms),
+                        where=(norms + self.shrink) > 0)
+        wn = (w @ sp.diags(inv)).tocsc()
+        wt = wn.T.tocsr()
+        parts = []
+        for lo in range(0, x.shape[1], column_chunk):
+            block = (wt @ wn[:, lo:lo + column_chunk]).tocsc()
+            # no self-similarity
+            coo = block.tocoo()
+            keep = coo.row != coo.col + lo
+            block = sp.csc_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])),
+                                  shape=block.shape)
+            parts.append(_top_per_column(block, self.neighbours))
+        self.similarity_ = sp.hstack(parts, format="csc").astype(np.float32)
+        self.similarity_csr_ = self.similarity_.tocsr()
+        self.popularity_ = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
+        return self
+
+    def _scores(self, x: sp.csr_matrix) -> np.ndarray:
+        xb = x.copy()
+        xb.data[:] = 1.0
+        s = (xb @ self.similarity_csr_).toarray()
+        s += self.popularity_prior * (self.popularity_ / max(self.popularity_.max(), 1.0))
+        return s
+
+    def _reasons(self, x: sp.csr_matrix, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each (customer, suggested product): the owned product with the largest similarity."""
+        n_c, k = top.shape
+        reason = np.full((n_c, k), -1, dtype=np.int64)
+        best = np.zeros((n_c, k), dtype=np.float32)
+        xb = x.copy()
+        xb.data[:] = 1.0
+        for r in range(k):
+            cols = self.similarity_[:, top[:, r]]  # products x customers
+            contrib = xb.multiply(cols.T.tocsr()).tocsr()  # customers x products
+            if contrib.nnz == 0:
+                continue
+            arg = np.asarray(contrib.argmax(axis=1)).ravel()
+            val = np.asarray(contrib.max(axis=1).todense()).ravel()
+            ok = val > 0
+            reason[ok, r] = arg[ok]
+            best[ok, r] = val[ok]
+        return reason.ravel(), best.ravel()
