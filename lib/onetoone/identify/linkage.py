@@ -277,7 +277,7 @@ class LinkageResult:
 def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES,
                  max_comparisons: int = 50_000_000, keep_probability: float = 0.5,
                  u_max_pairs: float = 2e6, seed: int = 1994,
-                 em_rules: Sequence[BlockingRule] = EM_RULES, threads: int | None = None,
+                 em_rules: Sequence[BlockingRule] = EM_RULES, m_floor: float = 1e-4, threads: int | None = None,
                  record_key: str = C.RECORD_KEY,
                  source_system: str = C.SOURCE_SYSTEM) -> LinkageResult:
     """Score candidate pairs of records with a splink model trained on the records themselves.
@@ -298,6 +298,12 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
         Random pairs sampled to estimate u.
     seed
         Seed of the u sampling (results are reproducible).
+    em_rules
+        Blocking rules of the expectation-maximisation sessions that estimate m.
+    m_floor
+        Smallest m a level may keep: EM can drive a level that true matches rarely reach to
+        1e-30 (a weight of -100), letting one typo veto everything else; data entry errors
+        exist, so no single disagreement may weigh less than log2(m_floor / u).
 
     Raises
     ------
@@ -348,6 +354,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
                 block_on(*rule), estimate_without_term_frequencies=True)
         except Exception as exc:  # noqa: BLE001  (a session with too few pairs: keep going)
             logging.getLogger(__name__).warning("EM session on %s skipped: %s", br, exc)
+    _floor_m(linker, m_floor)
     secs["em"] = time.perf_counter() - t
     t = time.perf_counter()
     pred = linker.inference.predict()
@@ -365,6 +372,16 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
     secs["total"] = time.perf_counter() - t0
     return LinkageResult(pairs=pairs, weight_histogram=hist, blocking=counts, levels=levels,
                          scored_pairs=scored, lambda_=lam, seconds=secs)
+
+
+def _floor_m(linker, m_floor: float) -> None:
+    for comp in linker._settings_obj.comparisons:
+        for lvl in comp.comparison_levels:
+            if lvl.is_null_level:
+                continue
+            m = lvl.m_probability
+            if m is not None and m < m_floor:
+                lvl.m_probability = m_floor
 
 
 def _levels(linker) -> pd.DataFrame:

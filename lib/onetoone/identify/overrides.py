@@ -116,7 +116,12 @@ def review_queue(pairs: pd.DataFrame, levels: pd.DataFrame, band: tuple[float, f
     if limit:
         q = q.head(limit)
     agree = agreement_labels(q, levels).add_prefix("agree_")
-    keep = ["record_key_l", "record_key_r", "match_weight", "match_probability"]
+    q = q.assign(**{f"name_{s}": (q[f"first_name_n_{s}"].fillna("") + " "
+                                  + q[f"last_name_n_{s}"].fillna("")).str.strip()
+                    for s in ("l", "r") if f"first_name_n_{s}" in q.columns})
+    keep = ["record_key_l", "record_key_r", "name_l", "name_r", "match_weight",
+            "match_probability"]
+    keep = [c for c in keep if c in q.columns]
     keep += [c for c in ("guarded", "customer_id_l", "customer_id_r") if c in q.columns]
     keep += [c for c in q.columns if c.startswith("weight_")]
     return pd.concat([q[keep], agree], axis=1).reset_index(drop=True)

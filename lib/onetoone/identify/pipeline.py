@@ -163,3 +163,39 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     for m in missing:
         say(f"  note: {m}")
     return summary
+
+
+def load_truth(cfg, path: str = "") -> pd.DataFrame | None:
+    """A ground-truth file of who is who (source_system, record_id, person_id), when there is
+    one: ``path`` if given, else ``ground_truth/records.*`` beside the client's customer
+    exports (the sample client ships one). None when absent: real clients have no truth."""
+    from pathlib import Path
+
+    candidates = [cfg.resolve(path)] if path else []
+    for s in cfg.sources:
+        if s.table == "customer_records":
+            folder = cfg.resolve(s.path).parent / "ground_truth"
+            candidates += sorted(folder.glob("records.*"))
+    for f in candidates:
+        f = Path(f)
+        if f.exists():
+            df = pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f, dtype=str)
+            need = {C.SOURCE_SYSTEM, C.RECORD_ID, "person_id"}
+            if not need <= set(df.columns):
+                raise ValueError(f"{f}: a ground-truth file needs columns {sorted(need)}; "
+                                 f"found {list(df.columns)}")
+            return df
+    return None
+
+
+def evaluate(ws: Workspace, truth: pd.DataFrame, region: str = "GB", as_of=None) -> dict:
+    """Pairwise precision / recall / F1, blocking recall and cluster-level figures of the
+    workspace's ``record_map`` against a ground truth (see :func:`load_truth`)."""
+    rm = ws.read("record_map")
+    key = truth[C.SOURCE_SYSTEM].astype(str) + ":" + truth[C.RECORD_ID].astype(str)
+    person = rm[C.RECORD_KEY].map(pd.Series(truth["person_id"].to_numpy(), index=key))
+    scores = L.pairwise_scores(rm[C.CUSTOMER_ID], person)
+    norm = N.normalise_records(ws.read("customer_records"), region=region, as_of=as_of)
+    br = L.blocking_recall(norm, norm[C.RECORD_KEY].map(
+        pd.Series(person.to_numpy(), index=rm[C.RECORD_KEY])))
+    return {**scores, **br, "records_without_truth": int(person.isna().sum())}

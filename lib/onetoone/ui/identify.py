@@ -63,11 +63,12 @@ def match_weight_figure(weight_histogram: pd.DataFrame, threshold: float,
                            marker_color=colours, name="pairs",
                            hovertemplate="weight %{x:.0f}: %{y:,} pairs<extra></extra>"))
     fig.add_vline(x=thr, line_color=PALETTE["accent"], line_width=3,
-                  annotation_text=f"threshold p = {threshold:g}", annotation_position="top left")
+                  annotation_text=f"merge above p = {threshold:g}",
+                  annotation_position="top right")
     if review_band:
         lo = _weight_of(review_band[0])
-        fig.add_vrect(x0=lo, x1=thr, fillcolor=PALETTE["accent"], opacity=0.08, line_width=0,
-                      annotation_text="clerical review", annotation_position="top right")
+        fig.add_vrect(x0=lo, x1=thr, fillcolor=PALETTE["accent"], opacity=0.12, line_width=0,
+                      annotation_text="review", annotation_position="bottom left")
     fig.update_yaxes(type="log", title="pairs (log scale)")
     fig.update_xaxes(title="match weight (log2 odds that the two records are one person)")
     n_above = int(h.loc[h["bin_start"] >= thr, "pairs"].sum())
@@ -156,8 +157,9 @@ def questions_figure(questions: pd.DataFrame, top: int = 6) -> go.Figure:
     q = questions.head(top).iloc[::-1]
     fig = go.Figure(go.Bar(y=q["attribute"], x=q["missing"], orientation="h",
                            marker_color=PALETTE["primary"], text=q["why"],
-                           textposition="inside", insidetextanchor="start",
-                           textfont=dict(color="white")))
+                           textposition="auto", insidetextanchor="start",
+                           insidetextfont=dict(color="white"),
+                           outsidetextfont=dict(color=PALETTE["ink"])))
     fig.update_layout(xaxis_title="customers who have not told us", yaxis_title="")
     return theme.style(fig, f"Ask for {questions['attribute'].iloc[0].replace('_', ' ')} first",
                        "Ranked by customers missing it x what knowing it unlocks")
@@ -197,6 +199,23 @@ class CustomerLookup(widgets.VBox):
         self.query.observe(self._on_query, names="value")
         self.results.observe(self._on_pick, names="value")
         super().__init__([self.query, self.status, self.results, self.detail], **kwargs)
+
+    SNAPSHOT_TABLES = ("customers", "record_map", "customer_records", "linkage_pairs",
+                       "linkage_levels", "link_overrides")
+
+    @classmethod
+    def snapshot(cls, ws, region: str = "GB", **kwargs) -> "CustomerLookup":
+        """A lookup on an in-memory copy of the identify tables, so it keeps working after
+        the notebook closes the workspace (and never holds its file lock)."""
+        from ..workspace import Workspace
+
+        mem = Workspace(":memory:")
+        for t in cls.SNAPSHOT_TABLES:
+            if ws.has(t):
+                mem.duckdb.register("__src", ws.duckdb.execute(f'SELECT * FROM "{t}"').arrow())
+                mem.duckdb.execute(f'CREATE TABLE "{t}" AS SELECT * FROM __src')
+                mem.duckdb.unregister("__src")
+        return cls(mem, region=region, **kwargs)
 
     def search(self, text: str) -> pd.DataFrame:
         """Run a search (also what typing in the box does); returns the matching customers."""
