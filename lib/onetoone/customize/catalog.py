@@ -53,7 +53,10 @@ class Editions:
 def _edition_name(df: pd.DataFrame, groups) -> pd.Series:
     if not groups:
         return pd.Series(NATIONAL, index=df.index)
-    return df[list(groups)].astype(str).agg(" | ".join, axis=1)
+    out = df[groups[0]].astype(str)
+    for g in groups[1:]:
+        out = out + " | " + df[g].astype(str)
+    return out
 
 
 def build_editions(pairs: pd.DataFrame, profile: pd.DataFrame, *,
@@ -119,9 +122,8 @@ def coverage_curve(editions: Editions, pairs: pd.DataFrame, profile: pd.DataFram
     p = _covered(editions, pairs, profile, set(), customer_id, product_id)
     lists = editions.lists
     in_nat = p[product_id].isin(set(lists.loc[lists[EDITION] == NATIONAL, product_id]))
-    members = set(zip(lists[EDITION], lists[product_id]))
-    in_own = pd.Series([(e, q) in members for e, q in zip(p[EDITION], p[product_id])],
-                       index=p.index)
+    in_own = pd.Series(pd.MultiIndex.from_arrays([p[EDITION], p[product_id]]).isin(
+        pd.MultiIndex.from_arrays([lists[EDITION], lists[product_id]])), index=p.index)
     total = max(len(p), 1)
     gains = ((in_own.astype(int) - in_nat.astype(int)).groupby(p[EDITION]).sum()
              .drop(NATIONAL, errors="ignore"))

@@ -360,20 +360,26 @@ class ItemKNN(_Base):
         return s
 
     def _reasons(self, x: sp.csr_matrix, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each (customer, suggested product): the owned product with the largest similarity."""
+        """For each (customer, suggested product): the owned product with the largest similarity.
+
+        One sparse product for the whole chunk: row (customer, rank) of ``contrib`` holds the
+        similarity of each owned product to the suggestion; its row argmax is the reason.
+        """
         n_c, k = top.shape
-        reason = np.full((n_c, k), -1, dtype=np.int64)
-        best = np.zeros((n_c, k), dtype=np.float32)
         xb = x.copy()
         xb.data[:] = 1.0
-        for r in range(k):
-            cols = self.similarity_[:, top[:, r]]  # products x customers
-            contrib = xb.multiply(cols.T.tocsr()).tocsr()  # customers x products
-            if contrib.nnz == 0:
-                continue
-            arg = np.asarray(contrib.argmax(axis=1)).ravel()
-            val = np.asarray(contrib.max(axis=1).todense()).ravel()
-            ok = val > 0
-            reason[ok, r] = arg[ok]
-            best[ok, r] = val[ok]
-        return reason.ravel(), best.ravel()
+        rows = xb[np.repeat(np.arange(n_c), k)]  # (customers*k) x products
+        cols = self.similarity_[:, top.ravel()].T.tocsr()  # (customers*k) x products
+        contrib = rows.multiply(cols).tocsr()
+        contrib.eliminate_zeros()
+        reason = np.full(n_c * k, -1, dtype=np.int64)
+        best = np.zeros(n_c * k, dtype=np.float32)
+        counts = np.diff(contrib.indptr)
+        nonempty = np.flatnonzero(counts)
+        if len(nonempty):
+            row_of = np.repeat(np.arange(contrib.shape[0]), counts)
+            order = np.lexsort((-contrib.data, row_of))
+            first = order[contrib.indptr[nonempty]]
+            reason[nonempty] = contrib.indices[first]
+            best[nonempty] = contrib.data[first]
+        return reason, best
