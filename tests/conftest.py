@@ -68,11 +68,11 @@ def wait_for_http(url: str, timeout: float = 90.0, proc: subprocess.Popen | None
     raise TimeoutError(f"{url} did not answer within {timeout} s (last error: {last})")
 
 
-def stop_process_group(proc: subprocess.Popen, timeout: float = 15) -> None:
+def stop_process_group(proc: subprocess.Popen, timeout: float = 15, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sig)
         proc.wait(timeout)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         try:
@@ -166,6 +166,6 @@ def postgres_url():
             pytest.skip(f"PostgreSQL did not start: {text}")
         time.sleep(0.2)
     yield url
-    stop_process_group(proc)
+    stop_process_group(proc, sig=signal.SIGINT)  # PostgreSQL's fast shutdown
     log.close()
     shutil.rmtree(root, ignore_errors=True)
