@@ -87,7 +87,7 @@ def test_priorities_put_the_weak_foundation_and_large_gaps_first(answers):
     assert p["activities"].str.len().gt(20).all()
     assert list(p["rank"]) == list(range(1, len(p) + 1))
     data = pd.DataFrame({"stage": ["interact"], "data_score": [1.5]})
-    p2 = priorities.rank_priorities(stage_scores, None, data, matrix_quadrant="customize_cheaply")
+    p2 = priorities.rank_priorities(stage_scores, None, data, matrix_quadrant="needs")
     assert {"data", "matrix"} <= set(p2["kind"])
     assert "the data shows 1.5" in p2.set_index("kind").loc["data", "reason"]
     with pytest.raises(ValueError, match="unknown matrix quadrant"):
@@ -100,8 +100,9 @@ def test_data_readiness_from_a_small_workspace(tmp_path):
         ws.write("customer_records", pd.DataFrame({
             "record_key": ["crm:1", "crm:2", "web:1", "web:2"], "first_name": ["A", "B", None, "D"],
             "email": ["a@x", None, None, "d@x"]}))
-        ws.write("record_map", pd.DataFrame({"record_key": ["crm:1", "crm:2", "web:1", "web:2"],
-                                             "customer_id": ["c1", "c2", "c1", "c3"]}))
+        # c1 is known to crm and web (linked, not a duplicate) and twice within crm (a duplicate)
+        ws.write("record_map", pd.DataFrame({"record_key": ["crm:1", "crm:2", "web:1", "web:2", "crm:3"],
+                                             "customer_id": ["c1", "c2", "c1", "c3", "c1"]}))
         ws.write("customers", pd.DataFrame({"customer_id": ["c1", "c2", "c3"],
                                             "first_name": ["A", "B", "D"], "last_name": ["a", None, None],
                                             "email": ["a@x", None, "d@x"], "phone": [None, None, "1"]}))
@@ -116,7 +117,7 @@ def test_data_readiness_from_a_small_workspace(tmp_path):
     assert m.loc["recognition_rate", "value"] == pytest.approx(5 / 8)
     # customers: 4 profile fields present (first_name, last_name, email, phone): c1 3, c2 1, c3 3 of 4 filled
     assert m.loc["profile_completeness", "value"] == pytest.approx((3 / 4 + 1 / 4 + 3 / 4) / 3)
-    assert m.loc["duplicate_rate", "value"] == pytest.approx(1 - 3 / 4)
+    assert m.loc["duplicate_rate", "value"] == pytest.approx(1 / 5)
     assert m.loc["value_measurability", "value"] == pytest.approx(1 / 3)
     assert m.loc["margin_measurability", "value"] == pytest.approx(3 / 4)
     assert m.loc["efficient_channel_share", "value"] == pytest.approx(2 / 4)

@@ -9,7 +9,7 @@ measure                  stage          how
 =======================  =============  ======================================================
 recognition_rate         identify       transactions + interactions tied to a known customer
 profile_completeness     identify       mean share of filled profile fields per customer
-duplicate_rate           identify       1 - customers / source records (lower is better)
+duplicate_rate           identify       records repeating a customer within one source (lower is better)
 value_measurability      differentiate  customers with a measured value in customer_value
 margin_measurability     differentiate  transaction lines with a cost, so margin is known
 efficient_channel_share  interact       contacts on web, email and sms
@@ -31,6 +31,9 @@ from .model import STAGES
 EFFICIENT_CHANNELS: tuple[str, ...] = ("web", "email", "sms")
 """Automated, cheap channels: the share of contacts on them measures Interact's efficiency."""
 
+VALUE_COLUMNS: tuple[str, ...] = ("clv", "contribution", "gross_margin", "revenue")
+"""customer_value columns that count as a measured value (any one non-empty)."""
+
 PROFILE_FIELDS: tuple[str, ...] = (C.FIRST_NAME, C.LAST_NAME, C.EMAIL, C.PHONE, C.STREET,
                                    C.POSTCODE, C.CITY, C.BIRTH_DATE)
 
@@ -50,7 +53,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "recognition_rate": Scale(0.2, 0.95),
     "profile_completeness": Scale(0.2, 0.9),
-    "duplicate_rate": Scale(0.4, 0.02),  # fewer duplicates is better
+    "duplicate_rate": Scale(0.25, 0.01),  # fewer duplicates is better
     "value_measurability": Scale(0.0, 0.95),
     "margin_measurability": Scale(0.0, 0.95),
     "efficient_channel_share": Scale(0.05, 0.6),
@@ -61,7 +64,7 @@ SCALES: dict[str, Scale] = {
 MEASURES: dict[str, tuple[str, str]] = {
     "recognition_rate": ("identify", "transactions and contacts tied to a known customer"),
     "profile_completeness": ("identify", "profile fields filled per customer"),
-    "duplicate_rate": ("identify", "source records that duplicate another customer's"),
+    "duplicate_rate": ("identify", "records repeating a customer within one source system"),
     "value_measurability": ("differentiate", "customers with a measured value"),
     "margin_measurability": ("differentiate", "order lines with a cost (margin known)"),
     "efficient_channel_share": ("interact", "contacts on web, email or sms"),
@@ -89,7 +92,8 @@ def _q(name: str) -> str:
 
 def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: str = C.RECORD_KEY,
                            channel: str = C.CHANNEL, cost: str = C.COST,
-                           efficient_channels: tuple[str, ...] = EFFICIENT_CHANNELS) -> pd.DataFrame:
+                           efficient_channels: tuple[str, ...] = EFFICIENT_CHANNELS,
+                           value_columns: tuple[str, ...] = VALUE_COLUMNS) -> pd.DataFrame:
     """Measure readiness from the workspace; one row per measure.
 
     Parameters
@@ -147,20 +151,19 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
         add("profile_completeness", None, "unavailable: no customers or customer_records table")
 
     if has_map:
-        v = _scalar(ws, f"SELECT 1 - count(DISTINCT {_q(customer_id)}) / nullif(count(DISTINCT "
+        # records of one customer in one source system beyond the first are duplicates; the same
+        # customer known to several systems is what Identify links, not a duplicate
+        system = f"split_part({_q(record_key)}, ':', 1)"
+        v = _scalar(ws, f"SELECT 1 - count(DISTINCT ({_q(customer_id)}, {system})) / nullif(count(DISTINCT "
                         f"{_q(record_key)}), 0) FROM record_map")
-        add("duplicate_rate", v, "1 - customers / linked source records (record_map)")
+        add("duplicate_rate", v, "records that repeat a customer within one source system (record_map)")
     else:
         add("duplicate_rate", None, "unavailable: no record_map (run identify)")
 
     # -- differentiate ------------------------------------------------------------------------
     cv = cols["customer_value"]
     if customer_id in cv:
-        numeric = ws.duckdb.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer_value' "
-            "AND data_type IN ('DOUBLE','FLOAT','DECIMAL','BIGINT','INTEGER','HUGEINT','REAL') "
-            "OR (table_name = 'customer_value' AND data_type LIKE 'DECIMAL%')").fetchall()
-        value_cols = [r[0] for r in numeric if r[0] != customer_id]
+        value_cols = [c for c in value_columns if c in cv]
         base = "customers" if customer_id in cols["customers"] else "customer_value"
         if value_cols:
             anyv = " OR ".join(f"v.{_q(c)} IS NOT NULL" for c in value_cols)
@@ -169,7 +172,7 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
                             f"ON b.{_q(customer_id)} = v.{_q(customer_id)}")
             add("value_measurability", v, f"customers in {base} with a value in customer_value")
         else:
-            add("value_measurability", None, "unavailable: customer_value has no numeric value column")
+            add("value_measurability", None, f"unavailable: customer_value has none of {list(value_columns)}")
     else:
         add("value_measurability", None, "unavailable: no customer_value (run differentiate)")
 

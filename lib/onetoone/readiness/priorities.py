@@ -45,15 +45,16 @@ AREA_STAGE: dict[str, str] = {
 STAGE_WEIGHT = {"identify": 1.6, "differentiate": 1.4, "interact": 1.2, "customize": 1.0}
 
 MATRIX_EMPHASIS: dict[str, tuple[str, str]] = {
-    "mass_marketing": ("identify", "low value skew and low needs diversity: keep to mass marketing "
+    "low_low": ("identify", "low value skew and low needs diversity: keep to mass marketing "
                                    "and build identification cheaply first"),
-    "customize_cheaply": ("customize", "diverse needs, little value skew: customize cheaply, e.g. "
+    "needs": ("customize", "diverse needs, little value skew: customize cheaply, e.g. "
                                        "remember every customer's preferences"),
-    "key_accounts": ("differentiate", "high value skew, similar needs: value-based key-account "
+    "value": ("differentiate", "high value skew, similar needs: value-based key-account "
                                       "treatment of the top customers"),
-    "full_one_to_one": ("interact", "high value skew and diverse needs: full one-to-one"),
+    "high_high": ("interact", "high value skew and diverse needs: full one-to-one"),
 }
-"""Differentiation-matrix quadrant -> the stage it puts first, and why."""
+"""Differentiation-matrix quadrant (the keys of onetoone.differentiate.matrix.QUADRANTS) -> the
+stage it puts first, and why."""
 
 
 def rank_priorities(stage_scores: pd.Series, gaps: pd.DataFrame | None = None,
