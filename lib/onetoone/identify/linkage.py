@@ -276,7 +276,7 @@ class LinkageResult:
 
 def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES,
                  max_comparisons: int = 50_000_000, keep_probability: float = 0.5,
-                 u_max_pairs: float = 2e6, seed: int = 1994,
+                 u_max_pairs: float | None = None, seed: int = 1994,
                  em_rules: Sequence[BlockingRule] = EM_RULES, m_floor: float = 1e-4, threads: int | None = None,
                  record_key: str = C.RECORD_KEY,
                  source_system: str = C.SOURCE_SYSTEM) -> LinkageResult:
@@ -295,7 +295,8 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
     keep_probability
         Pairs below this match probability are counted in the histogram but not returned.
     u_max_pairs
-        Random pairs sampled to estimate u.
+        Random pairs sampled to estimate u; default 20 per record, between 500,000 and
+        2,000,000 (exact levels are term-frequency adjusted, so their u does not rest on it).
     seed
         Seed of the u sampling (results are reproducible).
     em_rules
@@ -345,7 +346,10 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
     t = time.perf_counter()
     linker.training.estimate_probability_two_random_records_match(
         [block_on("email_n", "first_name_n"), block_on("phone_n", "first_name_n")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    if u_max_pairs is None:
+        u_max_pairs = float(min(2e6, max(5e5, 20 * len(df))))
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed,
+                                                      num_chunks=1)
     secs["u"] = time.perf_counter() - t
     t = time.perf_counter()
     for rule in em_rules:
