@@ -172,7 +172,7 @@ def needs_features(
         out = out.join(mix)
     if channel in buy.columns:
         ch = buy.group_by([cid, buy[channel].cast("string").fill_null("unknown").name("ch")]
-                          ).aggregate(n=buy.__order.nunique()).to_pandas()
+                          ).aggregate(n=buy.__order.nunique().cast("float64")).to_pandas()
         cmix = ch.pivot_table(index="customer_id", columns="ch", values="n", aggfunc="sum",
                               fill_value=0.0)
         cmix = cmix.div(cmix.sum(axis=1), axis=0)
@@ -435,7 +435,7 @@ def segment_needs(
     for k in range(lo, min(hi, len(sample) - 1) + 1):
         # k is chosen on a sample (the silhouette is O(n^2)); the winner is refitted on all
         if method == "kmeans":
-            model = KMeans(n_clusters=k, n_init=3, random_state=random_state).fit(Zs)
+            model = KMeans(n_clusters=k, n_init=2, random_state=random_state).fit(Zs)
             lab = model.labels_
             score = float(silhouette_score(Zs, lab)) if len(np.unique(lab)) > 1 else -1.0
             rows.append({"k": k, "silhouette": score})
@@ -449,7 +449,7 @@ def segment_needs(
     best = int(scores["silhouette"].idxmax()) if method == "kmeans" else int(scores["bic"].idxmin())
     scores["chosen"] = scores.index == best
     if method == "kmeans":
-        model = KMeans(n_clusters=best, n_init=4, random_state=random_state).fit(Zw)
+        model = KMeans(n_clusters=best, n_init=3, random_state=random_state).fit(Zw)
         raw = model.labels_
     else:
         model = GaussianMixture(n_components=best, covariance_type="diag", n_init=2,
