@@ -191,9 +191,9 @@ def test_link_records_on_synthetic_people_separates_namesakes():
     for i in range(300):
         first = ["John", "Mary", "Ahmed", "Zoë"][i % 4]
         last = ["Smith", "Jones"][i % 2]
-        base = dict(first_name=first, last_name=last, email=f"p{i}@mail.com",
-                    phone=f"07700{900000 + i}", postcode=f"LS{i % 9} {i % 7}AB",
-                    street=f"{i} High Street", birth_date=f"19{50 + i % 40}-0{1 + i % 9}-1{i % 9}")
+        base = {"first_name": first, "last_name": last, "email": f"p{i}@mail.com",
+                    "phone": f"07700{900000 + i}", "postcode": f"LS{i % 9} {i % 7}AB",
+                    "street": f"{i} High Street", "birth_date": f"19{50 + i % 40}-0{1 + i % 9}-1{i % 9}"}
         rows.append({**base, C.RECORD_KEY: f"crm:{i}", C.SOURCE_SYSTEM: "crm", "person": i})
         if i % 3 == 0:  # a second record: upper-case name, phone in another format, no email
             rows.append({**base, C.RECORD_KEY: f"web:{i}", C.SOURCE_SYSTEM: "web", "person": i,
@@ -316,3 +316,29 @@ def test_recognition_counts_anonymous_activity_as_unrecognised(identified):
     assert by["rows"].sum() == r["rows"].iloc[0]
     assert set(summary["table"]) == {"transactions", "interactions"} and not missing
     assert 0 < r["rate"].iloc[0] < 1
+
+
+def test_pipeline_runs_without_activity_tables_and_says_what_is_missing(tmp_path, capsys):
+    from onetoone.config import ClientConfig
+    from onetoone.identify import pipeline
+    from onetoone.workspace import Workspace
+
+    cfg = ClientConfig.model_validate({"client": "Tiny", "as_of": "2026-06-30", "sources": []})
+    rows = []
+    for i in range(40):
+        base = {C.FIRST_NAME: ["Ann", "Bob", "Cem", "Dee"][i % 4], C.LAST_NAME: f"Name{i}",
+                C.EMAIL: f"p{i}@mail.com", C.PHONE: f"07700 9{i:05d}"}
+        rows.append({**base, C.SOURCE_SYSTEM: "crm", C.RECORD_ID: str(i)})
+        if i % 2 == 0:
+            rows.append({**base, C.SOURCE_SYSTEM: "web", C.RECORD_ID: f"w{i}", C.EMAIL: None})
+    rows.append({C.SOURCE_SYSTEM: "loyalty", C.RECORD_ID: "anon"})  # nothing to match on
+    df = pd.DataFrame(rows)
+    df[C.RECORD_KEY] = df[C.SOURCE_SYSTEM] + ":" + df[C.RECORD_ID]
+    with Workspace(tmp_path / "tiny.duckdb") as ws:
+        ws.write("customer_records", df)
+        summary = pipeline.run(cfg, ws)
+        assert summary["records"] == 61 and summary["records_without_identifier"] == 1
+        assert summary["customers"] == 41
+        assert ws.has("link_overrides") and ws.count("link_overrides") == 0
+    out = capsys.readouterr().out
+    assert "no transactions" in out and "no interactions" in out

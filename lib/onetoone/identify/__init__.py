@@ -8,11 +8,25 @@ Modules, one idea each: :mod:`normalise` (identifiers in one spelling), :mod:`li
 """
 
 from .golden import golden_records
-from .linkage import (BlockingRuleTooLoose, blocking_recall, check_blocking, cluster_records,
-                      count_comparisons, customer_ids, household_guard, link_records,
-                      pairwise_scores)
-from .normalise import (has_identifier, normalise_email, normalise_name, normalise_phone,
-                        normalise_postcode, normalise_records)
+from .linkage import (
+                      BlockingRuleTooLoose,
+                      blocking_recall,
+                      check_blocking,
+                      cluster_records,
+                      count_comparisons,
+                      customer_ids,
+                      household_guard,
+                      link_records,
+                      pairwise_scores,
+)
+from .normalise import (
+                      has_identifier,
+                      normalise_email,
+                      normalise_name,
+                      normalise_phone,
+                      normalise_postcode,
+                      normalise_records,
+)
 from .overrides import add_override, explain, read_overrides, review_queue
 from .pipeline import identify_customers, run
 

@@ -333,7 +333,9 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
 
     con = duckdb.connect(config={"threads": threads or 2})
     con.register("__records_df", df)
-    con.execute("CREATE TABLE records AS SELECT * FROM __records_df")
+    typed = ", ".join(f'CAST("{c}" AS {"TIMESTAMP" if c == "birth_date_n" else "VARCHAR"}) '
+                      f'AS "{c}"' for c in df.columns)  # an all-empty column is not INTEGER
+    con.execute(f"CREATE TABLE records AS SELECT {typed} FROM __records_df")
     con.unregister("__records_df")
     counts = count_comparisons(con, "records", rules)
     check_blocking(counts, max_comparisons)
@@ -357,7 +359,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*rule), estimate_without_term_frequencies=True)
         except Exception as exc:  # noqa: BLE001  (a session with too few pairs: keep going)
-            logging.getLogger(__name__).warning("EM session on %s skipped: %s", br, exc)
+            logging.getLogger(__name__).warning("EM session on %s skipped: %s", _rule_name(rule), exc)
     _floor_m(linker, m_floor)
     secs["em"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from .. import columns as C
@@ -135,9 +134,9 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     review = int((((p["match_probability"] >= band[0]) & (p["match_probability"] < band[1]))
                   | (p["guarded"] & (p["match_probability"] >= band[0]))).sum()) if len(p) else 0
     summary = {
-        "records": int(len(rm)),
+        "records": len(rm),
         "records_without_identifier": int((~rm["has_identifier"]).sum()),
-        "customers": int(len(cust)),
+        "customers": len(cust),
         "multi_record_customers": int((cust["n_records"] > 1).sum()),
         "duplicate_rate": float(1 - len(cust) / len(rm)) if len(rm) else 0.0,
         "scored_pairs": int(res.linkage.scored_pairs) if res.linkage else 0,

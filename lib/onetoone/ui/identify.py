@@ -104,8 +104,8 @@ def recognition_figure(recognition: pd.DataFrame, dimension: str = C.CHANNEL) ->
             customdata=np.c_[g["rows"], g["recognised"]],
             hovertemplate="%{y}: %{x:.1%} (%{customdata[1]:,} of %{customdata[0]:,})"
                           "<extra>" + table + "</extra>"))
-    fig.update_layout(barmode="group", xaxis=dict(title="share recognised (known customer)",
-                                                  tickformat=".0%", range=[0, 1.12]),
+    fig.update_layout(barmode="group", xaxis={"title": "share recognised (known customer)",
+                                                  "tickformat": ".0%", "range": [0, 1.12]},
                       yaxis_title=dimension.replace("_", " "),
                       height=max(380, 40 * r["value"].nunique() + 200))
     worst = r.sort_values("rate").head(1)
@@ -122,7 +122,7 @@ def completeness_figure(completeness: pd.DataFrame) -> go.Figure:
         z=z, x=list(completeness.columns), y=list(completeness.index), zmin=0, zmax=1,
         colorscale=[[0, "#ffffff"], [1, PALETTE["primary"]]],
         text=[[theme.percent(v) for v in row] for row in z], texttemplate="%{text}",
-        colorbar=dict(title="known", tickformat=".0%")))
+        colorbar={"title": "known", "tickformat": ".0%"}))
     fig.update_yaxes(autorange="reversed", title="attribute")
     fig.update_xaxes(title="", side="top")
     g = completeness["golden record"]
@@ -144,8 +144,8 @@ def consent_figure(addressable: pd.DataFrame) -> go.Figure:
                              marker_color=colour, text=[theme.percent(v) for v in
                                                         a[col] / a["customers"]],
                              textposition="outside"))
-    fig.update_layout(barmode="group", yaxis=dict(title="share of customers", tickformat=".0%",
-                                                  range=[0, 1.1]), xaxis_title="outbound channel")
+    fig.update_layout(barmode="group", yaxis={"title": "share of customers", "tickformat": ".0%",
+                                                  "range": [0, 1.1]}, xaxis_title="outbound channel")
     best = a.sort_values("share", ascending=False).iloc[0]
     return theme.style(fig, f"At most {theme.percent(best['share'])} of customers can be "
                             f"reached on any one channel ({best['channel']})",
@@ -158,8 +158,8 @@ def questions_figure(questions: pd.DataFrame, top: int = 6) -> go.Figure:
     fig = go.Figure(go.Bar(y=q["attribute"], x=q["missing"], orientation="h",
                            marker_color=PALETTE["primary"], text=q["why"],
                            textposition="auto", insidetextanchor="start",
-                           insidetextfont=dict(color="white"),
-                           outsidetextfont=dict(color=PALETTE["ink"])))
+                           insidetextfont={"color": "white"},
+                           outsidetextfont={"color": PALETTE["ink"]}))
     fig.update_layout(xaxis_title="customers who have not told us", yaxis_title="")
     return theme.style(fig, f"Ask for {questions['attribute'].iloc[0].replace('_', ' ')} first",
                        "Ranked by customers missing it x what knowing it unlocks")
@@ -204,7 +204,7 @@ class CustomerLookup(widgets.VBox):
                        "linkage_levels", "link_overrides")
 
     @classmethod
-    def snapshot(cls, ws, region: str = "GB", **kwargs) -> "CustomerLookup":
+    def snapshot(cls, ws, region: str = "GB", **kwargs) -> CustomerLookup:
         """A lookup on an in-memory copy of the identify tables, so it keeps working after
         the notebook closes the workspace (and never holds its file lock)."""
         from ..workspace import Workspace
@@ -226,8 +226,8 @@ class CustomerLookup(widgets.VBox):
             self.detail.value = ""
             return found
         self.status.value = f"{len(found)} customer(s) found"
-        opts = [(f"{r[C.CUSTOMER_ID]}: {r[C.FIRST_NAME] or ''} {r[C.LAST_NAME] or ''} "
-                 f"({r['n_records']} records; {r['sources']})", r[C.CUSTOMER_ID])
+        opts = [((f"{r[C.CUSTOMER_ID]}: {r[C.FIRST_NAME] or ''} {r[C.LAST_NAME] or ''} "
+                 f"({r['n_records']} records; {r['sources']})"), r[C.CUSTOMER_ID])
                 for _, r in found.iterrows()]
         self.results.options = opts
         self.results.value = opts[0][1]
