@@ -27,9 +27,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from onetoone.config import load_config  # noqa: E402
-from onetoone.readiness.admin import start_voila  # noqa: E402
-from onetoone.readiness.store import SurveyStore  # noqa: E402
+from onetoone.config import load_config
+from onetoone.readiness.admin import start_voila
+from onetoone.readiness.store import SurveyStore
 
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",

@@ -93,3 +93,18 @@ def test_results_notebook_records_the_scores(survey_client, tmp_path):
         assert fig[f"score_{stage}"] == direct[f"score_{stage}"]
     assert fig["largest_gap"] > 1  # managers answered around 4, customers around 2
     assert "first_priority" in fig
+
+
+def test_results_without_a_survey_use_the_data_and_create_no_file(survey_client):
+    from onetoone.readiness.results import readiness_results
+    from onetoone.workspace import Workspace
+
+    cfg = load_config(survey_client)
+    with Workspace.open(cfg) as ws:
+        ws.write("interactions", pd.DataFrame({"record_key": ["crm:1", None], "channel": ["web", "store"]}))
+    res = readiness_results(cfg)
+    assert res.respondents == 0 and res.survey_id is None
+    assert not (survey_client.parent / "client_survey.sqlite").exists()
+    assert res.data_scores.set_index("stage").loc["interact", "data_score"] > 1
+    assert res.priorities["reason"].str.contains("measured in the data").all()
+    assert "No priorities" not in res.summary_text()

@@ -8,10 +8,22 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from onetoone.readiness.model import (COMMENT_MAX_CHARS, STAGES, InvalidAnswer, QuestionnaireError,
-                                      load_questionnaires, validate_answer)
-from onetoone.readiness.store import (AlreadySubmitted, Incomplete, SurveyStore, UnknownToken,
-                                      answers, metadata)
+from onetoone.readiness.model import (
+    COMMENT_MAX_CHARS,
+    STAGES,
+    InvalidAnswer,
+    QuestionnaireError,
+    load_questionnaires,
+    validate_answer,
+)
+from onetoone.readiness.store import (
+    AlreadySubmitted,
+    Incomplete,
+    SurveyStore,
+    UnknownToken,
+    answers,
+    metadata,
+)
 
 
 @pytest.fixture

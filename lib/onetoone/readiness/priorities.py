@@ -59,7 +59,8 @@ stage it puts first, and why."""
 
 def rank_priorities(stage_scores: pd.Series, gaps: pd.DataFrame | None = None,
                     data_scores: pd.DataFrame | None = None, matrix_quadrant: str | None = None,
-                    gap_threshold: float = 0.75, top: int = 6) -> pd.DataFrame:
+                    gap_threshold: float = 0.75, top: int = 6,
+                    basis: str = "self-assessed") -> pd.DataFrame:
     """Ranked priorities with starter activities.
 
     Parameters
@@ -73,6 +74,9 @@ def rank_priorities(stage_scores: pd.Series, gaps: pd.DataFrame | None = None,
         Output of :func:`onetoone.readiness.data_readiness.stage_data_scores` (optional).
     matrix_quadrant
         One of :data:`MATRIX_EMPHASIS`'s keys, when Differentiate has placed the client.
+    basis
+        How ``stage_scores`` were obtained, for the reasons ("self-assessed", or "measured in
+        the data" when a client has data but no survey yet).
 
     Returns
     -------
@@ -89,7 +93,7 @@ def rank_priorities(stage_scores: pd.Series, gaps: pd.DataFrame | None = None,
         later = [scores[t] for t in STAGES[i + 1:] if t in scores]
         bonus = 0.5 if later and s < max(later) else 0.0
         urgency = (5 - s) * STAGE_WEIGHT[stage] + bonus
-        reason = f"{stage.title()} self-assessed at {s:.1f} of 5"
+        reason = f"{stage.title()} {basis} at {s:.1f} of 5"
         if bonus:
             reason += "; weaker than a later stage that depends on it"
         cands.append({"stage": stage, "kind": "foundation", "urgency": urgency, "reason": reason})

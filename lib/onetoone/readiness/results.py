@@ -7,6 +7,7 @@ and returns scores, gaps, agreement, item means, data-measured readiness and pri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,11 @@ def readiness_results(cfg, survey_id: str | None = None, ws=None, store: SurveyS
         The client's place on the differentiation matrix, when known.
     """
     own_store = store is None
-    store = store or SurveyStore(cfg.survey_db_url)
+    if store is None:
+        url = cfg.survey_db_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            url = "sqlite://"  # no survey yet: score nothing, and create no file beside the config
+        store = SurveyStore(url)
     try:
         sid = survey_id or store.latest_survey()
         status = store.status(sid) if sid else pd.DataFrame(columns=["survey_id", "group", "invited",
@@ -140,7 +145,13 @@ def readiness_results(cfg, survey_id: str | None = None, ws=None, store: SurveyS
         finally:
             if own_ws:
                 ws.close()
-    prio = priorities.rank_priorities(stage_scores, gaps, stage, matrix_quadrant)
+    if len(stage_scores.dropna()):
+        prio = priorities.rank_priorities(stage_scores, gaps, stage, matrix_quadrant)
+    elif stage is not None and stage["data_score"].notna().any():  # data, but no survey yet
+        prio = priorities.rank_priorities(stage.set_index("stage")["data_score"], None, None,
+                                          matrix_quadrant, basis="measured in the data")
+    else:
+        prio = priorities.rank_priorities(stage_scores)
     return ReadinessResults(client=cfg.client, survey_id=sid, status=status, answers=answers,
                             scores=scores, profile=profile, gaps=gaps, items=items,
                             stage_scores=stage_scores, data_measures=measures, data_scores=stage,

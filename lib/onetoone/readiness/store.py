@@ -136,8 +136,10 @@ def new_token() -> str:
 def make_engine(url: str) -> sa.Engine:
     """An engine for the survey DB. SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE writes."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
-                                  poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=4)
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        pool = {"poolclass": sa.pool.StaticPool} if memory else {
+            "poolclass": sa.pool.QueuePool, "pool_size": 2, "max_overflow": 4}
+        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):

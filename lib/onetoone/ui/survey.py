@@ -123,7 +123,7 @@ class _Guarded:
                 self.send_state()
             elif method == "custom" and "content" in data:
                 self._handle_custom_msg(data["content"], msg.get("buffers") or [])
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("refused a widget message for %s", type(self).__name__, exc_info=True)
             try:
                 self.send_state()
