@@ -248,3 +248,22 @@ def test_sample_tables_follow_contract(customized):
     assert s["segments_from"] == "customer_value"
     assert s["configurator_valid_products"] > s["configurable_products"]
     assert len(t["configurations"]) == 0 and s["configurations_saved"] == 0
+
+
+def test_configurator_widget_refuses_saves_and_remembers(sofa, tmp_path):
+    from onetoone.ui.customize import ConfiguratorWidget
+
+    path = tmp_path / "ws.duckdb"
+    Workspace(path).close()
+    profile = pd.DataFrame({C.CUSTOMER_ID: ["c1"], "tier": ["MVC"], "segment": [1],
+                            "segment_name": ["Home makers"], C.FIRST_NAME: ["Ann"]})
+    w = ConfiguratorWidget(sofa, path, profile, customer_id="c1")
+    assert "Ann" in w.who.value and "standard configuration" in w.status.value
+    w._dropdowns["legs"].value = "BRASS"  # needs the 3-seater
+    assert "BRASS requires S3" in w.price.value and w.save.disabled
+    assert not w.save_current() and "BRASS requires S3" in w.status.value
+    w._dropdowns["size"].value = "S3"
+    assert "1,230.00" in w.price.value and w.save_current()
+    again = ConfiguratorWidget(sofa, path, profile, customer_id="c1")  # a fresh session
+    assert again.options == {"size": "S3", "legs": "BRASS", "fabric": "GREY"}
+    assert "your last configuration" in again.status.value and "Sofa" in again.history.value

@@ -70,6 +70,13 @@ class PricedConfiguration:
     def options_json(self) -> str:
         return json.dumps(self.options, sort_keys=True)
 
+    def table(self) -> pd.DataFrame:
+        """The price build-up: base, one row per module's option, total."""
+        rows = [("base", self.product_id, "base price", self.base_price)]
+        rows += list(self.lines)
+        rows.append(("total", "", "", self.price))
+        return pd.DataFrame(rows, columns=[C.MODULE, C.OPTION_ID, C.OPTION_NAME, C.PRICE])
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -220,6 +227,14 @@ class Configurator:
         if len(row) and c["option_name"] in comp:
             return f"{row[c['module']].iat[0]} '{row[c['option_name']].iat[0]}'"
         return option
+
+    def check(self, product_id: str, options, *, fill_defaults: bool = True) -> str | None:
+        """The message of the first rule a configuration breaks, or None when it is valid."""
+        try:
+            self.validate(product_id, options, fill_defaults=fill_defaults)
+            return None
+        except InvalidConfiguration as exc:
+            return str(exc)
 
     def is_valid(self, product_id: str, options) -> bool:
         try:

@@ -1,0 +1,27 @@
+"""notebooks/04_customize.ipynb runs end to end on the sample client and writes its tables."""
+
+from __future__ import annotations
+
+import yaml
+from sample_support import run_notebook, sample_config_file
+
+from onetoone.workspace import Workspace
+
+
+def test_customize_notebook_on_sample(tmp_path):
+    config = sample_config_file("differentiate", tmp_path)
+    figures = run_notebook("04_customize.ipynb", config, tmp_path)["customize"]
+    assert figures["segments_from"] == "customer_value"
+    assert figures["holdout_customers"] > 1000
+    assert figures["precision_at_10"] >= 1.5 * figures["popularity_precision_at_10"]
+    assert figures["recall_at_10"] > figures["popularity_recall_at_10"]
+    assert figures["coverage_all_editions"] >= figures["coverage_national"] > 0
+    assert figures["configurator_valid_products"] > figures["configurable_products"] > 0
+    ws_path = yaml.safe_load(config.read_text(encoding="utf-8"))["workspace"]
+    with Workspace(ws_path, read_only=True) as ws:  # the notebook released its lock
+        for table in ("recommendations", "configurations", "catalog_editions",
+                      "edition_coverage", "tailored_messages", "recommendation_evaluation"):
+            assert ws.has(table), table
+        assert ws.sql("select count(distinct customer_id) n from recommendations")["n"].iat[0] \
+            == figures["recommended_customers"]
+        assert ws.count("tailored_messages") == figures["messages"]
