@@ -131,7 +131,9 @@ def segment_profiles_figure(segments: NeedsSegments, *, height: int | None = Non
               .replace("price_", "").replace("service_", "").replace("recency_", "")
               .replace("_", " ") for c in z.columns}
     y = [f"{s}: {segments.names[s]} ({segments.profile.loc[s, 'size']:,})" for s in z.index]
-    lim = float(np.nanmax(np.abs(z.to_numpy()))) if z.size else 1.0
+    # colour saturates at 3 standard deviations so one extreme small segment does not wash
+    # out the others (the hover shows the exact value)
+    lim = min(3.0, float(np.nanmax(np.abs(z.to_numpy())))) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
         z=z.to_numpy(), x=[labels[c] for c in z.columns], y=y, zmid=0, zmin=-lim, zmax=lim,
         colorscale=[[0, PALETTE["bad"]], [0.5, "#ffffff"], [1, PALETTE["primary"]]],
