@@ -6,6 +6,8 @@ Unit tests run on small synthetic frames; the bar tests run the stage on the sam
 
 from __future__ import annotations
 
+import json
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -286,6 +288,13 @@ def test_pipeline_runs_on_transactions_only(tmp_path):
     assert (cv["cost_to_serve"] == 0).all()  # no interactions, no returns
     assert cv["p_alive"].dropna().between(0, 1).all()
     assert len(seg) >= 2 and out["bgnbd_r"] > 0
+    json.dumps(out)  # plain numbers and strings for the CLI and the batch index
+    from onetoone.differentiate.pipeline import fence_for
+
+    f = fence_for(cfg, cv, "clv")
+    assert f.value_years == cfg.clv.horizon_months / 12 and f.n == len(cv)
+    with pytest.raises(ValueError, match="revenue_12m"):
+        fence_for(cfg, cv, "margin")
 
 
 def test_pipeline_without_transactions_says_what_is_missing(tmp_path):
