@@ -127,8 +127,11 @@ def clv_calibration_figure(check: HoldoutCheck, *, height: int = 460) -> go.Figu
 def segment_profiles_figure(segments: NeedsSegments, *, height: int | None = None) -> go.Figure:
     """Heatmap: how far each segment sits from the average customer on every feature."""
     z = segments.z_profile
-    labels = {c: c.replace("cat_", "buys ").replace("chan_", "orders via ")
-              .replace("price_", "").replace("service_", "").replace("recency_", "")
+    special = {"service_contacts_per_year": "service contacts / year",
+               "recency_log_days": "days since active (log)",
+               "price_discount_share": "share bought on discount",
+               "price_discount_depth": "average discount", "price_return_share": "share returned"}
+    labels = {c: special.get(c) or c.replace("cat_", "buys ").replace("chan_", "orders via ")
               .replace("_", " ") for c in z.columns}
     y = [f"{s}: {segments.names[s]} ({segments.profile.loc[s, 'size']:,})" for s in z.index]
     # colour saturates at 3 standard deviations so one extreme small segment does not wash
