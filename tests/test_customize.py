@@ -267,3 +267,20 @@ def test_configurator_widget_refuses_saves_and_remembers(sofa, tmp_path):
     again = ConfiguratorWidget(sofa, path, profile, customer_id="c1")  # a fresh session
     assert again.options == {"size": "S3", "legs": "BRASS", "fabric": "GREY"}
     assert "your last configuration" in again.status.value and "Sofa" in again.history.value
+
+
+@pytest.mark.parametrize("n", [7, 64, 1000, 10001])
+def test_top_k_rows_matches_a_full_sort(n):
+    from onetoone.customize.recommend import top_k_rows
+
+    rng = np.random.default_rng(n)
+    a = rng.random((200, n)).astype(np.float32)
+    a[a < 0.6] = 0
+    a[rng.random(a.shape) < 0.5] = -np.inf
+    a[:5] = -np.inf  # rows with nothing to suggest
+    a[5:10, 1:] = -np.inf  # rows with a single candidate
+    idx, val = top_k_rows(a, 10)
+    assert np.array_equal(val, -np.sort(-a, axis=1)[:, :min(10, n)])
+    ok = np.isfinite(val)
+    assert np.array_equal(np.take_along_axis(a, idx, 1)[ok], val[ok])
+    assert all(len(set(r[m])) == m.sum() for r, m in zip(idx, ok))  # no product twice
