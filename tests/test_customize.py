@@ -284,3 +284,20 @@ def test_top_k_rows_matches_a_full_sort(n):
     ok = np.isfinite(val)
     assert np.array_equal(np.take_along_axis(a, idx, 1)[ok], val[ok])
     assert all(len(set(r[m])) == m.sum() for r, m in zip(idx, ok))  # no product twice
+
+
+def test_precision_curve_agrees_with_metrics():
+    from onetoone.customize.evaluate import precision_at_k_curve
+
+    rng = np.random.default_rng(3)
+    recs = pd.DataFrame({C.CUSTOMER_ID: np.repeat([f"c{i}" for i in range(30)], 5),
+                         "rank": np.tile(np.arange(1, 6), 30),
+                         C.PRODUCT_ID: rng.integers(0, 12, 150).astype(str)})
+    recs = recs.drop_duplicates([C.CUSTOMER_ID, C.PRODUCT_ID])
+    truth = pd.DataFrame({C.CUSTOMER_ID: rng.choice([f"c{i}" for i in range(35)], 60),
+                          C.PRODUCT_ID: rng.integers(0, 12, 60).astype(str)})
+    curve = precision_at_k_curve(recs, truth, range(1, 6)).set_index("k")
+    for k in range(1, 6):
+        m = ranking_metrics(recs, truth, k)
+        assert curve.at[k, "precision"] == pytest.approx(m[f"precision_at_{k}"])
+        assert curve.at[k, "recall"] == pytest.approx(m[f"recall_at_{k}"])

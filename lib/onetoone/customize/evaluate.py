@@ -84,16 +84,17 @@ def precision_at_k_curve(recs: pd.DataFrame, truth: pd.DataFrame, ks=range(1, 21
                          customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID,
                          rank: str = "rank") -> pd.DataFrame:
     """precision@k and recall@k for each k in ``ks`` (one row per k)."""
+    ks = list(ks)
     rel = truth[[customer_id, product_id]].drop_duplicates()
     n_rel = rel.groupby(customer_id).size()
-    hit = recs.merge(rel.assign(_hit=1), on=[customer_id, product_id], how="left")
-    hit["_hit"] = hit["_hit"].fillna(0)
-    rows = []
-    for k in ks:
-        h = hit[hit[rank] <= k].groupby(customer_id)["_hit"].sum().reindex(n_rel.index,
-                                                                          fill_value=0)
-        rows.append({"k": k, "precision": float((h / k).mean()),
-                     "recall": float((h / n_rel).mean())})
+    hit = recs[recs[rank] <= max(ks)].merge(rel, on=[customer_id, product_id])
+    # hits[c, r-1] = 1 when customer c's rank-r suggestion was bought; cumulative over ranks
+    hits = np.zeros((len(n_rel), max(ks)), dtype=np.float64)
+    row = n_rel.index.get_indexer(hit[customer_id])
+    hits[row[row >= 0], hit[rank].to_numpy()[row >= 0] - 1] = 1.0
+    cum = hits.cumsum(axis=1)
+    rows = [{"k": k, "precision": float((cum[:, k - 1] / k).mean()),
+             "recall": float((cum[:, k - 1] / n_rel.to_numpy()).mean())} for k in ks]
     return pd.DataFrame(rows)
 
 

@@ -216,6 +216,10 @@ def top_k_rows(scores: np.ndarray, k: int, block: int = 64) -> tuple[np.ndarray,
     """
     n_r, n = scores.shape
     k = min(k, n)
+    for b in range(block, 2 * block + 1):  # a block width dividing n avoids padding
+        if n % b == 0:
+            block = b
+            break
     nb = -(-n // block)
     if nb <= k or n_r == 0:
         top, valid = _argmax_k(scores.astype(np.float32, copy=True), k)
