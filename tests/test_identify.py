@@ -286,6 +286,11 @@ def test_an_override_survives_a_full_rerun_and_explains_itself(identified, tmp_p
         after = ws.read("record_map").set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
         assert after[keys[0]] != after[keys[-1]]
         assert after[s1] == after[s2]
+        # customer ids are stable: every record outside the two touched customers keeps its id
+        before = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+        touched = set(keys) | {s1, s2}
+        untouched = [k for k in before.index if k not in touched]
+        assert (after[untouched] == before[untouched]).all()
         assert summary["cannot_links"] == 1 and summary["must_links"] == 1
         assert len(O.read_overrides(ws)) == 2
         info = O.explain(ws, keys[0])
@@ -342,3 +347,39 @@ def test_pipeline_runs_without_activity_tables_and_says_what_is_missing(tmp_path
         assert ws.has("link_overrides") and ws.count("link_overrides") == 0
     out = capsys.readouterr().out
     assert "no transactions" in out and "no interactions" in out
+
+
+@needs_sample
+def test_lookup_finds_by_name_email_and_phone_and_figures_tell_the_story(identified):
+    from onetoone.identify import profile, recognition
+    from onetoone.ui import identify as U
+    from onetoone.workspace import Workspace
+
+    with Workspace(identified.workspace_path, read_only=True) as ws:
+        cust = ws.read("customers")
+        rm = ws.read("record_map")
+        one = cust[(cust["n_records"] >= 3) & cust[C.EMAIL].notna() & cust[C.PHONE].notna()].iloc[0]
+        by_email = O.find_customers(ws, "  " + one[C.EMAIL].upper())
+        by_phone = O.find_customers(ws, "0" + one[C.PHONE][3:], region="GB")
+        by_name = O.find_customers(ws, f"{one[C.FIRST_NAME]} {one[C.LAST_NAME]}", limit=500)
+        assert by_email[C.CUSTOMER_ID].tolist() == [one[C.CUSTOMER_ID]]
+        assert one[C.CUSTOMER_ID] in set(by_phone[C.CUSTOMER_ID])
+        assert one[C.CUSTOMER_ID] in set(by_name[C.CUSTOMER_ID])
+        lookup = U.CustomerLookup.snapshot(ws)
+        rec, _ = recognition.recognition_summary(ws)
+        weights, levels = ws.read("linkage_weights"), ws.read("linkage_levels")
+    found = lookup.search(one[C.EMAIL])  # the snapshot works after the workspace is closed
+    assert len(found) == 1 and one[C.CUSTOMER_ID] in lookup.detail.value
+    assert "Why they were merged" in lookup.detail.value and "exact" in lookup.detail.value
+    assert lookup.search("zzzz qqqq").empty and "No customer" in lookup.status.value
+    fig = U.records_figure(rm)
+    assert f"{rm[C.CUSTOMER_ID].nunique() / 1000:.1f}k customers" in fig.layout.title.text
+    fig = U.match_weight_figure(weights, 0.95, (0.5, 0.95))
+    assert fig.data[0].y.sum() == weights["pairs"].sum() and fig.layout.shapes
+    assert U.cluster_size_figure(rm).data[0].y.sum() == rm[C.CUSTOMER_ID].nunique()
+    assert len(U.recognition_figure(rec, C.CHANNEL).data) == 2
+    comp = profile.completeness(cust, None)
+    assert U.completeness_figure(comp).data[0].z.shape == (len(comp), 1)
+    assert len(U.consent_figure(profile.addressable(cust)).data) == 3
+    assert U.questions_figure(profile.questions_to_ask(cust)).layout.title.text.startswith("Ask")
+    assert set(levels["field"]) == set(O.FIELDS)

@@ -83,7 +83,7 @@ def cluster_size_figure(record_map: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=sizes.index.astype(str), y=sizes.to_numpy(),
                            marker_color=PALETTE["primary"],
                            text=[theme.number(v) for v in sizes], textposition="outside"))
-    fig.update_layout(xaxis=dict(title="source records per customer", type="category"),
+    fig.update_layout(xaxis={"title": "source records per customer", "type": "category"},
                       yaxis_title="customers")
     multi = sizes[sizes.index > 1].sum() / sizes.sum()
     return theme.style(fig, f"{theme.percent(multi)} of customers are known to more than one "
