@@ -102,12 +102,14 @@ def contact_facts(interactions: ibis.Table | None, as_of: dt.date | str,
     if interactions is None:
         return pd.DataFrame(columns=cols)
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    t = with_contact_cost(interactions.filter(interactions[date] < ibis.timestamp(end)), costs)
-    last12 = t[date] >= ibis.timestamp(end - pd.DateOffset(months=12))
+    # complaints dated after as_of (should ingest let any through) still start a quiet time
+    t = with_contact_cost(interactions, costs)
+    past = t[date] < ibis.timestamp(end)
+    last12 = (t[date] >= ibis.timestamp(end - pd.DateOffset(months=12))) & past
     comp = t[kind] == "complaint"
     human_in = (t[direction] == "inbound") & t[channel].isin(list(HUMAN_CHANNELS)) & last12
     g = t.group_by(t[customer_id].cast("string").name(customer_id)).aggregate(
-        last_contact=t[date].max(),
+        last_contact=t[date].max(where=past),
         last_complaint=t[date].max(where=comp),
         last_complaint_outcome=t[outcome].argmax(t[date], where=comp),
         last_complaint_topic=t[topic].argmax(t[date], where=comp),
@@ -329,7 +331,7 @@ def next_best_actions(customers: pd.DataFrame, policy: Policy, as_of: dt.date | 
         saving = np.maximum(hin_cost - hin * costs.get("web", 0.0), 0)
         gain = np.where(act == "serve_cheaper", A.adoption_rate * saving, gain)
         gain = np.where(act == "ask", A.answer_rate * A.question_value * q1_score, gain)
-        ev = np.where(pd.isna(ch) | (act == "leave_alone"), 0.0, gain - cost)
+        ev = np.where(pd.isna(ch) | (act == "leave_alone"), 0.0, np.round(gain - cost, 2))
         return ch, suits, ev
 
     channel, suits, ev = evaluate(action)
@@ -416,7 +418,8 @@ def _reasons(df, action, first_choice, first_ev, channel, suits, why_fallback, u
             if not np.isnan(unreal[i]):
                 s = f"Most growable: {_money(unreal[i], cur)} of unrealised potential.{offer}"
             else:
-                s = f"Growable: {_money(r12[i], cur)} in the last 12 months and rising.{offer}"
+                s = (f"Growable: {_money(r12[i], cur)} in the last 12 months, in the band below "
+                     f"the most valuable.{offer}")
         elif a == "serve_cheaper":
             s = (f"Below zero (contribution {_money(contrib[i], cur)}): {int(hin[i])} calls or "
                  f"visits in 12 months cost {_money(hin_cost[i], cur)}. Show them web "
@@ -441,7 +444,8 @@ def _reasons(df, action, first_choice, first_ev, channel, suits, why_fallback, u
                 s = f"Nothing worth saying now ({tier[i]}); their profile has no useful gap."
         if a != "leave_alone":
             if not suits[i] and channel[i] is not None:
-                s += f" ({channel[i]}: the only opt-in; the tier's channels are not consented.)"
+                s += (f" (By {channel[i]}: no opt-in on the channels that suit a {tier[i]} "
+                      f"customer for this.)")
             if lc_open[i]:
                 s += (f" Open complaint ({lc_topic[i]}, {_date(lc[i])}): resolve it first.")
         out[i] = s
