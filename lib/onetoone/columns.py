@@ -217,6 +217,9 @@ STAGE_TABLES: dict[str, dict[str, str]] = {
     "differentiate": {
         "customer_value": "history, CLV, potential, share of wallet, tier, segment per customer",
         "segments": "needs segment profiles and names",
+        "fence_assignment": "customers inside the picket fence with their customer manager",
+        "clv_holdout": "predicted against actual repeat purchases in the holdout, by frequency",
+        "client_position": "the client's place on the differentiation matrix (skew, diversity)",
     },
     "interact": {
         "contact_plan": "next best action per customer, channel, reason, priority, value",

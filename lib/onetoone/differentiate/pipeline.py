@@ -380,6 +380,8 @@ def write(ws: Workspace, d: Differentiation) -> dict[str, int]:
         out["fence_assignment"] = len(fa)
     else:
         ws.drop("fence_assignment")
+    ws.write("client_position", pd.DataFrame([d.matrix.as_dict()]))  # read by the readiness report
+    out["client_position"] = 1
     if d.clv is not None and d.clv.holdout is not None:
         ho = d.clv.holdout.table.reset_index()
         ws.write("clv_holdout", ho)

@@ -142,6 +142,8 @@ def readiness_results(cfg, survey_id: str | None = None, ws=None, store: SurveyS
         try:
             measures = data_readiness.measure_data_readiness(ws)
             stage = data_readiness.stage_data_scores(measures)
+            if matrix_quadrant is None and ws.has("client_position"):  # written by Differentiate
+                matrix_quadrant = str(ws.read("client_position")["quadrant"].iloc[0])
         finally:
             if own_ws:
                 ws.close()
