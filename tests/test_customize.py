@@ -301,3 +301,20 @@ def test_precision_curve_agrees_with_metrics():
         m = ranking_metrics(recs, truth, k)
         assert curve.at[k, "precision"] == pytest.approx(m[f"precision_at_{k}"])
         assert curve.at[k, "recall"] == pytest.approx(m[f"recall_at_{k}"])
+
+
+def test_pipeline_runs_before_identify_and_differentiate(tmp_path):
+    """On an ingested-only workspace: source records are customers, one segment, revenue tiers."""
+    from sample_support import private_copy, sample_workspace
+
+    from onetoone.customize import pipeline
+
+    cfg = private_copy(sample_workspace("ingest"), tmp_path)
+    with Workspace.open(cfg) as ws:
+        s = pipeline.run(cfg, ws, echo=False)
+        tiers = set(ws.read("tailored_messages")["tier"])
+        recs = ws.read("recommendations")
+    assert s["segments_from"].startswith("fallback")
+    assert tiers <= {"MVC", "BZ", "maintain"} and "MVC" in tiers
+    assert recs[C.CUSTOMER_ID].str.contains(":").all()  # record keys stand in for customers
+    assert s["precision_at_10"] >= 1.5 * s["popularity_precision_at_10"]

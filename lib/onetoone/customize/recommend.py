@@ -271,6 +271,9 @@ class _Base:
                   product_id: str = C.PRODUCT_ID) -> pd.DataFrame:
         """Top-``k`` products for each customer (all fitted customers by default).
 
+        Customers the model has never seen (no purchase in the fitted matrix) are left out:
+        there is no history to reason from (use :class:`Popularity` for them).
+
         Returns
         -------
         DataFrame
