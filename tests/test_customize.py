@@ -10,10 +10,21 @@ import pandas as pd
 import pytest
 
 from onetoone import columns as C
-from onetoone.customize import (Configurator, InvalidConfiguration, ItemKNN, Popularity,
-                                build_editions, build_matrix, configuration_history,
-                                coverage_curve, propose_configuration, ranking_metrics,
-                                repeat_categories, save_configuration, tailored_messages)
+from onetoone.customize import (
+    Configurator,
+    InvalidConfiguration,
+    ItemKNN,
+    Popularity,
+    build_editions,
+    build_matrix,
+    configuration_history,
+    coverage_curve,
+    propose_configuration,
+    ranking_metrics,
+    repeat_categories,
+    save_configuration,
+    tailored_messages,
+)
 from onetoone.workspace import Workspace
 
 

@@ -8,13 +8,26 @@ region per customer), :mod:`.pipeline` (``onetoone run customize``).
 """
 
 from .catalog import Editions, build_editions, coverage_curve, grouping_coverage
-from .configurator import (Configurator, InvalidConfiguration, PricedConfiguration, Proposal,
-                           configuration_history, propose_configuration, save_configuration)
+from .configurator import (
+                           Configurator,
+                           InvalidConfiguration,
+                           PricedConfiguration,
+                           Proposal,
+                           configuration_history,
+                           propose_configuration,
+                           save_configuration,
+)
 from .evaluate import HoldoutSplit, evaluate_holdout, ranking_metrics, time_split
 from .messages import tailored_messages
 from .profile import customer_profile
-from .recommend import (InteractionMatrix, ItemKNN, Popularity, build_matrix, purchase_pairs,
-                        repeat_categories)
+from .recommend import (
+                           InteractionMatrix,
+                           ItemKNN,
+                           Popularity,
+                           build_matrix,
+                           purchase_pairs,
+                           repeat_categories,
+)
 
 __all__ = ["Configurator", "Editions", "HoldoutSplit", "InteractionMatrix", "InvalidConfiguration",
            "ItemKNN", "Popularity", "PricedConfiguration", "Proposal", "build_editions",

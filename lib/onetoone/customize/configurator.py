@@ -24,9 +24,17 @@ import pandas as pd
 
 from .. import columns as C
 
-__all__ = ["Configurator", "InvalidConfiguration", "PricedConfiguration", "Proposal",
-           "CONFIGURATIONS", "save_configuration", "configuration_history",
-           "propose_configuration", "empty_history"]
+__all__ = [
+    "CONFIGURATIONS",
+    "Configurator",
+    "InvalidConfiguration",
+    "PricedConfiguration",
+    "Proposal",
+    "configuration_history",
+    "empty_history",
+    "propose_configuration",
+    "save_configuration",
+]
 
 CONFIGURATIONS = "configurations"
 CONFIGURATION_ID = "configuration_id"
@@ -108,9 +116,9 @@ class Configurator:
         comp = components.copy()
         comp[product_id] = comp[product_id].astype(str)
         comp[option_id] = comp[option_id].astype(str)
-        self._cols = dict(product_id=product_id, module=module, option_id=option_id,
-                          option_name=option_name, price=price, unit_cost=unit_cost,
-                          is_default=is_default, name=name, configurable=configurable)
+        self._cols = {"product_id": product_id, "module": module, "option_id": option_id,
+                          "option_name": option_name, "price": price, "unit_cost": unit_cost,
+                          "is_default": is_default, "name": name, "configurable": configurable}
         self.components = comp
         self.rules = (rules.copy() if rules is not None else
                       pd.DataFrame(columns=[product_id, option_id, rule, other_option_id]))

@@ -14,10 +14,15 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .recommend import (ItemKNN, Popularity, build_matrix, purchase_pairs, repeat_categories)
+from .recommend import ItemKNN, Popularity, build_matrix, purchase_pairs, repeat_categories
 
-__all__ = ["HoldoutSplit", "time_split", "ranking_metrics", "precision_at_k_curve",
-           "evaluate_holdout"]
+__all__ = [
+    "HoldoutSplit",
+    "evaluate_holdout",
+    "precision_at_k_curve",
+    "ranking_metrics",
+    "time_split",
+]
 
 
 @dataclass
@@ -72,7 +77,7 @@ def ranking_metrics(recs: pd.DataFrame, truth: pd.DataFrame, k: int = 10, *,
     if n_products is None:
         n_products = pd.concat([recs[product_id], truth[product_id]]).nunique()
     return {
-        "customers": int(len(n_rel)),
+        "customers": len(n_rel),
         f"precision_at_{k}": float((hits / k).mean()) if len(n_rel) else float("nan"),
         f"recall_at_{k}": float((hits / n_rel).mean()) if len(n_rel) else float("nan"),
         f"hit_rate_at_{k}": float((hits > 0).mean()) if len(n_rel) else float("nan"),
@@ -139,7 +144,7 @@ def evaluate_holdout(split: HoldoutSplit, products: pd.DataFrame | None = None, 
                       .assign(model=name))
         recs_all[name] = recs[recs["rank"] <= k]
     return {"metrics": pd.DataFrame(rows), "curve": pd.concat(curves, ignore_index=True),
-            "recommendations": recs_all, "repeat": rep, "customers": int(len(both)),
+            "recommendations": recs_all, "repeat": rep, "customers": len(both),
             "cutoff": split.cutoff}
 
 

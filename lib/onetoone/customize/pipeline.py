@@ -32,7 +32,7 @@ from .messages import tailored_messages
 from .profile import customer_profile
 from .recommend import ItemKNN, build_matrix, purchase_pairs, repeat_categories
 
-__all__ = ["run", "holdout_months", "fit_and_recommend", "ensure_configurations"]
+__all__ = ["ensure_configurations", "fit_and_recommend", "holdout_months", "run"]
 
 RECOMMENDATION_COLUMNS = [C.CUSTOMER_ID, "rank", C.PRODUCT_ID, "score", "reason",
                           "reason_product_id"]
@@ -111,7 +111,7 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
         recs, _, pairs = fit_and_recommend(ws, cfg)
         ws.write("recommendations", recs)
         out.update(recommended_customers=int(recs[C.CUSTOMER_ID].nunique()),
-                   recommendation_rows=int(len(recs)))
+                   recommendation_rows=len(recs))
 
         profile = customer_profile(ws, mvc_share=cfg.tiers.mvc_share,
                                    bz_max_contribution=cfg.tiers.bz_max_contribution)
@@ -129,14 +129,14 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
                    editions_used=int(curve["editions"].iloc[-1]))
         msgs = tailored_messages(profile, recs, products, pairs)
         ws.write("tailored_messages", msgs)
-        out["messages"] = int(len(msgs))
+        out["messages"] = len(msgs)
 
     if ws.has("products") and ws.has("components"):
         conf = Configurator(products, ws.read("components"),
                             ws.read("component_rules") if ws.has("component_rules") else None)
         var = conf.variety()
         ws.write("configurator_variety", var)
-        out.update(configurable_products=int(len(var)), configurator_modules=int(var["modules"].sum()),
+        out.update(configurable_products=len(var), configurator_modules=int(var["modules"].sum()),
                    configurator_options=int(var["options"].sum()),
                    configurator_valid_products=int(var["valid"].sum()))
     out["configurations_saved"] = ensure_configurations(ws)

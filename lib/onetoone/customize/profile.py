@@ -19,7 +19,7 @@ from .. import columns as C
 from ..customers import with_customer_id
 from ..workspace import Workspace
 
-__all__ = ["customer_profile", "fallback_tiers", "TIER", "SEGMENT", "SEGMENT_NAME"]
+__all__ = ["SEGMENT", "SEGMENT_NAME", "TIER", "customer_profile", "fallback_tiers"]
 
 TIER = "tier"
 SEGMENT = "segment"

@@ -27,8 +27,14 @@ import scipy.sparse as sp
 
 from .. import columns as C
 
-__all__ = ["InteractionMatrix", "ItemKNN", "Popularity", "purchase_pairs", "repeat_categories",
-           "build_matrix"]
+__all__ = [
+    "InteractionMatrix",
+    "ItemKNN",
+    "Popularity",
+    "build_matrix",
+    "purchase_pairs",
+    "repeat_categories",
+]
 
 ORDERS = "orders"
 LAST_DATE = "last_date"
@@ -327,7 +333,7 @@ class _Base:
 class Popularity(_Base):
     """The baseline: the products bought by most customers, owned durables left out."""
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> "Popularity":
+    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> Popularity:
         self.matrix_ = matrix
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
         self.popularity_ = np.bincount(matrix.matrix.indices,
@@ -373,7 +379,7 @@ class ItemKNN(_Base):
         self.popularity_prior, self.bm25_k1, self.bm25_b = popularity_prior, bm25_k1, bm25_b
 
     def fit(self, matrix: InteractionMatrix, repeat_products=None,
-            column_chunk: int = 2000) -> "ItemKNN":
+            column_chunk: int = 2000) -> ItemKNN:
         """Compute the product-product similarity (in column chunks to bound memory)."""
         self.matrix_ = matrix
         self.repeat_ok_ = self._exclusion_mask(repeat_products)

@@ -22,8 +22,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import columns as C
-from ..customize.configurator import (Configurator, InvalidConfiguration, configuration_history,
-                                      propose_configuration, save_configuration)
+from ..customize.configurator import (
+    Configurator,
+    InvalidConfiguration,
+    configuration_history,
+    propose_configuration,
+    save_configuration,
+)
 from ..workspace import Workspace
 from . import theme
 from .theme import COLORWAY, PALETTE
