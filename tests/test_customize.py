@@ -154,6 +154,16 @@ def test_unknown_and_plain_products_refused(sofa):
     assert err.value.kind == "missing_module"
 
 
+def test_contradictory_rules_are_reported(sofa):
+    assert sofa.conflicts().empty
+    rules = pd.concat([sofa.rules, pd.DataFrame({C.PRODUCT_ID: ["S"], C.OPTION_ID: ["BRASS"],
+                                                 C.RULE: ["excludes"],
+                                                 C.OTHER_OPTION_ID: ["S3"]})])
+    bad = Configurator(sofa.products.reset_index(drop=True), sofa.components, rules)
+    assert bad.conflicts()[C.OPTION_ID].tolist() == ["BRASS"]
+    assert bad.variety().set_index(C.PRODUCT_ID).at["S", "valid"] == 2  # BRASS never valid
+
+
 def test_variety_counts_valid_products_by_enumeration(sofa):
     v = sofa.variety().set_index(C.PRODUCT_ID)
     assert v.at["S", "combinations"] == 8

@@ -293,6 +293,18 @@ class Configurator:
                      for a, r, b in checks)
         return n
 
+    def conflicts(self) -> pd.DataFrame:
+        """Rules that contradict each other: an option that both requires and excludes another.
+
+        Such an option can never be chosen. Returns ``product_id, option_id, other_option_id``.
+        """
+        c = self._cols
+        r = self.rules[[c["product_id"], c["option_id"], self._rule_col, self._other_col]]
+        req = r[r[self._rule_col] == "requires"]
+        exc = r[r[self._rule_col] == "excludes"]
+        both = req.merge(exc, on=[c["product_id"], c["option_id"], self._other_col])
+        return both[[c["product_id"], c["option_id"], self._other_col]].reset_index(drop=True)
+
     def variety(self) -> pd.DataFrame:
         """Per configurable product: modules, options, combinations and valid products.
 
