@@ -140,7 +140,7 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
             say(f"{len(bad)} option(s) can never be chosen: they both require and exclude "
                 f"another option ({', '.join(bad[C.OPTION_ID].astype(str).head(5))}"
                 f"{', ...' if len(bad) > 5 else ''}); fix the component rules")
-        out["configurator_rule_conflicts"] = int(len(bad))
+        out["configurator_rule_conflicts"] = len(bad)
         ws.write("configurator_variety", var)
         out.update(configurable_products=len(var), configurator_modules=int(var["modules"].sum()),
                    configurator_options=int(var["options"].sum()),
