@@ -11,7 +11,7 @@ scheduling), :mod:`lists` (lost valuable customers, repeat complainers, response
 from .channels import channel_volumes, shift_savings, shift_summary, unit_costs
 from .lists import lost_valuable, repeat_complainers, response_rates
 from .nba import Assumptions, next_best_actions
-from .pipeline import build_contact_plan, export_contact_plan, plan_inputs, run
+from .pipeline import build_contact_plan, export_contact_plan, plan_inputs, run, write_results
 from .policy import Policy, PolicyViolation, badgering_report, check_plan
 from .profiling import next_questions
 from .timeline import customer_timeline, where_we_left_off

@@ -69,7 +69,7 @@ def cost_to_serve(interactions: ibis.Table, costs: Mapping[str, float] | None = 
     return df
 
 
-def channel_volumes(interactions: ibis.Table, tiers: pd.DataFrame | None = None,
+def channel_volumes(interactions: ibis.Table | None, tiers: pd.DataFrame | None = None,
                     costs: Mapping[str, float] | None = None, *,
                     as_of: dt.date | str | None = None, months: int | None = 12,
                     customer_id: str = C.CUSTOMER_ID, channel: str = C.CHANNEL,
@@ -80,7 +80,8 @@ def channel_volumes(interactions: ibis.Table, tiers: pd.DataFrame | None = None,
     Parameters
     ----------
     interactions
-        Ibis table of interactions with ``customer_id`` (null = unrecognised caller).
+        Ibis table of interactions with ``customer_id`` (null = unrecognised caller); None
+        gives an empty frame.
     tiers
         Per-customer frame with ``customer_id`` and ``tier``; contacts of customers not in it
         count as ``maintain``, anonymous ones as ``unrecognised``. None: every contact is
@@ -94,6 +95,14 @@ def channel_volumes(interactions: ibis.Table, tiers: pd.DataFrame | None = None,
         channel, direction, tier, contacts, customers, cost, unit_cost (cost / contacts),
         automated (bool); one row per combination that occurs.
     """
+    if interactions is None:
+        return pd.DataFrame({channel: pd.Series([], dtype="str"),
+                             direction: pd.Series([], dtype="str"),
+                             tier: pd.Series([], dtype="str"), "contacts": pd.Series([], dtype=int),
+                             "customers": pd.Series([], dtype=int),
+                             "cost": pd.Series([], dtype=float),
+                             "unit_cost": pd.Series([], dtype=float),
+                             "automated": pd.Series([], dtype=bool)})
     t = with_contact_cost(_window(interactions, as_of, months, date), costs)
     if tiers is not None:
         m = ibis.memtable(pd.DataFrame({"__cid": tiers[customer_id].astype("str"),
@@ -146,8 +155,8 @@ def shift_savings(volumes: pd.DataFrame, share: float, *, keep_tiers: Iterable[s
     keep = set(keep_tiers)
     g = volumes.groupby([channel, tier], as_index=False)[["contacts", "cost"]].sum()
     to = g[channel].map(subs)
-    cost_from = g["cost"] / g["contacts"].where(g["contacts"] > 0)
-    cost_to = to.map(costs)
+    cost_from = (g["cost"] / g["contacts"].where(g["contacts"] > 0)).astype(float)
+    cost_to = to.map(costs).astype(float)
     movable = (to.notna() & ~g[tier].isin(keep) & ~g[channel].isin(AUTOMATED)
                & (cost_to < cost_from))
     moved = np.where(movable, g["contacts"] * share, 0.0)

@@ -205,6 +205,16 @@ def export_contact_plan(plan: pd.DataFrame, path: str | Path, *,
     return path
 
 
+def write_results(ws: Workspace, **tables: pd.DataFrame) -> list[str]:
+    """Write the stage's tables (``contact_plan=plan, lost_valuable=lost, ...``); None skips."""
+    written = []
+    for name, df in tables.items():
+        if df is not None:
+            ws.write(name, df)
+            written.append(name)
+    return written
+
+
 def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     """Build and check the contact plan, the lists and the channel figures; write the tables.
 
@@ -228,16 +238,14 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         raise policy.PolicyViolation(
             f"the contact plan breaks the contact policy {len(bad):,} time(s): "
             f"{bad['rule'].value_counts().to_dict()}")
-    ws.write("contact_plan", plan)
     it = inputs.activity.interactions
     tiers = inputs.customers[[C.CUSTOMER_ID, "tier"]]
     breaches = policy.badgering_report(it, tiers, inputs.policy)
-    ws.write("contact_breaches", breaches)
-    ws.write("lost_valuable", inputs.lost)
     complainers = lists.repeat_complainers(it)
-    ws.write("repeat_complainers", complainers)
-    ws.write("response_rates", inputs.responses)
-    ws.write("profile_questions", inputs.questions)
+    vols = channels.channel_volumes(it, tiers, cfg.channel_costs, as_of=cfg.as_of, months=12)
+    write_results(ws, contact_plan=plan, contact_breaches=breaches, lost_valuable=inputs.lost,
+                  repeat_complainers=complainers, response_rates=inputs.responses,
+                  profile_questions=inputs.questions, channel_volumes=vols)
     summary = {
         "customers": int(len(plan)),
         "planned_contacts": int((plan["action"] != "leave_alone").sum()),
@@ -253,8 +261,6 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     for a, k in plan["action"].value_counts().items():
         summary[f"action_{a}"] = int(k)
     if it is not None:
-        vols = channels.channel_volumes(it, tiers, cfg.channel_costs, as_of=cfg.as_of, months=12)
-        ws.write("channel_volumes", vols)
         sav = channels.shift_summary(channels.shift_savings(vols, 0.3, costs=cfg.channel_costs))
         summary["contact_cost_12m"] = round(float(vols["cost"].sum()), 2)
         summary["saving_30pct_shift"] = round(sav["yearly_saving"], 2)

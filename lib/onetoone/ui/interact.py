@@ -83,7 +83,6 @@ def tier_channel_figure(volumes: pd.DataFrame, currency: str = "EUR") -> go.Figu
         return _empty("Contact cost by tier", "No interactions in the data.")
     g = volumes.groupby(["tier", C.CHANNEL], as_index=False)[["contacts", "cost"]].sum()
     tiers = [t for t in TIER_ORDER if t in set(g["tier"])] + sorted(set(g["tier"]) - set(TIER_ORDER))
-    cust = volumes.groupby("tier")["customers"].max()
     fig = go.Figure()
     for i, ch in enumerate(sorted(g[C.CHANNEL].unique(), key=lambda c: -g.loc[g[C.CHANNEL] == c, "cost"].sum())):
         s = g[g[C.CHANNEL] == ch].set_index("tier").reindex(tiers)
@@ -100,8 +99,9 @@ def tier_channel_figure(volumes: pd.DataFrame, currency: str = "EUR") -> go.Figu
     share_low = per[low].sum() / per.sum() if per.sum() else 0
     title = (f"{theme.percent(share_low, 0)} of contact cost goes to the maintain and below-zero "
              "tiers")
-    return theme.style(fig, title, subtitle="Cost of contacts by the customer's tier and channel; "
-                       f"{int(cust.sum()):,} customer-tier pairs", height=460)
+    return theme.style(fig, title, subtitle="Cost of contacts in the last 12 months by the "
+                       f"customer's tier and channel ({theme.number(g['contacts'].sum())} "
+                       "contacts)", height=460)
 
 
 def shift_figure(savings: pd.DataFrame, currency: str = "EUR") -> go.Figure:
@@ -149,9 +149,10 @@ def badgering_figure(breaches: pd.DataFrame, policy: Policy | None = None) -> go
     quiet = int((breaches["quiet_breaches"] > 0).sum())
     title = (f"{len(over):,} customers were contacted more than the policy allows; "
              f"{heavy:,} got 8 or more contacts in a month")
-    sub = (f"{quiet:,} were contacted within the quiet days after a complaint. "
-           + (policy.describe() if policy else ""))
-    return theme.style(fig, title, subtitle=sub[:160], height=440)
+    caps = ", ".join(f"{k} {v}" for k, v in policy.caps_per_month.items()) if policy else ""
+    sub = (f"{quiet:,} were contacted within the quiet days after a complaint"
+           + (f". Caps a month: {caps}; {policy.quiet_days} quiet days" if policy else ""))
+    return theme.style(fig, title, subtitle=sub, height=440)
 
 
 def plan_figure(plan: pd.DataFrame, currency: str = "EUR") -> go.Figure:
