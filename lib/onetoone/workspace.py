@@ -35,6 +35,8 @@ WRITERS = {
     "record_map": "onetoone run identify", "customers": "onetoone run identify",
     "customer_value": "onetoone run differentiate", "segments": "onetoone run differentiate",
     "contact_plan": "onetoone run interact", "recommendations": "onetoone run customize",
+    "configurations": "onetoone run customize", "fence_assignment": "onetoone run differentiate",
+    "linkage_pairs": "onetoone run identify",
 }
 
 
