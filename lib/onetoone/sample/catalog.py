@@ -135,7 +135,17 @@ def build_catalogue(rng: np.random.Generator, n_products: int = 1500) -> Catalog
         config_cost[row] = np.array(costs, dtype=float)
     components = pd.DataFrame(comp_rows, columns=["product_id", "module", "option_id", "option_name",
                                                   "price", "unit_cost", "is_default"])
-    rules = pd.DataFrame(rule_rows, columns=["product_id", "option_id", "rule", "other_option_id"])
+    # a second rule on the same pair of options could contradict the first (a requires b and
+    # a excludes b): keep the first only. Filtered here, after the draws, so the rest of the
+    # sample stays as it was.
+    seen: set = set()
+    consistent = []
+    for row in rule_rows:
+        key = (row[0], frozenset((row[1], row[3])))
+        if key not in seen:
+            seen.add(key)
+            consistent.append(row)
+    rules = pd.DataFrame(consistent, columns=["product_id", "option_id", "rule", "other_option_id"])
     return Catalogue(
         products=products, components=components, rules=rules, subjects=subjects,
         subject_category=subj_cat, subject_products=subject_products, subject_cumw=subject_cumw,
