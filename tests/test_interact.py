@@ -496,3 +496,38 @@ def test_sample_repeat_complainers_are_found(sample):
     truth = _flag(people, "is_repeat_complainer")
     rc = ws.read("repeat_complainers")
     assert len(truth & _persons(c2p, rc["customer_id"])) / len(truth) >= 0.95
+
+
+# ------------------------------------------------------------------------------------------
+# widgets and figures (onetoone.ui.interact)
+# ------------------------------------------------------------------------------------------
+def test_timeline_lookup_and_channel_shift_simulator(tmp_path):
+    from onetoone.ui import interact as UI
+
+    ws = _tiny_workspace(tmp_path / "t.duckdb", with_interactions=True)
+    cfg = _cfg(tmp_path / "t.duckdb")
+    pipeline.run(cfg, ws, echo=False)
+    plan = ws.read("contact_plan")
+    lookup = UI.TimelineLookup.snapshot(ws, AS_OF, plan=plan, currency="GBP")
+    ws.close()  # the snapshot keeps working without the workspace
+    lookup.customer.value = "crm:r0"
+    assert lookup.last is not None and lookup.last.events > 1
+    assert "Where we left off" in lookup.summary.value and "Open complaint" in lookup.summary.value
+    assert "still open" in lookup.summary.value and "Next best" in lookup.summary.value
+    assert lookup.table.value.count("<tr>") == min(len(lookup.timeline), lookup.rows) + 1
+    lookup.show("nobody")
+    assert "no transactions or contacts" in lookup.summary.value
+
+    vols = pd.DataFrame({"channel": ["call_centre", "call_centre", "email"],
+                         "direction": "inbound", "tier": ["MVC", "maintain", "maintain"],
+                         "contacts": [100, 200, 1000], "customers": [50, 80, 400],
+                         "cost": [650.0, 1300.0, 50.0]})
+    sim = UI.ChannelShiftSimulator(vols, COSTS, currency="GBP", share=0.0)
+    assert sim.current["yearly_saving"] == 0
+    sim.share.value = 50
+    assert sim.current["yearly_saving"] == pytest.approx(100 * (6.5 - 0.1))
+    sim.keep.value = ()
+    assert sim.current["yearly_saving"] == pytest.approx(150 * (6.5 - 0.1))
+    assert "£" in sim.readout.value and "saves" in sim.figure.layout.title.text
+    after = {tr.name: list(tr.y) for tr in sim.figure.data}["After the shift"]
+    assert sum(after) == pytest.approx(2000 - 150 * (6.5 - 0.1))

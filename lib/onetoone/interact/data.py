@@ -152,7 +152,8 @@ def purchase_summary(tx: ibis.Table, as_of: dt.date | str, *, customer_id: str =
 
 
 def fallback_values(tx: ibis.Table | None, contact_cost: pd.DataFrame | None, cfg,
-                    as_of: dt.date | str, *, customer_id: str = C.CUSTOMER_ID) -> pd.DataFrame:
+                    as_of: dt.date | str, *, summary: pd.DataFrame | None = None,
+                    customer_id: str = C.CUSTOMER_ID) -> pd.DataFrame:
     """A simple value table from transactions when Differentiate has not run.
 
     contribution = margin - cost to serve (contacts x channel unit cost, when interactions
@@ -160,11 +161,13 @@ def fallback_values(tx: ibis.Table | None, contact_cost: pd.DataFrame | None, cf
     contribution at or below ``bz_max_contribution``, MGC = the next ``mgc_share`` by last
     year's revenue (a stand-in: without Differentiate's potential, growability is unknown),
     maintain = the rest. ``clv`` is last year's margin (no model), ``p_alive`` is unknown.
+    ``summary``: a :func:`purchase_summary` already computed (saves a pass over transactions).
     """
     if tx is None:
         return pd.DataFrame({customer_id: pd.Series([], dtype="str"),
                              "tier": pd.Series([], dtype="str")})
-    df = purchase_summary(tx, as_of, customer_id=customer_id)
+    df = (summary.copy() if summary is not None
+          else purchase_summary(tx, as_of, customer_id=customer_id))
     serve = 0.0
     if contact_cost is not None and len(contact_cost):
         serve = df[customer_id].map(contact_cost.set_index(customer_id)["cost"]).fillna(0.0)
@@ -205,7 +208,8 @@ def assign_fallback_tiers(df: pd.DataFrame, mvc_share: float, mgc_share: float,
 
 
 def customer_values(ws: Workspace, act: Activity, cfg, contact_cost: pd.DataFrame | None = None,
-                    *, customer_id: str = C.CUSTOMER_ID) -> tuple[pd.DataFrame, str]:
+                    *, summary: pd.DataFrame | None = None,
+                    customer_id: str = C.CUSTOMER_ID) -> tuple[pd.DataFrame, str]:
     """(values, source): Differentiate's ``customer_value`` or the fallback, and which it was."""
     if ws.has("customer_value"):
         t = ws.table("customer_value")
@@ -216,5 +220,5 @@ def customer_values(ws: Workspace, act: Activity, cfg, contact_cost: pd.DataFram
             raise ValueError("table customer_value has no column 'tier'; expected the tiers "
                              f"{TIERS} written by `onetoone run differentiate`")
         return df, "differentiate"
-    return fallback_values(act.transactions, contact_cost, cfg, cfg.as_of,
+    return fallback_values(act.transactions, contact_cost, cfg, cfg.as_of, summary=summary,
                            customer_id=customer_id), "fallback"

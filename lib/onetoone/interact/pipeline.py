@@ -85,7 +85,8 @@ def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) 
     summary = (data.purchase_summary(act.transactions, as_of) if act.transactions is not None
                else pd.DataFrame({C.CUSTOMER_ID: pd.Series([], dtype="str")}))
     serve = channels.cost_to_serve(it, costs) if it is not None else None
-    values, source = data.customer_values(ws, act, cfg, serve)
+    values, source = data.customer_values(ws, act, cfg, serve,
+                                          summary=summary if len(summary) else None)
     if source == "fallback":
         notes.append("Differentiate's customer_value is not in the workspace: tiers come from a "
                      "simple fallback (contribution = margin - contact costs from transactions; "
