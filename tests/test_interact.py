@@ -466,7 +466,7 @@ def test_sample_whole_plan_keeps_the_policy(sample):
 
 
 def test_sample_planted_over_contacted_are_found(sample):
-    cfg, ws, people, c2p = sample
+    _, ws, people, c2p = sample
     truth = _flag(people, "is_over_contacted")
     rep = ws.read("contact_breaches")
     found = _persons(c2p, rep.loc[rep["contacts_over_cap"] > 0, "customer_id"])
@@ -479,7 +479,7 @@ def test_sample_planted_over_contacted_are_found(sample):
 
 
 def test_sample_planted_lost_valuable_are_found(sample):
-    cfg, ws, people, c2p = sample
+    _, ws, people, c2p = sample
     truth = _flag(people, "is_lost_valuable")
     lost = ws.read("lost_valuable")
     found = _persons(c2p, lost["customer_id"])
@@ -492,7 +492,7 @@ def test_sample_planted_lost_valuable_are_found(sample):
 
 
 def test_sample_repeat_complainers_are_found(sample):
-    cfg, ws, people, c2p = sample
+    _, ws, people, c2p = sample
     truth = _flag(people, "is_repeat_complainer")
     rc = ws.read("repeat_complainers")
     assert len(truth & _persons(c2p, rc["customer_id"])) / len(truth) >= 0.95

@@ -20,4 +20,4 @@ __all__ = ["Assumptions", "Policy", "PolicyViolation", "badgering_report", "buil
            "channel_volumes", "check_plan", "customer_timeline", "export_contact_plan",
            "lost_valuable", "next_best_actions", "next_questions", "plan_inputs",
            "repeat_complainers", "response_rates", "run", "shift_savings", "shift_summary",
-           "unit_costs", "where_we_left_off"]
+           "unit_costs", "where_we_left_off", "write_results"]

@@ -186,11 +186,11 @@ def choose_channels(actions: np.ndarray, tiers: np.ndarray, consent: pd.DataFram
             if ch in suit:
                 suit[ch] |= rows
     for ch in by_cost:  # cheapest suitable consented channel
-        pick = (chosen == None) & given[ch] & suit[ch]  # noqa: E711
+        pick = (chosen == None) & given[ch] & suit[ch]
         chosen[pick] = ch
         suits_ok |= pick
     for ch in by_cost:  # else the cheapest consented channel
-        pick = (chosen == None) & given[ch]  # noqa: E711
+        pick = (chosen == None) & given[ch]
         chosen[pick] = ch
     return chosen, suits_ok
 
@@ -206,7 +206,6 @@ def schedule(customer_ids: pd.Series, caps: np.ndarray, last_complaint: pd.Serie
     """
     start = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     end = start + pd.Timedelta(days=policy.horizon_days - 1)
-    n = len(customer_ids)
     lc = pd.to_datetime(last_complaint).dt.normalize().to_numpy()
     quiet_end = lc + np.timedelta64(policy.quiet_days + 1, "D")
     earliest = np.where(pd.isna(lc), start.to_datetime64(), np.maximum(quiet_end, start.to_datetime64()))

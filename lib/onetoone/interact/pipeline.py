@@ -248,15 +248,15 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
                   repeat_complainers=complainers, response_rates=inputs.responses,
                   profile_questions=inputs.questions, channel_volumes=vols)
     summary = {
-        "customers": int(len(plan)),
+        "customers": len(plan),
         "planned_contacts": int((plan["action"] != "leave_alone").sum()),
         "expected_value": round(float(plan["expected_value"].sum()), 2),
-        "policy_violations": int(len(bad)),
+        "policy_violations": len(bad),
         "value_source": inputs.value_source,
-        "lost_valuable": int(len(inputs.lost)),
+        "lost_valuable": len(inputs.lost),
         "over_contacted": int((breaches["contacts_over_cap"] > 0).sum()) if len(breaches) else 0,
         "quiet_time_breaches": int((breaches["quiet_breaches"] > 0).sum()) if len(breaches) else 0,
-        "repeat_complainers": int(len(complainers)),
+        "repeat_complainers": len(complainers),
         "has_interactions": it is not None,
     }
     for a, k in plan["action"].value_counts().items():

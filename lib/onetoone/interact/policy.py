@@ -39,7 +39,7 @@ class Policy:
     default_tier: str = "maintain"
 
     @classmethod
-    def from_config(cls, cfg) -> "Policy":
+    def from_config(cls, cfg) -> Policy:
         """The policy in ``cfg.contact_policy``."""
         p = cfg.contact_policy
         return cls(caps_per_month=dict(p.caps_per_month),

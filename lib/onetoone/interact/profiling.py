@@ -157,7 +157,7 @@ def question_summary(questions: pd.DataFrame) -> pd.DataFrame:
         c = f"question_{i}"
         if c in questions.columns:
             q = questions[questions[c].notna()]
-            parts.append(q.groupby(c).agg(**{f"first_choice" if i == 1 else "second_choice":
+            parts.append(q.groupby(c).agg(**{"first_choice" if i == 1 else "second_choice":
                                              (c, "size")}))
     if not parts:
         return pd.DataFrame(columns=["attribute", "first_choice", "second_choice"])

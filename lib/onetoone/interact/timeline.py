@@ -192,5 +192,5 @@ def where_we_left_off(timeline: pd.DataFrame, as_of: dt.date | str, customer: st
                 pend = (f"{o['detail']} sent {_d(o['date'])} by {o['channel']}"
                         + (f" (campaign {o['campaign_id']})" if isinstance(o.get("campaign_id"), str)
                            else "") + ", no answer yet")
-    return LeftOff(customer, open_c, last_p, last_c, last_q, pend, int(len(tl)),
+    return LeftOff(customer, open_c, last_p, last_c, last_q, pend, len(tl),
                    _d(tl["date"].min()))

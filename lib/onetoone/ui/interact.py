@@ -313,7 +313,7 @@ class TimelineLookup(widgets.VBox):
     SNAPSHOT_TABLES = ("transactions", "interactions", "products")
 
     @classmethod
-    def snapshot(cls, ws, as_of, **kwargs) -> "TimelineLookup":
+    def snapshot(cls, ws, as_of, **kwargs) -> TimelineLookup:
         """A lookup on an in-memory copy of the tables (customer_id attached), so it keeps
         working after the notebook closes the workspace and never holds its file lock."""
         from ..customers import with_customer_id
@@ -429,9 +429,9 @@ class ChannelShiftSimulator(widgets.VBox):
         rows = [("Contacts moved a year", theme.number(s["contacts_moved"])),
                 ("Contact cost a year now", theme.money(s["cost_before"], c)),
                 ("After the shift", theme.money(s["cost_after"], c)),
-                ("Yearly saving", f"<b style='color:{PALETTE['good']}'>"
-                                  f"{theme.money(s['yearly_saving'], c)}</b> "
-                                  f"({theme.percent(s['saving_share'])})")]
+                ("Yearly saving", (f"<b style='color:{PALETTE['good']}'>"
+                                   f"{theme.money(s['yearly_saving'], c)}</b> "
+                                   f"({theme.percent(s['saving_share'])})"))]
         self.readout.value = "<table>" + "".join(
             f"<tr><td style='padding:2px 12px;color:{PALETTE['muted']}'>{k}</td><td>{v}</td></tr>"
             for k, v in rows) + "</table>"
