@@ -41,6 +41,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s\-().]{7,}\d(?![\w.])")
 _STREET_WORDS = (r"Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Close|Way|Drive|Dr|Gardens|Place|Pl|"
                  r"Crescent|Terrace|Grove|Hill|Court|Ct|Row|Square|Sq|Walk|Park|Mews|Rise|View|Green")
+_STREET_NAME = re.compile(r"\b(?:[A-Z][A-Za-z'\-]+\s+){1,3}(?:" + _STREET_WORDS + r")\b")
 _STREET = re.compile(r"\b(\d{1,4}[A-Za-z]?),?\s+((?:[A-Z][A-Za-z'\-]+\s+){0,3})(" + _STREET_WORDS
                      + r")\b")
 
@@ -55,7 +56,9 @@ class PiiMasker:
 
     def __init__(self, phones: set[str] | None = None, streets: set[str] | None = None):
         self.phones = {p[-9:] for p in (phones or set()) if len(p) >= 9}
-        self.streets = {s.strip().lower() for s in (streets or set()) if s and len(s.strip()) > 4}
+        # street names without the house number: "12a Harbour Lane" -> "harbour lane"
+        self.streets = {re.sub(r"^\d+[A-Za-z]?,?\s+", "", s.strip()).lower()
+                        for s in (streets or set()) if s and len(s.strip()) > 4}
 
     @classmethod
     def from_workspace(cls, ws) -> "PiiMasker":
@@ -86,11 +89,12 @@ class PiiMasker:
         if self.phones:
             text = _PHONE_CANDIDATE.sub(self._phone, text)
         text = _STREET.sub(lambda m: f"\u2022\u2022 {m.group(3)}", text)
-        if self.streets:  # client streets written without a house number or with odd words
-            for s in sorted(self.streets, key=len, reverse=True)[:20000]:
-                if s in text.lower():
-                    text = re.sub(re.escape(s), "\u2022\u2022\u2022", text, flags=re.I)
+        if self.streets:  # a client street named without its house number
+            text = _STREET_NAME.sub(self._street_name, text)
         return text
+
+    def _street_name(self, m: re.Match) -> str:
+        return "\u2022\u2022\u2022" if m.group(0).strip().lower() in self.streets else m.group(0)
 
 
 # -- provenance --------------------------------------------------------------------------------
