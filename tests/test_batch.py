@@ -75,7 +75,9 @@ def test_reports_carry_no_code_and_no_personal_data(batch_run):
     assert emails
     for html_file in client_dir.glob("*.html"):
         text = html_file.read_text()
-        assert 'class="jp-InputArea' not in text and "jp-CodeMirrorEditor" not in text, html_file
+        # markdown cells keep their (rendered) input area; code cells must show none
+        assert "hl-ipython3" not in text and 'class="jp-CodeMirrorEditor' not in text, html_file
+        assert 'class="jp-InputPrompt' not in text, html_file
         assert "nb.start(" not in text and "import onetoone" not in text, html_file
         found = [e for e in emails if e.strip().lower() in text.lower()]
         assert not found, (html_file.name, found[:3])

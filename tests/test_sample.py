@@ -7,6 +7,7 @@ not on the generator's own summary columns.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from itertools import combinations
 from pathlib import Path
 
@@ -88,7 +89,14 @@ def raw() -> dict[str, pd.DataFrame]:
 def test_regenerating_gives_the_committed_files_byte_for_byte(regenerated):
     out, counts = regenerated
     committed, fresh = _tree(SAMPLE), _tree(out)
-    assert set(fresh) == set(committed), (sorted(set(fresh) ^ set(committed)))
+    # files a run writes beside the sample's config (workspace, survey DB, contact plan CSV)
+    # are ignored by git and are not the generator's; every generated file must be committed
+    tracked = set(subprocess.run(["git", "ls-files", "."], cwd=SAMPLE, capture_output=True,
+                                 text=True).stdout.split())
+    if tracked:  # a git checkout: nothing generated is missing from git, nothing extra is in it
+        assert set(fresh) == {t for t in tracked if t in committed}, \
+            sorted(set(fresh) ^ {t for t in tracked if t in committed})
+    assert set(fresh) <= set(committed), sorted(set(fresh) - set(committed))
     differ = [name for name in fresh if fresh[name] != committed[name]]
     assert not differ, f"regenerated files differ from data/sample: {differ}"
     assert counts["files"] == len(fresh)
