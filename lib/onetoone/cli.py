@@ -156,12 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_batch)
 
-    try:
-        from .readiness.cli import add_parser as add_survey_parser
-    except ImportError:  # the survey needs its optional web stack
-        add_survey_parser = None
-    if add_survey_parser:
-        add_survey_parser(sub)
+    from .readiness.cli import add_parser as add_survey_parser
+
+    add_survey_parser(sub)
 
     s = sub.add_parser("lab", help="JupyterLab on the notebooks, with a client preselected",
                        description="Start JupyterLab on the workbook's notebooks. With CONFIG, every "
