@@ -17,6 +17,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 	$(PY) -m uv pip install --quiet --python $(PY) -e '.[test]'
 	$(PY) -m ipykernel install --sys-prefix --name onetoone --display-name "onetoone (Python 3.11)" >/dev/null
