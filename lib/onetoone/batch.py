@@ -14,6 +14,7 @@ non-zero. Re-running a client replaces its reports.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import html
@@ -158,6 +159,20 @@ def _clean_error(exc: BaseException) -> str:
     return f"{name}: {exc}"
 
 
+@contextlib.contextmanager
+def _env(key: str, value: str):
+    """Set an environment variable for the kernels started inside; restore it after."""
+    before = os.environ.get(key)
+    os.environ[key] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "client"
 
@@ -226,20 +241,21 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
         _write_client_index(cfg, client_dir, result, None)
         return result
 
-    os.environ[RENDERER_ENV] = "notebook"  # kernels inherit it: plotly.js goes into the HTML
     reports = []
-    for name in names:
-        executed = client_dir / "executed" / name
+    with _env(RENDERER_ENV, "notebook"):  # kernels inherit it: plotly.js goes into the HTML
+        for name in names:
+            executed = client_dir / "executed" / name
 
-        def do_nb(name=name, executed=executed):
-            pm.execute_notebook(str(paths.NOTEBOOKS / name), str(executed),
-                                parameters={"CONFIG": str(config_path)}, kernel_name="onetoone",
-                                cwd=str(paths.NOTEBOOKS), progress_bar=False, log_output=False)
-            return {"figures": figures_from_notebook(executed)}
+            def do_nb(name=name, executed=executed):
+                pm.execute_notebook(str(paths.NOTEBOOKS / name), str(executed),
+                                    parameters={"CONFIG": str(config_path)},
+                                    kernel_name="onetoone", cwd=str(paths.NOTEBOOKS),
+                                    progress_bar=False, log_output=False)
+                return {"figures": figures_from_notebook(executed)}
 
-        rec = step(name, do_nb)
-        rec["executed"] = str(executed)
-        reports.append(rec)
+            rec = step(name, do_nb)
+            rec["executed"] = str(executed)
+            reports.append(rec)
 
     def do_html():
         with Workspace.open(cfg, read_only=True) as ws:
