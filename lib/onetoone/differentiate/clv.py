@@ -923,6 +923,11 @@ def calibration_holdout(
         freq=freq,
         time_unit=time_unit,
     )
+    if data.empty:
+        raise ValueError(
+            f"no customer bought on or before calibration_end {calibration_end}: the history "
+            f"is shorter than the holdout"
+        )
     if data["duration_holdout"].iloc[0] <= 0:
         raise ValueError(
             f"the holdout period is empty: calibration_end {calibration_end} and "

@@ -213,14 +213,36 @@ def lifetime_value(cfg: ClientConfig, ws: Workspace, margin_rate: float = 1.0) -
                        annual_discount_rate=cfg.clv.annual_discount_rate, time_unit=TIME_UNIT,
                        margin=margin_rate)
     holdout = None
-    if cfg.clv.holdout_months > 0:
-        cal_end = (pd.Timestamp(months_before(cfg.as_of, cfg.clv.holdout_months))
-                   - pd.Timedelta(days=1)).date()
+    months, note = holdout_months_for(cfg.clv.holdout_months, summary["T"].max() * 7 / 30.4375)
+    if note:
+        notes.append(note)
+    if months > 0:
+        cal_end = (pd.Timestamp(months_before(cfg.as_of, months)) - pd.Timedelta(days=1)).date()
         try:
             holdout = calibration_holdout(buys, cal_end, cfg.as_of, time_unit=TIME_UNIT)
         except (ConvergenceError, ValueError) as exc:
             notes.append(f"no holdout check: {exc}")
     return LifetimeValue(summary, pred, bg, gg, margin_rate, holdout, notes)
+
+
+def holdout_months_for(configured: int, history_months: float) -> tuple[int, str | None]:
+    """The holdout the history allows, and a note when it differs from the configured one.
+
+    The calibration period must be at least as long as the holdout, so the holdout is at most
+    half the history (whole months). Less than one month left: no holdout check (the note
+    says so); the models are still fitted on the whole history.
+    """
+    if configured <= 0:
+        return 0, None
+    allowed = int(max(history_months, 0) // 2)
+    if allowed >= configured:
+        return configured, None
+    if allowed < 1:
+        return 0, (f"no holdout check: {history_months:.1f} months of purchase history is too "
+                   f"short to hold out any of it (the config asks for {configured} months)")
+    return allowed, (f"holdout shortened from {configured} to {allowed} month(s): the history "
+                     f"covers {history_months:.1f} months and the calibration period must be at "
+                     f"least as long as the holdout")
 
 
 def needs_segments(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), method="kmeans",
