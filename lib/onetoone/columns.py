@@ -42,6 +42,13 @@ CONSENT_SMS = "consent_sms"
 CONSENT_PHONE = "consent_phone"
 CONSENT_MAIL = "consent_mail"
 CONSENT_DATE = "consent_date"
+# identifiers a client holds (Identify compares them exactly and with one typo)
+NATIONAL_ID = "national_id"  # national insurance / social security / tax number
+ACCOUNT_NUMBER = "account_number"
+LOYALTY_NUMBER = "loyalty_number"
+CARD_NUMBER = "card_number"
+HOUSE_NUMBER = "house_number"
+ADDRESS_LINE2 = "address_line2"
 
 # --- transactions -------------------------------------------------------------------------
 TRANSACTION_ID = "transaction_id"  # one row per order line; unique
@@ -110,12 +117,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c(LAST_NAME, "str", "family name"),
         _c(EMAIL, "str", "email address"),
         _c(PHONE, "str", "phone number, any format"),
-        _c(STREET, "str", "street and house number"),
+        _c(STREET, "str", "street (with the house number, or without it when house_number is mapped)"),
+        _c(HOUSE_NUMBER, "str", "house or building number, when the export keeps it apart"),
+        _c(ADDRESS_LINE2, "str", "second address line (flat, building, locality)"),
         _c(POSTCODE, "str", "postal code"),
         _c(CITY, "str", "town or city"),
-        _c(REGION, "str", "sales region"),
+        _c(REGION, "str", "sales region, state or county (compared when matching)"),
         _c(COUNTRY, "str", "ISO country code (config default when absent)"),
         _c(BIRTH_DATE, "date", "date of birth"),
+        _c(NATIONAL_ID, "str", "national, social security or tax identifier (sensitive)"),
+        _c(ACCOUNT_NUMBER, "str", "customer or contract account number in this source (sensitive)"),
+        _c(LOYALTY_NUMBER, "str", "loyalty or membership number (sensitive)"),
+        _c(CARD_NUMBER, "str", "payment or store card number (sensitive)"),
         _c(GENDER, "str", "as the customer stated it"),
         _c(HOUSEHOLD_SIZE, "int", "people in the household"),
         _c(PREFERRED_CHANNEL, "str", "channel the customer asked to be contacted on"),
@@ -185,6 +198,14 @@ TABLES: dict[str, tuple[Column, ...]] = {
 }
 """Canonical input tables. Tables with a customer link also get source_system and record_key."""
 
+IDENTIFIER_COLUMNS = (NATIONAL_ID, ACCOUNT_NUMBER, LOYALTY_NUMBER, CARD_NUMBER)
+"""Identifiers a source may hold for its customers: each one a source maps is compared
+exactly and with one typo, and blocks on its own."""
+
+SENSITIVE_COLUMNS = (*IDENTIFIER_COLUMNS, "national_id_n", "account_number_n",
+                     "loyalty_number_n", "card_number_n")
+"""Columns never shown unmasked in reports (the report masker hides their values)."""
+
 LINKED_TABLES = ("customer_records", "transactions", "interactions")
 """Tables whose rows carry a source system (from the source's config) and a record key."""
 
@@ -231,6 +252,37 @@ STAGE_TABLES: dict[str, dict[str, str]] = {
 }
 
 
+# --- the run ledger (Workspace.stage_run writes it) -------------------------------------------
+RUN_LEDGER = "run_ledger"
+"""One row per stage run: what ran, when, how it ended, and the fingerprints of what it read
+and wrote ({table: [rows, content hash]}), so a later stage can tell a stale upstream."""
+RUN_LEDGER_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR", "stage": "VARCHAR", "started_at": "TIMESTAMP", "ended_at": "TIMESTAMP",
+    "status": "VARCHAR", "inputs": "VARCHAR", "outputs": "VARCHAR", "message": "VARCHAR",
+}
+"""Ledger columns and their DuckDB types; status is running | ok | failed | refused
+(a running row no live process owns reads ``interrupted``)."""
+
+UPSTREAM: dict[str, tuple[str, ...]] = {
+    "identify": (),
+    "differentiate": ("identify",),
+    "interact": ("identify", "differentiate"),
+    "customize": ("identify", "differentiate"),
+}
+"""The stages whose tables a stage reads; their last run must have finished on current inputs."""
+
+STAGE_READS: dict[str, tuple[str, ...]] = {
+    "identify": ("customer_records", "link_overrides"),
+    "differentiate": ("customer_records", "transactions", "interactions", "products",
+                      "record_map", "customers"),
+    "interact": ("customer_records", "transactions", "interactions", "products", "record_map",
+                 "customers", "customer_value"),
+    "customize": ("transactions", "products", "components", "component_rules", "record_map",
+                  "customers", "customer_value"),
+}
+"""Tables each stage reads (fingerprinted in the ledger when it finishes)."""
+
+
 def columns_of(table: str) -> tuple[Column, ...]:
     """The canonical columns of an input table; raises KeyError naming the known tables."""
     try:
@@ -242,15 +294,15 @@ def columns_of(table: str) -> tuple[Column, ...]:
 def markdown() -> str:
     """The data model as Markdown (docs/data_model.md is this text; a test keeps them equal)."""
     out = ["# The data model", "",
-           "Generated from `lib/onetoone/columns.py` by `python -m onetoone.columns > "
-           "docs/data_model.md`; do not edit by hand.", "",
-           "Map each client export onto one canonical table in the client YAML (`sources[].table`, "
+           ("Generated from `lib/onetoone/columns.py` by `python -m onetoone.columns > "
+           "docs/data_model.md`; do not edit by hand."), "",
+           ("Map each client export onto one canonical table in the client YAML (`sources[].table`, "
            "`sources[].columns` from the client's column name to the canonical one, `sources[].values` "
            "for client vocabularies such as channel names). Tables with a customer link "
            f"({', '.join(LINKED_TABLES)}) also get `{SOURCE_SYSTEM}` (from `sources[].system`) and "
            f"`{RECORD_KEY}` = `<source_system>:<record_id>`; every loaded row keeps the config "
            "`source` it came from. Required columns must be mapped; a row with an empty or "
-           "unusable required value is quarantined, a bad optional value is cleared and recorded.", ""]
+           "unusable required value is quarantined, a bad optional value is cleared and recorded."), ""]
     for table, cols in TABLES.items():
         key = " + ".join(UNIQUE_KEYS[table])
         out += [f"## {table}", "", f"Unique key: {key}.", "",

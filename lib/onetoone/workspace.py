@@ -8,17 +8,37 @@ reads and writes them through this small API only::
     df = ws.read("customer_value")       # a pandas DataFrame (per-customer or smaller only)
     ws.write("contact_plan", df)         # replace the table
     ws.has("record_map")                 # does a stage result exist?
+
+A stage writes its tables inside :meth:`Workspace.stage_run`: every table it writes commits in
+one transaction, together with its row in the run ledger (table ``run_ledger``: stage, run id,
+start, end, status, fingerprint of its inputs and outputs). A process killed mid-stage leaves
+the tables as they were and its ledger row ``running`` (shown as interrupted). Before a stage
+runs, the ledger is checked: a stage refuses (:class:`StaleInputError`, naming what to re-run)
+when an upstream stage's last run did not finish, when its inputs changed after it ran, or when
+its tables were changed by something other than that run::
+
+    with ws.stage_run("differentiate"):
+        ws.write("customer_value", cv)
+        ws.write("segments", seg)          # both, or neither, are committed
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import duckdb
 import ibis
 import pandas as pd
+
+from . import columns as C
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -26,6 +46,23 @@ if TYPE_CHECKING:
 
 class MissingTableError(LookupError):
     """A stage asked for a table an earlier step has not written."""
+
+
+class StaleInputError(RuntimeError):
+    """A stage would read tables from an interrupted, failed or out-of-date upstream run.
+
+    ``rerun`` names the stage to re-run first; the message says why, in one sentence each.
+    """
+
+    def __init__(self, stage: str, rerun: str, reasons: list[str]):
+        self.stage, self.rerun, self.reasons = stage, rerun, reasons
+        super().__init__(
+            f"{stage} will not run on these inputs: " + "; ".join(reasons)
+            + f". Re-run `onetoone run {rerun} CONFIG` first (or `onetoone run all CONFIG`).")
+
+
+LEDGER = C.RUN_LEDGER
+LEDGER_COLUMNS = C.RUN_LEDGER_COLUMNS
 
 
 WRITERS = {
@@ -40,10 +77,27 @@ WRITERS = {
 }
 
 
+@dataclass
+class StageRun:
+    """The stage run a workspace is writing in (see :meth:`Workspace.stage_run`)."""
+
+    run_id: str
+    stage: str
+    started_at: dt.datetime
+    written: list[str] = field(default_factory=list)
+    in_transaction: bool = False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()  # microseconds kept: they order runs started within one second
+
+
 class Workspace:
     """A client's DuckDB file. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, path: str | Path, read_only: bool = False, threads: int | None = None):
+        self._run: StageRun | None = None
+        self.read_only = read_only
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         config = {"threads": threads or os.cpu_count() or 2}
@@ -51,7 +105,7 @@ class Workspace:
         self.con = ibis.duckdb.from_connection(self.duckdb)
 
     @classmethod
-    def open(cls, cfg: "ClientConfig", read_only: bool = False) -> "Workspace":
+    def open(cls, cfg: ClientConfig, read_only: bool = False) -> Workspace:
         return cls(cfg.workspace_path, read_only=read_only)
 
     # -- reading ----------------------------------------------------------------------------
@@ -84,8 +138,27 @@ class Workspace:
         return self.duckdb.execute(query, params or []).fetch_df()
 
     # -- writing ----------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self, name: str) -> Iterator[None]:
+        """Inside a stage run: join its transaction (begun at its first write). Outside one:
+        the single statement commits on its own, as before."""
+        run = self._run
+        if run is None:
+            yield
+            return
+        if not run.in_transaction:
+            self.duckdb.execute("BEGIN TRANSACTION")
+            run.in_transaction = True
+        yield
+        if name not in run.written:
+            run.written.append(name)
+
     def write(self, name: str, df: pd.DataFrame | ibis.Table) -> None:
         """Create or replace a table from a DataFrame or an Ibis expression."""
+        with self._writing(name):
+            self._write(name, df)
+
+    def _write(self, name: str, df: pd.DataFrame | ibis.Table) -> None:
         if isinstance(df, pd.DataFrame):
             self.duckdb.register("__onetoone_df", df)
             try:
@@ -101,20 +174,160 @@ class Workspace:
         if not self.has(name):
             self.write(name, df)
             return
-        self.duckdb.register("__onetoone_df", df)
-        try:
-            cols = ", ".join(f'"{c}"' for c in df.columns)
-            self.duckdb.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM __onetoone_df')
-        finally:
-            self.duckdb.unregister("__onetoone_df")
+        with self._writing(name):
+            self.duckdb.register("__onetoone_df", df)
+            try:
+                cols = ", ".join(f'"{c}"' for c in df.columns)
+                self.duckdb.execute(
+                    f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM __onetoone_df')
+            finally:
+                self.duckdb.unregister("__onetoone_df")
 
     def drop(self, name: str) -> None:
-        self.duckdb.execute(f'DROP TABLE IF EXISTS "{name}"')
+        with self._writing(name):
+            self.duckdb.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    # -- stage runs and the ledger ------------------------------------------------------------
+    def fingerprint(self, tables) -> dict[str, list | None]:
+        """``{table: [rows, content hash]}`` (None when absent); the hash is order-free, so
+        the same rows written again give the same fingerprint."""
+        out: dict[str, list | None] = {}
+        for t in tables:
+            if not self.has(t):
+                out[t] = None
+                continue
+            n, h = self.duckdb.execute(f'SELECT count(*), sum(hash(__row)) FROM "{t}" AS __row').fetchone()
+            out[t] = [int(n), str(h or 0)]
+        return out
+
+    def _ensure_ledger(self) -> None:
+        cols = ", ".join(f'"{c}" {t}' for c, t in LEDGER_COLUMNS.items())
+        self.duckdb.execute(f'CREATE TABLE IF NOT EXISTS "{LEDGER}" ({cols})')
+
+    def ledger(self) -> pd.DataFrame:
+        """Every recorded stage run, oldest first; ``running`` rows of no live process read
+        ``interrupted`` (a workspace is open for writing in one process at a time)."""
+        if not self.has(LEDGER):
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in LEDGER_COLUMNS})
+        df = self.sql(f'SELECT * FROM "{LEDGER}" ORDER BY started_at, run_id')
+        live = self._run.run_id if self._run else None
+        df.loc[(df["status"] == "running") & (df["run_id"] != live), "status"] = "interrupted"
+        return df
+
+    def last_run(self, stage: str) -> dict | None:
+        """The stage's latest run that was not refused, as a dict (inputs/outputs decoded)."""
+        led = self.ledger()
+        led = led[(led["stage"] == stage) & (led["status"] != "refused")]
+        if not len(led):
+            return None
+        row = led.iloc[-1].to_dict()
+        for k in ("inputs", "outputs"):
+            row[k] = json.loads(row[k]) if isinstance(row[k], str) and row[k] else {}
+        return row
+
+    def stage_problems(self, stage: str) -> tuple[str | None, list[str]]:
+        """Why ``stage`` should not run now: (the upstream stage to re-run, reasons), or
+        (None, []) when its upstream runs finished and nothing changed under them."""
+        for up in C.UPSTREAM.get(stage, ()):
+            last = self.last_run(up)
+            if last is None:
+                continue  # never run here (or before the ledger existed): the stage's fallbacks apply
+            when = f"run {last['run_id']}, started {last['started_at']:%Y-%m-%d %H:%M:%S}"
+            if last["status"] != "ok":
+                what = ("did not finish" if last["status"] == "interrupted" else
+                        f"failed ({last['message']})" if last["message"] else last["status"])
+                return up, [(f"the last `onetoone run {up}` ({when}) {what}; its tables are still "
+                            f"those of the run before it")]
+            reasons = []
+            for kind, fps in (("inputs", last["inputs"]), ("outputs", last["outputs"])):
+                now = self.fingerprint([t for t in fps if t != "upstream"])
+                for t, fp in now.items():
+                    # a table that is gone now is read by nobody, so it cannot be stale: the
+                    # reading stage's fallback for a missing input applies
+                    if fp is not None and fp != fps[t]:
+                        then = "absent" if fps[t] is None else f"{fps[t][0]:,} rows"
+                        cur = (f"{fp[0]:,} rows" if fps[t] is None or fp[0] != fps[t][0]
+                               else "the same number of rows with different contents")
+                        reasons.append(
+                            f"`{t}` changed after `onetoone run {up}` ({when}) "
+                            f"{'read' if kind == 'inputs' else 'wrote'} it (then {then}, now {cur})")
+            if reasons:
+                return up, reasons
+        return None, []
+
+    def check_stage(self, stage: str) -> None:
+        """Raise :class:`StaleInputError` when :meth:`stage_problems` finds any."""
+        up, reasons = self.stage_problems(stage)
+        if up:
+            raise StaleInputError(stage, up, reasons)
+
+    @contextmanager
+    def stage_run(self, stage: str, check: bool = True) -> Iterator[StageRun]:
+        """Run a stage's writes as one transaction, recorded in the run ledger.
+
+        Re-entrant: inside a run of the same stage it joins that run (``onetoone run``
+        opens the run, the pipeline's write step joins it). The upstream check
+        (:meth:`check_stage`) runs first; a refusal is recorded in the ledger too. On an
+        exception everything the run wrote is rolled back and the run is marked failed.
+        """
+        if self._run is not None:
+            if self._run.stage != stage:
+                raise RuntimeError(f"cannot start a {stage} run inside a {self._run.stage} run")
+            yield self._run
+            return
+        self._ensure_ledger()
+        started = _now()
+        run = StageRun(f"{stage}-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", stage, started)
+        problems = self.stage_problems(stage) if check else (None, [])
+        if problems[0]:
+            err = StaleInputError(stage, *problems)
+            self._ledger_insert(run, "refused", message=str(err))
+            raise err
+        self._ledger_insert(run, "running")  # committed now: a killed process leaves this row
+        self._run = run
+        try:
+            yield run
+        except BaseException as exc:
+            self._run = None
+            if run.in_transaction:
+                self.duckdb.execute("ROLLBACK")
+            status = "failed" if isinstance(exc, Exception) else "interrupted"
+            self._ledger_finish(run, status, message=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        self._run = None
+        upstream = {u: (self.last_run(u) or {}).get("run_id") for u in C.UPSTREAM.get(stage, ())}
+        inputs = self.fingerprint([t for t in C.STAGE_READS.get(stage, ()) if t not in run.written])
+        outputs = self.fingerprint(run.written)
+        try:
+            if not run.in_transaction:
+                self.duckdb.execute("BEGIN TRANSACTION")
+            self._ledger_finish(run, "ok", inputs={**inputs, "upstream": upstream},
+                                outputs=outputs)
+            self.duckdb.execute("COMMIT")
+        except BaseException:
+            self.duckdb.execute("ROLLBACK")
+            self._ledger_finish(run, "failed", message="the commit failed")
+            raise
+
+    def _ledger_insert(self, run: StageRun, status: str, message: str = "") -> None:
+        self.duckdb.execute(
+            f'INSERT INTO "{LEDGER}" (run_id, stage, started_at, ended_at, status, inputs, '
+            'outputs, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            [run.run_id, run.stage, run.started_at, _now() if status == "refused" else None,
+             status, "{}", "{}", message])
+
+    def _ledger_finish(self, run: StageRun, status: str, inputs: dict | None = None,
+                       outputs: dict | None = None, message: str = "") -> None:
+        self.duckdb.execute(
+            f'UPDATE "{LEDGER}" SET ended_at = ?, status = ?, inputs = ?, outputs = ?, '
+            'message = ? WHERE run_id = ?',
+            [_now(), status, json.dumps(inputs or {}), json.dumps(outputs or {}), message,
+             run.run_id])
 
     def close(self) -> None:
         self.duckdb.close()
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
