@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import time
@@ -57,11 +58,12 @@ def run_stage(stage: str, cfg, ws, echo: bool = True) -> dict:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
     module = importlib.import_module(f"onetoone.{stage}.pipeline")
-    return module.run(cfg, ws, echo=echo)
+    with ws.stage_run(stage):  # every table the stage writes commits together, in the ledger
+        return module.run(cfg, ws, echo=echo)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .workspace import Workspace
+    from .workspace import StaleInputError, Workspace
 
     cfg = _config(args.config)
     stages = STAGES if args.stage == "all" else (args.stage,)
@@ -73,10 +75,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         for stage in stages:
             t0 = time.perf_counter()
             print(f"== {stage}", flush=True)
-            summary = run_stage(stage, cfg, ws)
+            try:
+                summary = run_stage(stage, cfg, ws)
+            except StaleInputError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             for k, v in (summary or {}).items():
                 print(f"  {k}: {v}")
             print(f"   {stage} done in {time.perf_counter() - t0:.1f} s", flush=True)
+    return 0
+
+
+# -- status ----------------------------------------------------------------------------------
+def status_text(ws) -> str:
+    """The run ledger as text: one line per stage run, then whether each stage may run now."""
+    import pandas as pd
+
+    led = ws.ledger()
+    if not len(led):
+        return (f"no stage runs recorded in {ws.path}; `onetoone run all CONFIG` (or the "
+                f"notebooks) record one row per stage run")
+    lines = [(f"{'stage':<14} {'run id':<38} {'started':<19} {'seconds':>8}  {'status':<11} "
+             "inputs (rows) -> outputs (rows)")]
+    for r in led.itertuples(index=False):
+        secs = (f"{(r.ended_at - r.started_at).total_seconds():8.1f}"
+                if r.ended_at is not None and not pd.isna(r.ended_at) else " " * 8)
+        ins = json.loads(r.inputs or "{}")
+        ins.pop("upstream", None)
+        outs = json.loads(r.outputs or "{}")
+
+        def rows(fps: dict) -> str:
+            return ", ".join(f"{t} {v[0]:,}" for t, v in fps.items() if v) or "-"
+
+        lines.append(f"{r.stage:<14} {r.run_id:<38} {r.started_at:%Y-%m-%d %H:%M:%S} {secs}  "
+                     f"{r.status:<11} {rows(ins)} -> {rows(outs)}")
+        if r.status in ("failed", "refused") and r.message:
+            lines.append(f"{'':<14} {r.message}")
+    lines.append("")
+    for stage in STAGES:
+        up, reasons = ws.stage_problems(stage)
+        lines.append(f"{stage:<14} " + (f"re-run {up} first: {'; '.join(reasons)}" if up
+                                         else "inputs current"))
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
+    cfg = _config(args.config)
+    if not cfg.workspace_path.exists():
+        print(f"no workspace yet at {cfg.workspace_path}; run `onetoone ingest {args.config}`")
+        return 1
+    with Workspace.open(cfg, read_only=True) as ws:
+        print(status_text(ws))
     return 0
 
 
@@ -144,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("stage", choices=(*STAGES, "all"))
     s.add_argument("config", help="client YAML")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("status", help="print the run ledger: every stage run and its inputs",
+                       description="List every recorded stage run of a client's workspace (start, "
+                                   "seconds, status, rows read and written) and say, per stage, "
+                                   "whether its upstream is current or what to re-run first.")
+    s.add_argument("config", help="client YAML")
+    s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("batch", help="run every notebook per client and write HTML reports",
                        description="For each client: ingest, run notebooks 01-04 and the readiness "
