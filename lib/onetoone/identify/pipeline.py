@@ -120,14 +120,15 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         review_low=idc.review_band[0], max_comparisons=idc.max_comparisons,
         household_guard=idc.household_guard, must_link=must, cannot_link=cannot,
         survivorship=idc.survivorship, source_priority=idc.source_priority)
-    ws.write("record_map", res.record_map)
-    ws.write("customers", res.customers)
-    ws.write("linkage_pairs", _storable_pairs(res.pairs))
-    O.ensure_overrides_table(ws)
-    if res.linkage is not None:
-        ws.write("linkage_levels", res.linkage.levels)
-        ws.write("linkage_weights", res.linkage.weight_histogram)
-        ws.write("linkage_blocking", res.linkage.blocking)
+    with ws.stage_run("identify"):  # one transaction for all of them, in the run ledger
+        ws.write("record_map", res.record_map)
+        ws.write("customers", res.customers)
+        ws.write("linkage_pairs", _storable_pairs(res.pairs))
+        O.ensure_overrides_table(ws)
+        if res.linkage is not None:
+            ws.write("linkage_levels", res.linkage.levels)
+            ws.write("linkage_weights", res.linkage.weight_histogram)
+            ws.write("linkage_blocking", res.linkage.blocking)
     rm, cust = res.record_map, res.customers
     band = idc.review_band
     p = res.pairs
