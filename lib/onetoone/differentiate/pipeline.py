@@ -387,7 +387,15 @@ CUSTOMER_VALUE_COLUMNS = [
 
 
 def write(ws: Workspace, d: Differentiation) -> dict[str, int]:
-    """Write customer_value, segments, fence_assignment and clv_holdout; rows per table."""
+    """Write customer_value, segments, fence_assignment and clv_holdout; rows per table.
+
+    All of them commit in one transaction, recorded in the run ledger
+    (:meth:`~onetoone.workspace.Workspace.stage_run`)."""
+    with ws.stage_run("differentiate"):
+        return _write_tables(ws, d)
+
+
+def _write_tables(ws: Workspace, d: Differentiation) -> dict[str, int]:
     cv = d.customers[[c for c in CUSTOMER_VALUE_COLUMNS if c in d.customers.columns]].copy()
     for col in ("profile", "potential_basis", "segment_name", "tier", "migrator_edge"):
         cv[col] = cv[col].astype(object).where(cv[col].notna(), None)
