@@ -209,10 +209,11 @@ def export_contact_plan(plan: pd.DataFrame, path: str | Path, *,
 def write_results(ws: Workspace, **tables: pd.DataFrame) -> list[str]:
     """Write the stage's tables (``contact_plan=plan, lost_valuable=lost, ...``); None skips."""
     written = []
-    for name, df in tables.items():
-        if df is not None:
-            ws.write(name, df)
-            written.append(name)
+    with ws.stage_run("interact"):  # all of them in one transaction, in the run ledger
+        for name, df in tables.items():
+            if df is not None:
+                ws.write(name, df)
+                written.append(name)
     return written
 
 
