@@ -119,9 +119,22 @@ class Tiers(_Strict):
     migrator_band: float = Field(0.1, ge=0, lt=1, description="relative distance to a tier edge")
 
 
-class Fence(_Strict):
-    """Picket-fence economics."""
+FENCE_VALUES = ("contribution_12m", "clv")
+"""What the picket fence can rank customers by (``fence.value``)."""
 
+
+class Fence(_Strict):
+    """Picket-fence economics.
+
+    Costs are yearly; the uplifts are shares of the yearly value named by ``value``, which is
+    a margin: ``contribution_12m`` (gross margin less cost to serve over the last 12 months)
+    or ``clv`` (discounted expected margin over the CLV horizon, taken per year).
+    """
+
+    value: Literal["contribution_12m", "clv"] = Field(
+        "contribution_12m", description="what the fence ranks and values customers by: "
+        "contribution_12m (last 12 months' margin less cost to serve) or clv (discounted "
+        "lifetime margin over the CLV horizon, per year)")
     portfolio_size: int = Field(250, gt=0, description="customers one customer manager handles")
     manager_cost: float = Field(65000.0, ge=0, description="yearly cost of a customer manager")
     it_cost_per_customer: float = Field(40.0, ge=0, description="yearly IT cost per managed customer")

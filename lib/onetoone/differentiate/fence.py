@@ -16,6 +16,12 @@ Economics per position (from ``config.Fence``, every field overridable):
 
 Costs are yearly, so ``values`` should be yearly values (say last year's contribution); when
 they cover several years (a 3-year CLV) pass ``value_years=3`` and the benefit is per year.
+``value_name`` / ``value_label`` say what the values are (``contribution_12m``, ``clv``), so
+every readout, chart and export can name it.
+
+"The best fence" is one position everywhere: :meth:`PicketFence.best_rank` (highest yearly net
+benefit, managers in whole people). :meth:`break_even`, the first half-year of
+:meth:`projection` and :meth:`assign_managers` on it all agree.
 """
 
 from __future__ import annotations
@@ -86,7 +92,8 @@ class ManagerAssignment:
     Attributes
     ----------
     customers : pandas.DataFrame
-        customer id column, ``value``, ``rank`` (1 = most valuable), ``manager``.
+        customer id column, ``value``, ``value_basis`` (what ``value`` is, e.g.
+        ``contribution_12m``), ``rank`` (1 = most valuable), ``manager``.
     portfolios : pandas.DataFrame
         Per manager: ``customers``, ``value``, ``value_share``.
     spread : float
@@ -131,6 +138,8 @@ class PicketFence:
         *,
         value_years: float = 1.0,
         id_name: str | None = None,
+        value_name: str = "value",
+        value_label: str | None = None,
         **overrides,
     ):
         if isinstance(values, pd.Series):
@@ -160,6 +169,8 @@ class PicketFence:
         self.total_value = float(self.cumsum_[-1])
         self.id_name = id_name or C.CUSTOMER_ID
         self.value_years = float(value_years)
+        self.value_name = str(value_name)
+        self.value_label = value_label or self.value_name.replace("_", " ")
         self.economics = _economics(economics, overrides)
 
     # -- economics ------------------------------------------------------------------------
@@ -288,16 +299,25 @@ class PicketFence:
         cost = it + e.manager_cost / e.portfolio_size
         return cost / self.uplift if self.uplift > 0 else math.inf
 
+    def net_benefits(self, it_cost_per_customer: float | None = None) -> np.ndarray:
+        """Yearly net benefit at every fence position 0..n (O(n), vectorised)."""
+        e = self.economics
+        it = e.it_cost_per_customer if it_cost_per_customer is None else it_cost_per_customer
+        all_k = np.arange(self.n + 1)
+        return (
+            self.cumsum_ * self.uplift
+            - all_k * it
+            - (-(-all_k // e.portfolio_size)) * e.manager_cost
+        )
+
+    def best_rank(self, it_cost_per_customer: float | None = None) -> int:
+        """Customers inside the best fence: the highest yearly net benefit (0 if none pays)."""
+        return int(np.argmax(self.net_benefits(it_cost_per_customer)))
+
     def break_even(self) -> BreakEven:
         """The marginal break-even, the best and the widest paying fence (O(n) once)."""
         threshold = self.break_even_threshold()
-        e = self.economics
-        all_k = np.arange(self.n + 1)
-        net = (
-            self.cumsum_ * self.uplift
-            - all_k * e.it_cost_per_customer
-            - (-(-all_k // e.portfolio_size)) * e.manager_cost
-        )
+        net = self.net_benefits()
         best = int(np.argmax(net))
         paying = np.flatnonzero(net[1:] >= 0)
         widest = int(paying[-1] + 1) if paying.size else 0
@@ -316,8 +336,10 @@ class PicketFence:
         IT cost per customer halves every ``halving_months`` (config: 18). The value threshold
         at which individual treatment pays for itself is
         (it_cost(t) + manager_cost / portfolio_size) / uplift: its IT part halves with the IT
-        cost (all of it when managers cost nothing), so more customers clear it. Customer
-        values are held at today's.
+        cost (all of it when managers cost nothing), so more customers clear it. Each row's
+        fence is the best fence at that IT cost (:meth:`best_rank`), so the first row is
+        today's best fence, the same as :meth:`break_even` ``.best``. Customer values are held
+        at today's.
 
         Returns
         -------
@@ -337,7 +359,7 @@ class PicketFence:
         months = np.arange(0, years * 12 + 1e-9, step_months)
         it = e.it_cost_per_customer * 0.5 ** (months / halving)
         thresholds = np.array([self.break_even_threshold(c) for c in it])
-        k = np.array([self.rank_at_value(t) if np.isfinite(t) else 0 for t in thresholds])
+        k = np.array([self.best_rank(c) for c in it])
         rows = []
         for m, c, t, kk in zip(months, it, thresholds, k, strict=True):
             f = self._frame(np.array([kk]), c).iloc[0]
@@ -404,6 +426,7 @@ class PicketFence:
             {
                 self.id_name: self.ids_[:k],
                 "value": vals,
+                "value_basis": self.value_name,
                 "rank": np.arange(1, k + 1),
                 "manager": names[who],
             }

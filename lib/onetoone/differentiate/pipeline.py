@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
+from ..config import FENCE_VALUES as _FENCE_VALUES
 from ..config import ClientConfig
 from ..customers import identified, with_customer_id
 from ..workspace import Workspace
@@ -121,6 +122,7 @@ class Differentiation:
             "fence_customers": int(self.break_even.best.customers),
             "fence_managers": int(self.break_even.best.managers),
             "fence_net_benefit": round(self.break_even.best.net_benefit, 2),
+            "fence_value": self.fence.value_name,
         }
         if self.clv is not None:
             out.update({f"bgnbd_{k}": round(v, 4) for k, v in self.clv.bgnbd.params_.items()})
@@ -296,32 +298,44 @@ def assemble(cfg: ClientConfig, value: pd.DataFrame, clv: LifetimeValue | None,
     return cv, tiers
 
 
-FENCE_VALUES = ("revenue_12m", "clv")
-"""What the picket fence ranks customers by (see :func:`fence_for`)."""
+FENCE_VALUES = _FENCE_VALUES
+"""What the picket fence ranks customers by (``cfg.fence.value``; see :func:`fence_for`)."""
+
+FENCE_VALUE_LABELS = {
+    "contribution_12m": "contribution, last 12 months (margin less cost to serve)",
+    "clv": "lifetime margin (discounted CLV), per year",
+}
+"""How readouts, charts and exports name each fence value."""
 
 
-def fence_for(cfg: ClientConfig, customers: pd.DataFrame, value: str = "revenue_12m") -> PicketFence:
-    """The picket fence over ``customer_value`` rows.
+def fence_for(cfg: ClientConfig, customers: pd.DataFrame, value: str | None = None) -> PicketFence:
+    """The picket fence over ``customer_value`` rows, on a margin.
 
-    ``value="revenue_12m"`` (default): last 12 months' revenue, a yearly figure the client's
-    finance team recognises, which the fence economics' uplift rates (share of a customer's
-    yearly spend kept or added by a customer manager) apply to. ``value="clv"``: the
-    lifetime value (discounted margin over the horizon), spread over the horizon's years;
-    stricter, since it counts margin rather than revenue.
+    ``value`` (default ``cfg.fence.value``): ``"contribution_12m"``, the last 12 months' gross
+    margin less cost to serve, a yearly margin the uplift rates (share of a customer's yearly
+    value kept or added by a customer manager) apply to; or ``"clv"``, the discounted expected
+    margin over ``cfg.clv.horizon_months``, spread over the horizon's years. The fence carries
+    the choice as ``value_name`` and ``value_label`` so every readout can say which.
     """
+    value = cfg.fence.value if value is None else value
     if value not in FENCE_VALUES:
         raise ValueError(f"fence value must be one of {FENCE_VALUES}; found {value!r}")
+    if value not in customers.columns:
+        raise KeyError(f"fence_for: customer_value has no column {value!r}; re-run "
+                       f"Differentiate (onetoone run differentiate CONFIG)")
     years = cfg.clv.horizon_months / 12 if value == "clv" else 1.0
     v = customers.set_index(C.CUSTOMER_ID)[value].astype(float).fillna(0.0)
-    return PicketFence(v, economics=cfg.fence, value_years=years)
+    return PicketFence(v, economics=cfg.fence, value_years=years, value_name=value,
+                       value_label=FENCE_VALUE_LABELS[value])
 
 
 def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_state: int = 0,
-                  fence_value: str = "revenue_12m", echo: bool = False) -> Differentiation:
+                  fence_value: str | None = None, echo: bool = False) -> Differentiation:
     """Compute the whole stage (nothing is written; see :func:`write`).
 
-    ``fence_value`` chooses what the picket fence ranks by (:func:`fence_for`); the default
-    fence position is the one with the highest yearly net benefit.
+    ``fence_value`` chooses what the picket fence ranks by (:func:`fence_for`; default
+    ``cfg.fence.value``); the default fence position is the one with the highest yearly net
+    benefit.
     """
     say = print if echo else (lambda *a, **k: None)
     seconds: dict[str, float] = {}
@@ -378,6 +392,7 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
 CUSTOMER_VALUE_COLUMNS = [
     C.CUSTOMER_ID, "revenue", "gross_margin", "cost_to_serve", "contribution", "orders",
     "first_purchase", "last_purchase", "revenue_12m", "revenue_prev_12m", "revenue_before_12m",
+    "gross_margin_12m", "cost_to_serve_12m", "contribution_12m",
     "returned_orders", "returns_value", "contacts", "inbound_contacts", "complaints",
     "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases", "clv",
     "profile", "potential", "share_of_wallet", "unrealised_potential", "potential_basis",

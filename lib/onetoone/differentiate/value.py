@@ -17,6 +17,9 @@ cost_to_serve
     flat amount per returned order.
 contribution
     gross_margin - cost_to_serve.
+gross_margin_12m, cost_to_serve_12m, contribution_12m
+    The same over the last 12 months (a return counts in the month it came back, a contact in
+    its month): the yearly margin the picket fence ranks by.
 revenue_12m, revenue_prev_12m, revenue_before_12m
     Net revenue in the 12 months up to ``as_of`` (``as_of - 12 months < date <= as_of``), in
     the 12 months before those, and in all history before the last 12 months.
@@ -159,7 +162,7 @@ def historical_value(
         ``customer_id, revenue, gross_margin, cost_to_serve, contribution, orders,
         first_purchase, last_purchase, revenue_12m, revenue_prev_12m, revenue_before_12m,
         returned_orders, returns_value, return_cost, contacts, inbound_contacts, complaints,
-        contact_cost, last_contact``. ``attrs`` carries ``notes`` (list of str) and
+        contact_cost, last_contact, gross_margin_12m, cost_to_serve_12m, contribution_12m``. ``attrs`` carries ``notes`` (list of str) and
         ``lines_without_cost``.
     """
     channel_costs = dict(channel_costs or {})
@@ -196,6 +199,7 @@ def historical_value(
         first_purchase=t.__ret.ifelse(ibis.null("timestamp"), t.__ts).min(),
         last_purchase=t.__ret.ifelse(ibis.null("timestamp"), t.__ts).max(),
         revenue_12m=(t.__ts >= y1).ifelse(t.__amt, 0.0).sum(),
+        gross_margin_12m=(t.__ts >= y1).ifelse(t.__margin, 0.0).sum(),
         revenue_prev_12m=((t.__ts >= y2) & (t.__ts < y1)).ifelse(t.__amt, 0.0).sum(),
         revenue_before_12m=(t.__ts < y1).ifelse(t.__amt, 0.0).sum(),
         returned_orders=t.__ret.ifelse(t.__order, ibis.null("string")).nunique(),
@@ -205,11 +209,14 @@ def historical_value(
     # handling: one contact per returned order, on the channel of its first return line
     r = t.filter(t.__ret)
     per_order = r.group_by([r[customer_id].name("customer_id"), r.__order]).aggregate(
-        u=r.__ret_unit.max())
-    rc = per_order.group_by("customer_id").aggregate(return_cost=per_order.u.sum())
+        u=r.__ret_unit.max(), recent=r.__ts.max() >= y1)
+    rc = per_order.group_by("customer_id").aggregate(
+        return_cost=per_order.u.sum(),
+        return_cost_12m=per_order.recent.ifelse(per_order.u, 0.0).sum())
     tx = agg.left_join(rc, agg.customer_id == rc.customer_id).drop("customer_id_right")
     value = tx.to_pandas()
     value["return_cost"] = value["return_cost"].fillna(0.0)
+    value["return_cost_12m"] = value["return_cost_12m"].fillna(0.0)
     missing_cost = int(value.pop("lines_without_cost").sum())
     if missing_cost:
         notes.append(f"{missing_cost:,} order line(s) have no cost and no product unit cost; "
@@ -232,6 +239,7 @@ def historical_value(
         contacts = i.group_by(i[customer_id].name("customer_id")).aggregate(
             contacts=i.count(), inbound_contacts=i.__in.ifelse(1, 0).sum(),
             complaints=i.__cp.ifelse(1, 0).sum(), contact_cost=i.__c.sum(),
+            contact_cost_12m=(i.__ts >= y1).ifelse(i.__c, 0.0).sum(),
             last_contact=i.__ts.max()).to_pandas()
     else:
         notes.append("no interactions: cost to serve counts returns only; load contacts "
@@ -241,19 +249,24 @@ def historical_value(
                                  "inbound_contacts": pd.Series(dtype="int64"),
                                  "complaints": pd.Series(dtype="int64"),
                                  "contact_cost": pd.Series(dtype="float64"),
+                                 "contact_cost_12m": pd.Series(dtype="float64"),
                                  "last_contact": pd.Series(dtype="datetime64[us]")})
     out = value.merge(contacts, on="customer_id", how="outer")
     for col in ("revenue", "gross_margin", "revenue_12m", "revenue_prev_12m",
-                "revenue_before_12m", "returns_value", "return_cost", "contact_cost"):
+                "revenue_before_12m", "returns_value", "return_cost", "contact_cost",
+                "gross_margin_12m", "return_cost_12m", "contact_cost_12m"):
         out[col] = out[col].astype("float64").fillna(0.0)
     for col in ("orders", "returned_orders", "contacts", "inbound_contacts", "complaints"):
         out[col] = out[col].fillna(0).astype("int64")
     out["cost_to_serve"] = out["contact_cost"] + out["return_cost"]
     out["contribution"] = out["gross_margin"] - out["cost_to_serve"]
+    out["cost_to_serve_12m"] = out.pop("contact_cost_12m") + out.pop("return_cost_12m")
+    out["contribution_12m"] = out["gross_margin_12m"] - out["cost_to_serve_12m"]
     cols = ["customer_id", "revenue", "gross_margin", "cost_to_serve", "contribution", "orders",
             "first_purchase", "last_purchase", "revenue_12m", "revenue_prev_12m",
             "revenue_before_12m", "returned_orders", "returns_value", "return_cost", "contacts",
-            "inbound_contacts", "complaints", "contact_cost", "last_contact"]
+            "inbound_contacts", "complaints", "contact_cost", "last_contact",
+            "gross_margin_12m", "cost_to_serve_12m", "contribution_12m"]
     out = out[cols].sort_values("customer_id", kind="stable").reset_index(drop=True)
     out["customer_id"] = out["customer_id"].astype(str)
     out.attrs["notes"] = notes

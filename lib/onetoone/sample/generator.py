@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ..config import DEFAULT_CHANNEL_COSTS
 from . import vocab as V
+from .accounts import add_trade_accounts
 from .behaviour import add_returns, expand_lines, simulate_orders
 from .catalog import build_catalogue
 from .people import AS_OF, DAYS, START, build_people
@@ -157,6 +158,7 @@ class _Sample:
         self._assign_transaction_records()
         self._enforce_decliners()
         self._campaigns()
+        add_trade_accounts(self)  # the few worth a lot: trade accounts (accounts.py)
         self._finish_stories()
 
     # ------------------------------------------------------------------------------------

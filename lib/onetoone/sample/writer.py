@@ -269,6 +269,7 @@ def _bools(yes: str, no: str) -> dict:
 
 def client_config(g: _Sample) -> dict:
     """The client.yaml content (a plain dict, dumped with yaml.safe_dump)."""
+    from .accounts import FENCE_ECONOMICS
     from .generator import CALL_CHANNELS, CAMPAIGN_CHANNELS, CLIENT
 
     return {
@@ -387,9 +388,7 @@ def client_config(g: _Sample) -> dict:
                           "store": 4.00, "sales_rep": 45.00, "mail": 1.20},
         "tiers": {"mvc_share": 0.05, "mgc_share": 0.15, "bz_max_contribution": 0.0,
                   "migrator_band": 0.1},
-        "fence": {"portfolio_size": 250, "manager_cost": 55000.0, "it_cost_per_customer": 40.0,
-                  "retention_uplift": 0.05, "growth_uplift": 0.03,
-                  "it_cost_halving_months": 18.0, "projection_years": 5.0},
+        "fence": dict(FENCE_ECONOMICS),  # reasoning in accounts.py and data/sample/README.md
         "clv": {"horizon_months": 36, "annual_discount_rate": 0.10, "holdout_months": 6},
         "identify": {"threshold_probability": 0.95, "review_band": [0.5, 0.95],
                      "survivorship": {"first_name": "most_frequent", "last_name": "most_frequent",
