@@ -218,6 +218,337 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "component_rules": (PRODUCT_ID, OPTION_ID, RULE, OTHER_OPTION_ID),
 }
 
+# --- stage outputs: the columns stages hand each other ---------------------------------------
+# record_map / customers (Identify)
+CLUSTER_SIZE = "cluster_size"
+MATCH_PROBABILITY = "match_probability"
+HAS_IDENTIFIER = "has_identifier"
+N_RECORDS = "n_records"
+SOURCES = "sources"
+FIRST_SEEN = "first_seen"
+# customer_value (Differentiate)
+REVENUE = "revenue"
+GROSS_MARGIN = "gross_margin"
+COST_TO_SERVE = "cost_to_serve"
+CONTRIBUTION = "contribution"
+ORDERS = "orders"
+FIRST_PURCHASE = "first_purchase"
+LAST_PURCHASE = "last_purchase"
+REVENUE_12M = "revenue_12m"
+REVENUE_PREV_12M = "revenue_prev_12m"
+REVENUE_BEFORE_12M = "revenue_before_12m"
+RETURNED_ORDERS = "returned_orders"
+RETURNS_VALUE = "returns_value"
+CONTACTS = "contacts"
+INBOUND_CONTACTS = "inbound_contacts"
+COMPLAINTS = "complaints"
+FREQUENCY = "frequency"
+RECENCY = "recency"
+AGE_T = "T"
+MONETARY_VALUE = "monetary_value"
+P_ALIVE = "p_alive"
+EXPECTED_PURCHASES = "expected_purchases"
+CLV = "clv"
+PROFILE = "profile"
+POTENTIAL = "potential"
+SHARE_OF_WALLET = "share_of_wallet"
+UNREALISED_POTENTIAL = "unrealised_potential"
+POTENTIAL_BASIS = "potential_basis"
+TIER = "tier"
+MIGRATOR = "migrator"
+MIGRATOR_EDGE = "migrator_edge"
+SEGMENT = "segment"
+SEGMENT_NAME = "segment_name"
+IS_DECLINER = "is_decliner"
+IS_LOST_VALUABLE = "is_lost_valuable"
+IS_LOW_SHARE_HIGH_POTENTIAL = "is_low_share_high_potential"
+# fence_assignment (Differentiate), contact_plan (Interact), recommendations (Customize)
+VALUE = "value"
+RANK = "rank"
+MANAGER = "manager"
+ACTION = "action"
+REASON = "reason"
+PRIORITY = "priority"
+EXPECTED_VALUE = "expected_value"
+PLANNED_DATE = "planned_date"
+QUESTION = "question"
+QUESTION_2 = "question_2"
+CHANNEL_COST = "channel_cost"
+SCORE = "score"
+REASON_PRODUCT_ID = "reason_product_id"
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    """The contract of a table a stage writes: who writes it, what it holds, its columns.
+
+    ``extra`` is the rule for columns beyond ``columns``: ``()`` none (the default), a tuple of
+    allowed names, or ``"*"`` any (tables with one column per feature or per compared field)."""
+
+    stage: str
+    meaning: str
+    columns: tuple[Column, ...]
+    extra: tuple[str, ...] | str = ()
+    extra_meaning: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def _o(stage: str, meaning: str, *columns: Column, extra: tuple[str, ...] | str = (),
+       extra_meaning: str = "") -> OutputTable:
+    return OutputTable(stage, meaning, tuple(columns), extra, extra_meaning)
+
+
+_GOLDEN_FIELDS = tuple(c.name for c in TABLES["customer_records"] if c.name != RECORD_ID)
+
+OUTPUT_TABLES: dict[str, OutputTable] = {
+    # -- identify ------------------------------------------------------------------------------
+    "record_map": _o(
+        "identify", "which customer each source record belongs to",
+        _c(RECORD_KEY, "str", "<source_system>:<record_id> of the customer record", True),
+        _c(CUSTOMER_ID, "str", "the resolved customer", True),
+        _c(SOURCE_SYSTEM, "str", "source system of the record"),
+        _c(RECORD_ID, "str", "the source system's key"),
+        _c(CLUSTER_SIZE, "int", "records resolved into this customer"),
+        _c(MATCH_PROBABILITY, "float", "lowest match probability that joined the record in"),
+        _c(HAS_IDENTIFIER, "bool", "the record had a usable identifier (else a single customer)")),
+    "customers": _o(
+        "identify", "golden record per customer (survivorship per field)",
+        _c(CUSTOMER_ID, "str", "the resolved customer", True),
+        _c(N_RECORDS, "int", "source records behind the customer"),
+        _c(SOURCES, "str", "source systems it was seen in, ';'-separated"),
+        _c(FIRST_SEEN, "timestamp", "earliest created_at of its records"),
+        extra=_GOLDEN_FIELDS, extra_meaning="the customer_records fields the sources map"),
+    "linkage_pairs": _o(
+        "identify", "scored candidate pairs with field-by-field agreement",
+        _c("match_weight", "float", "log2 Bayes factor of the pair"),
+        _c("match_probability", "float", "probability the two are one person"),
+        _c("record_key_l", "str", "left record"), _c("record_key_r", "str", "right record"),
+        _c("guarded", "bool", "held for review by the household guard"),
+        extra="*", extra_meaning="per compared field: normalised values (_l, _r), agreement level "
+                                 "(gamma_) and weight (weight_); customer ids and same_customer"),
+    "linkage_levels": _o(
+        "identify", "the linkage model: m and u per field and agreement level",
+        _c("field", "str", "compared field"), _c("gamma", "int", "agreement level"),
+        _c("label", "str", "what the level means"), _c("m", "float", "P(level | same person)"),
+        _c("u", "float", "P(level | different people)"), _c("weight", "float", "log2(m / u)")),
+    "linkage_weights": _o(
+        "identify", "histogram of pair match weights",
+        _c("bin_start", "float", "lower edge of the weight bin"), _c("pairs", "int", "pairs in it")),
+    "linkage_blocking": _o(
+        "identify", "comparisons per blocking rule",
+        _c("rule", "str", "blocking rule"), _c("comparisons", "int", "pairs it generates"),
+        _c("largest_block", "str", "key of its largest block"),
+        _c("largest_block_records", "int", "records in that block"),
+        _c("largest_block_comparisons", "int", "pairs in that block")),
+    "link_overrides": _o(
+        "identify", "must-link / cannot-link decisions (never overwritten by a run)",
+        _c("record_key_l", "str", "one record"), _c("record_key_r", "str", "the other record"),
+        _c("decision", "str", "must_link | cannot_link"), _c("reason", "str", "why"),
+        _c("decided_by", "str", "who decided"), _c("decided_at", "timestamp", "when")),
+    # -- differentiate -------------------------------------------------------------------------
+    "customer_value": _o(
+        "differentiate", "history, CLV, potential, share of wallet, tier, segment per customer",
+        _c(CUSTOMER_ID, "str", "the customer", True),
+        _c(REVENUE, "float", "net revenue to as_of (returns deducted)"),
+        _c(GROSS_MARGIN, "float", "revenue minus cost of goods"),
+        _c(COST_TO_SERVE, "float", "contact costs (channel unit costs)"),
+        _c(CONTRIBUTION, "float", "gross_margin minus cost_to_serve"),
+        _c(ORDERS, "float", "orders (distinct order ids, else purchase days)"),
+        _c(FIRST_PURCHASE, "timestamp", "first purchase"),
+        _c(LAST_PURCHASE, "timestamp", "last purchase"),
+        _c(REVENUE_12M, "float", "revenue in the 12 months to as_of"),
+        _c(REVENUE_PREV_12M, "float", "revenue in the 12 months before those"),
+        _c(REVENUE_BEFORE_12M, "float", "revenue before the last 12 months"),
+        _c(RETURNED_ORDERS, "float", "orders with a return"),
+        _c(RETURNS_VALUE, "float", "value returned"),
+        _c(CONTACTS, "float", "contacts on any channel"),
+        _c(INBOUND_CONTACTS, "float", "contacts the customer started"),
+        _c(COMPLAINTS, "float", "complaints"),
+        _c(FREQUENCY, "float", "repeat purchase days (BG/NBD frequency)"),
+        _c(RECENCY, "float", "weeks from first to last purchase"),
+        _c(AGE_T, "float", "weeks from first purchase to as_of"),
+        _c(MONETARY_VALUE, "float", "mean revenue of a repeat purchase day"),
+        _c(P_ALIVE, "float", "probability the customer is still active (BG/NBD)"),
+        _c(EXPECTED_PURCHASES, "float", "expected purchases over the CLV horizon"),
+        _c(CLV, "float", "discounted expected margin over the CLV horizon"),
+        _c(PROFILE, "str", "tenure band (the look-alike group with segment)"),
+        _c(POTENTIAL, "float", "what a customer like this is worth at the group's upper quantile"),
+        _c(SHARE_OF_WALLET, "float", "clv / potential, capped at 1"),
+        _c(UNREALISED_POTENTIAL, "float", "potential minus clv, at least 0"),
+        _c(POTENTIAL_BASIS, "str", "which look-alike group the potential came from"),
+        _c(TIER, "str", "MVC, MGC, maintain or BZ"),
+        _c(MIGRATOR, "bool", "near a tier edge"),
+        _c(MIGRATOR_EDGE, "str", "the tier it could move into or out of"),
+        _c(SEGMENT, "int", "needs segment (-1 = no purchases yet)"),
+        _c(SEGMENT_NAME, "str", "needs segment name"),
+        _c(IS_DECLINER, "bool", "on the decliners workshop list"),
+        _c(IS_LOST_VALUABLE, "bool", "on the lost-valuable workshop list"),
+        _c(IS_LOW_SHARE_HIGH_POTENTIAL, "bool", "on the low-share, high-potential list")),
+    "segments": _o(
+        "differentiate", "needs segment profiles and names",
+        _c(SEGMENT, "int", "segment number", True), _c(SEGMENT_NAME, "str", "segment name"),
+        _c("size", "int", "customers in it"), _c("share", "float", "share of customers"),
+        extra="*", extra_meaning="mean of each needs feature (cat_*, chan_*, price_*, service_*, "
+                                 "recency_*) in the segment"),
+    "fence_assignment": _o(
+        "differentiate", "customers inside the picket fence with their customer manager",
+        _c(CUSTOMER_ID, "str", "the customer", True),
+        _c(VALUE, "float", "the value the fence ranks by (revenue_12m by default)"),
+        _c(RANK, "int", "rank by that value, 1 = most valuable"),
+        _c(MANAGER, "str", "customer manager (portfolios balanced by value)"),
+        _c(TIER, "str", "tier from customer_value"), _c(SEGMENT_NAME, "str", "needs segment")),
+    "clv_holdout": _o(
+        "differentiate", "predicted against actual repeat purchases in the holdout, by frequency",
+        _c("frequency_calibration", "str", "repeat purchases in the calibration period (bin)"),
+        _c("customers", "int", "customers in the bin"),
+        _c("predicted", "float", "mean predicted holdout purchases"),
+        _c("actual", "float", "mean actual holdout purchases"),
+        _c("predicted_total", "float", "sum predicted"), _c("actual_total", "float", "sum actual")),
+    "client_position": _o(
+        "differentiate", "the client's place on the differentiation matrix",
+        _c("value_skew", "float", "Gini of customer value"),
+        _c("needs_diversity", "float", "diversity of needs segments (empty when unknown)"),
+        _c("skew_threshold", "float", "skew above which value is 'skewed'"),
+        _c("diversity_threshold", "float", "diversity above which needs are 'diverse'"),
+        _c("quadrant", "str", "matrix quadrant"), _c("label", "str", "its name"),
+        _c("example", "str", "an example business there"), _c("emphasis", "str", "what to stress"),
+        extra="*", extra_meaning="why a position is unknown, when it is"),
+    # -- interact ------------------------------------------------------------------------------
+    "contact_plan": _o(
+        "interact", "next best action per customer, channel, reason, priority, value",
+        _c(CUSTOMER_ID, "str", "the customer", True),
+        _c(ACTION, "str", "next best action (leave_alone when none is worth it)"),
+        _c(CHANNEL, "str", "consented outbound channel"),
+        _c(REASON, "str", "why, in words a customer manager reads"),
+        _c(PRIORITY, "int", "1 = first"),
+        _c(EXPECTED_VALUE, "float", "expected value of the contact net of its cost"),
+        _c(PLANNED_DATE, "timestamp", "date within the plan horizon, after quiet days"),
+        _c(QUESTION, "str", "profile question to ask"), _c(QUESTION_2, "str", "a second one"),
+        _c(TIER, "str", "tier the policy used"), _c(VALUE, "float", "customer value the plan used"),
+        _c(CHANNEL_COST, "float", "unit cost of the channel")),
+    "contact_breaches": _o(
+        "interact", "customers contacted over their cap or in quiet days, in the history",
+        _c(CUSTOMER_ID, "str", "the customer", True), _c(TIER, "str", "tier"),
+        _c("cap", "int", "outbound contacts allowed per month"),
+        _c("max_per_month", "int", "most outbound contacts in one month"),
+        _c("worst_month", "timestamp", "that month"),
+        _c("months_over_cap", "int", "months over the cap"),
+        _c("contacts_over_cap", "int", "contacts above the cap"),
+        _c("quiet_breaches", "int", "contacts in the quiet days after a complaint"),
+        _c("last_breach", "timestamp", "latest breach")),
+    "lost_valuable": _o(
+        "interact", "valuable customers who stopped buying (win-back list)",
+        _c(CUSTOMER_ID, "str", "the customer", True),
+        _c(REVENUE_BEFORE_12M, "float", "revenue before the last 12 months"),
+        _c(REVENUE_PREV_12M, "float", "revenue in the 12 months before the last 12"),
+        _c("orders_before_12m", "int", "orders before the last 12 months"),
+        _c(LAST_PURCHASE, "timestamp", "last purchase"), _c(RANK, "int", "1 = most valuable"),
+        _c("value_threshold", "float", "revenue a customer needed to be on the list")),
+    "repeat_complainers": _o(
+        "interact", "customers who complained repeatedly",
+        _c(CUSTOMER_ID, "str", "the customer", True), _c(COMPLAINTS, "int", "complaints"),
+        _c("open_complaints", "int", "complaints not resolved"),
+        _c("first_complaint", "timestamp", "first"), _c("last_complaint", "timestamp", "latest"),
+        _c("topics", "str", "what about, ';'-separated"),
+        _c("mean_satisfaction", "float", "mean satisfaction score where measured")),
+    "channel_volumes": _o(
+        "interact", "contacts and their cost per channel, direction and tier",
+        _c(CHANNEL, "str", "channel"), _c(DIRECTION, "str", "inbound or outbound"),
+        _c(TIER, "str", "tier"), _c(CONTACTS, "int", "contacts"),
+        _c("customers", "int", "customers contacted"), _c(COST, "float", "cost of the contacts"),
+        _c("unit_cost", "float", "cost per contact"),
+        _c("automated", "bool", "a self-service or automated channel")),
+    "response_rates": _o(
+        "interact", "outbound contacts and responses per channel",
+        _c(CHANNEL, "str", "channel"), _c(CONTACTS, "int", "outbound contacts"),
+        _c("responses", "int", "responded or accepted"), _c("response_rate", "float", "share"),
+        _c(COST, "float", "cost of the contacts"), _c("cost_per_response", "float", "cost / responses")),
+    "profile_questions": _o(
+        "interact", "the next profile questions to ask each customer",
+        _c(CUSTOMER_ID, "str", "the customer", True),
+        _c("missing", "int", "profile attributes still unknown"),
+        _c("question_1", "str", "attribute to ask first"), _c("question_1_score", "float", "its score"),
+        _c("question_1_text", "str", "the question"), _c("question_2", "str", "attribute to ask next"),
+        _c("question_2_score", "float", "its score"), _c("question_2_text", "str", "the question")),
+    # -- customize -----------------------------------------------------------------------------
+    "recommendations": _o(
+        "customize", "top-k products per customer with a reason",
+        _c(CUSTOMER_ID, "str", "the customer", True), _c(RANK, "int", "1 = best"),
+        _c(PRODUCT_ID, "str", "recommended product", True),
+        _c(SCORE, "float", "item-item score"), _c(REASON, "str", "because you bought ..."),
+        _c(REASON_PRODUCT_ID, "str", "the product bought that the reason names")),
+    "recommendation_evaluation": _o(
+        "customize", "holdout precision, recall, hit rate and coverage per model",
+        _c("model", "str", "item-item or popularity"), _c("customers", "int", "holdout customers"),
+        _c("precision_at_10", "float", "share of the top 10 bought in the holdout"),
+        _c("recall_at_10", "float", "share of holdout purchases in the top 10"),
+        _c("hit_rate_at_10", "float", "customers with at least one hit"),
+        _c("coverage", "float", "share of the catalogue ever recommended"),
+        _c("holdout_months", "int", "holdout length"), _c("cutoff", "timestamp", "holdout start")),
+    "catalog_editions": _o(
+        "customize", "product lists of the national, regional and segment catalog editions",
+        _c("edition", "str", "edition name"), _c(RANK, "int", "position in the edition"),
+        _c(PRODUCT_ID, "str", "product"), _c("buyers", "int", "buyers of it in the edition's group"),
+        _c("customers", "float", "customers the edition goes to"),
+        _c(REGION, "str", "region of a regional edition"),
+        _c(SEGMENT_NAME, "str", "segment of a segment edition")),
+    "edition_coverage": _o(
+        "customize", "holdout purchases covered as editions are added",
+        _c("editions", "int", "editions so far"), _c("added", "str", "edition added at this step"),
+        _c("gain", "float", "coverage it added"), _c("coverage", "float", "coverage so far")),
+    "tailored_messages": _o(
+        "customize", "product, packaging, delivery and service message per customer",
+        _c(CUSTOMER_ID, "str", "the customer", True), _c(TIER, "str", "tier"),
+        _c(SEGMENT_NAME, "str", "needs segment"), _c("product", "str", "product message"),
+        _c("packaging", "str", "packaging message"), _c("delivery", "str", "delivery message"),
+        _c("service", "str", "service message")),
+    "configurator_variety": _o(
+        "customize", "modules, options and valid combinations per configurable product",
+        _c(PRODUCT_ID, "str", "configurable product"), _c(NAME, "str", "its name"),
+        _c("modules", "int", "modules"), _c("options", "int", "options"),
+        _c("combinations", "int", "combinations of one option per module"),
+        _c("valid", "int", "combinations the rules allow"), _c("rules", "int", "rules")),
+    "configurations": _o(
+        "customize", "every configuration a customer made (history)",
+        _c("configuration_id", "str", "configuration"), _c(CUSTOMER_ID, "str", "the customer"),
+        _c(PRODUCT_ID, "str", "base product"), _c("options", "str", "chosen option ids (JSON)"),
+        _c(PRICE, "float", "price of the configuration"), _c(CREATED_AT, "timestamp", "when"),
+        _c("status", "str", "saved, ordered, ...")),
+}
+"""Contracts of the tables stages write (the ingest tables are :data:`TABLES`)."""
+
+
+def contract_of(table: str) -> OutputTable:
+    """The contract of a stage output table; raises KeyError naming the known ones."""
+    try:
+        return OUTPUT_TABLES[table]
+    except KeyError:
+        raise KeyError(f"no contract for table {table!r}; expected one of "
+                       f"{sorted(OUTPUT_TABLES)}") from None
+
+
+def contract_problems(table: str, columns) -> list[str]:
+    """What is wrong with a written table's column names against its contract (empty = ok)."""
+    ct = contract_of(table)
+    names = list(columns)
+    out = []
+    missing = [c for c in ct.names if c not in names]
+    if missing:
+        out.append(f"{table}: missing {missing}")
+    extra = [c for c in names if c not in ct.names]
+    if ct.extra != "*":
+        extra = [c for c in extra if c not in ct.extra]
+        if extra:
+            out.append(f"{table}: columns not in its contract {extra}")
+    order = [c for c in names if c in ct.names]
+    if not missing and order != list(ct.names):
+        out.append(f"{table}: columns in the order {order}, the contract says {list(ct.names)}")
+    return out
+
+
 STAGE_TABLES: dict[str, dict[str, str]] = {
     "ingest": {
         "customer_records": "customer records from every source system",
@@ -283,6 +614,10 @@ STAGE_READS: dict[str, tuple[str, ...]] = {
 """Tables each stage reads (fingerprinted in the ledger when it finishes)."""
 
 
+for _table, _ct in OUTPUT_TABLES.items():  # every contracted output is listed under its stage
+    STAGE_TABLES.setdefault(_ct.stage, {}).setdefault(_table, _ct.meaning)
+
+
 def columns_of(table: str) -> tuple[Column, ...]:
     """The canonical columns of an input table; raises KeyError naming the known tables."""
     try:
@@ -319,7 +654,29 @@ def markdown() -> str:
             "## What each stage writes", "", "| stage | table | contents |", "|---|---|---|"]
     for stage, tables in STAGE_TABLES.items():
         out += [f"| {stage} | {t} | {d} |" for t, d in tables.items()]
-    return "\n".join(out) + "\n"
+    out += ["", "## Stage outputs", "",
+            ("The tables a stage writes, column by column: the contract the stages after it "
+            "read (a test checks every written table against it). Required here means the "
+            "readers rely on it being filled."), ""]
+    for table, ct in OUTPUT_TABLES.items():
+        nb = {"identify": "01", "differentiate": "02", "interact": "03", "customize": "04"}
+        out += [f"### {table}", "", (f"Written by `onetoone run {ct.stage}` and notebook "
+                                     f"{nb[ct.stage]}_{ct.stage}: {ct.meaning}."), "",
+                "| column | type | required | meaning |", "|---|---|---|---|"]
+        out += [f"| {c.name} | {c.dtype} | {'yes' if c.required else ''} | {c.meaning} |"
+                for c in ct.columns]
+        if ct.extra:
+            more = "any further columns" if ct.extra == "*" else "also " + ", ".join(ct.extra)
+            out.append(f"| ... | | | {more}: {ct.extra_meaning} |")
+        out.append("")
+    out += ["## The run ledger", "",
+            f"`{RUN_LEDGER}` has one row per stage run (written by the workspace, see "
+            "docs/architecture.md): " + ", ".join(f"`{c}`" for c in RUN_LEDGER_COLUMNS) + ". "
+            "`inputs` and `outputs` are JSON `{table: [rows, content hash]}`; `inputs` also "
+            "names the upstream run ids. Upstream stages per stage: "
+            + "; ".join(f"{s} <- {', '.join(u) or 'ingest'}" for s, u in UPSTREAM.items()) + ".",
+            ""]
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

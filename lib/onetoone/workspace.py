@@ -65,16 +65,9 @@ LEDGER = C.RUN_LEDGER
 LEDGER_COLUMNS = C.RUN_LEDGER_COLUMNS
 
 
-WRITERS = {
-    "customer_records": "onetoone ingest", "transactions": "onetoone ingest",
-    "interactions": "onetoone ingest", "products": "onetoone ingest",
-    "components": "onetoone ingest", "component_rules": "onetoone ingest",
-    "record_map": "onetoone run identify", "customers": "onetoone run identify",
-    "customer_value": "onetoone run differentiate", "segments": "onetoone run differentiate",
-    "contact_plan": "onetoone run interact", "recommendations": "onetoone run customize",
-    "configurations": "onetoone run customize", "fence_assignment": "onetoone run differentiate",
-    "linkage_pairs": "onetoone run identify",
-}
+WRITERS = {table: "onetoone ingest" if stage == "ingest" else f"onetoone run {stage}"
+           for stage, tables in C.STAGE_TABLES.items() for table in tables}
+"""The command that writes each table (named when a stage asks for a table that is absent)."""
 
 
 @dataclass
