@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import columns as C
 
@@ -31,6 +39,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _check_date_format(fmt: str) -> None:
+    """A strftime format DuckDB's strptime understands and that round-trips a timestamp."""
+    import duckdb
+
+    if "%" not in fmt:
+        raise ValueError(f"invalid date format {fmt!r}: it has no % directive (e.g. %d/%m/%Y)")
+    try:
+        duckdb.execute("SELECT strptime(strftime(TIMESTAMP '2024-11-23 13:45:56', $1), $1)",
+                       [fmt]).fetchall()
+    except duckdb.Error as exc:
+        msg = str(exc).split("Error: ", 1)[-1].split("\n")[0]
+        raise ValueError(f"invalid date format {fmt!r}: {msg}") from None
+
+
+class Derived(_Strict):
+    """A canonical column the export does not have as such, derived when it is read.
+
+    Exactly one of: ``const`` (the same value on every row), ``line_number`` (the row's line in
+    its file; ``<file name>:<line>`` when the source is a glob of several files), ``concat``
+    (client columns joined with ``sep``, empty parts skipped).
+    """
+
+    const: str | int | float | None = None
+    line_number: bool = False
+    concat: list[str] | None = None
+    sep: str = " "
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Derived":
+        kinds = [k for k, on in (("const", self.const is not None), ("line_number", self.line_number),
+                                 ("concat", self.concat is not None)) if on]
+        if len(kinds) != 1:
+            raise ValueError("a derived column needs exactly one of const, line_number, concat; "
+                             f"found {kinds or 'none'}")
+        if self.concat is not None and len(self.concat) < 1:
+            raise ValueError("concat needs a list of client column names")
+        return self
+
+
 class Source(_Strict):
     """One export file (or glob of files) mapped onto a canonical table."""
 
@@ -43,13 +90,29 @@ class Source(_Strict):
     delimiter: str = ","
     encoding: str = "utf-8"
     decimal: str = "."
+    thousands: str | None = Field(None, description="thousands separator ('.', ',', ' ', \"'\" "
+                                                    "or none); numbers must match exactly")
     date_format: str | None = Field(None, description="strftime format; ISO 8601 when empty")
+    date_formats: dict[str, str] = Field(
+        default_factory=dict, description="per canonical column, a strftime format that "
+                                          "overrides date_format")
     sheet: str | int | None = None
-    columns: dict[str, str] = Field(default_factory=dict,
-                                    description="client column name -> canonical column name")
+    header_row: int = Field(1, ge=1, le=10_000, description="Excel: the row (1-based) that holds "
+                                                          "the column names")
+    skip_rows: int = Field(0, ge=0, le=10_000, description="CSV: lines to skip before the header; "
+                                                         "Excel: rows to skip after the header")
+    skip_footer: int = Field(0, ge=0, le=10_000, description="Excel: rows at the end that are not "
+                                                           "data (totals, notes)")
+    columns: dict[str, str | Derived] = Field(
+        default_factory=dict,
+        description="client column name -> canonical column name; or canonical column name -> "
+                    "a derived value ({const: X}, {line_number: true}, {concat: [a, b], sep: ' '})")
     values: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="per canonical column, client value -> canonical value (e.g. channels)")
+    unique: bool = Field(False, description="customer_records: the source holds each customer at "
+                                            "most once, so Identify never merges two of its records "
+                                            "(a must-link still does)")
     true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "t", "x"])
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "f", ""])
 
@@ -77,7 +140,33 @@ class Source(_Strict):
         try:
             codecs.lookup(v)
         except LookupError:
-            raise ValueError(f"unknown encoding {v!r}") from None
+            raise ValueError(f"unknown encoding {v!r}; expected a Python codec name such as "
+                             "utf-8, utf-16, latin-1 or cp1252") from None
+        return v
+
+    @field_validator("thousands")
+    @classmethod
+    def _thousands(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if v == "space":
+            return " "
+        if v not in (".", ",", " ", "'", "\u00a0", "\u202f"):
+            raise ValueError(f"expected '.', ',', ' ', \"'\" or none, found {v!r}")
+        return v
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_date_format(v)
+        return v
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats(cls, v: dict[str, str]) -> dict[str, str]:
+        for fmt in v.values():
+            _check_date_format(fmt)
         return v
 
     @field_validator("columns")
@@ -87,10 +176,21 @@ class Source(_Strict):
         if table is None:  # the table itself is wrong; that is reported on its own key
             return v
         known = {c.name for c in C.columns_of(table)}
-        bad = sorted(set(v.values()) - known)
+        targets = [k if isinstance(t, Derived) else t for k, t in v.items()]
+        bad = sorted(set(targets) - known)
         if bad:
             raise ValueError(f"maps onto {bad}, which table {table!r} does not have; "
                              f"expected some of {sorted(known)}")
+        dup = sorted({t for t in targets if targets.count(t) > 1})
+        if dup:
+            by = {t: [k for k, x in v.items() if (k if isinstance(x, Derived) else x) == t]
+                  for t in dup}
+            raise ValueError("two source columns are mapped onto one canonical column: "
+                             + "; ".join(f"{by[t]} -> {t}" for t in dup))
+        trimmed = [k.replace("\ufeff", "").strip() for k, x in v.items() if not isinstance(x, Derived)]
+        clash = sorted({t for t in trimmed if trimmed.count(t) > 1})
+        if clash:
+            raise ValueError(f"source column names {clash} appear twice once spaces are trimmed")
         return v
 
     @model_validator(mode="after")
@@ -98,6 +198,16 @@ class Source(_Strict):
         if self.table in C.LINKED_TABLES and not self.system:
             raise ValueError(f"a {self.table} source needs `system` (the source system name)")
         return self
+
+    @property
+    def mapped(self) -> dict[str, str]:
+        """Client column name -> canonical column name (derived columns left out)."""
+        return {k: v for k, v in self.columns.items() if isinstance(v, str)}
+
+    @property
+    def derived(self) -> dict[str, "Derived"]:
+        """Canonical column name -> how it is derived."""
+        return {k: v for k, v in self.columns.items() if isinstance(v, Derived)}
 
     def resolved_format(self) -> str:
         if self.format:
@@ -150,7 +260,49 @@ class Clv(_Strict):
     holdout_months: int = Field(6, ge=0, le=36)
 
 
+MATCH_KEYS = ("first_name", "last_name", "email", "phone", "postcode", "street", "city",
+              "region", "birth_date", "house_number", "address_line2", "national_id",
+              "account_number", "loyalty_number", "card_number", "name_key", "birth_year")
+"""What a blocking rule or training session may require equal: a canonical column (compared in
+its normalised form), ``name_key`` (the initials of the given and family name, in either
+order) or ``birth_year``."""
+
+COMPARISON_NAMES = ("first_name", "last_name", "birth_date", "email", "phone", "national_id",
+                    "account_number", "loyalty_number", "card_number", "address", "house_number",
+                    "address_line2", "city", "region")
+"""Comparisons Identify knows (``address`` is postcode with street)."""
+
+
+def _keys_rule(v, special: tuple[str, ...] = ()):
+    if isinstance(v, str) and v in special:
+        return v
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not v or not all(isinstance(k, str) for k in v):
+        raise ValueError(f"expected a list of keys such as [last_name, birth_date]"
+                         f"{' or ' + repr(special[0]) if special else ''}; found {v!r}")
+    bad = [k for k in v if k not in MATCH_KEYS]
+    if bad:
+        raise ValueError(f"unknown key(s) {bad} in {v!r}; expected some of {list(MATCH_KEYS)}")
+    return list(v)
+
+
+def _comparison_name(v):
+    if v not in COMPARISON_NAMES:
+        raise ValueError(f"unknown comparison {v!r}; expected one of {list(COMPARISON_NAMES)}")
+    return v
+
+
+BlockingRuleSpec = Annotated[Any, AfterValidator(lambda v: _keys_rule(v, ("swapped_names",)))]
+TrainingSpec = Annotated[Any, AfterValidator(_keys_rule)]
+ComparisonSpec = Annotated[Any, AfterValidator(_comparison_name)]
+
+
 class Identify(_Strict):
+    """Identify: thresholds, survivorship, and (optionally) the linkage model's choices. Left
+    empty, blocking rules, comparisons and training sessions are chosen from the columns the
+    client's records fill."""
+
     threshold_probability: float = Field(0.95, gt=0, lt=1)
     review_band: tuple[float, float] = (0.5, 0.95)
     survivorship: dict[str, Literal["most_recent", "most_frequent", "source_priority"]] = Field(
@@ -160,6 +312,16 @@ class Identify(_Strict):
     household_guard: bool = Field(
         True, description="pairs whose given names differ with no phone or birth date in "
                           "common go to review instead of merging")
+    blocking_rules: list[BlockingRuleSpec] | None = Field(
+        None, description="each rule a list of keys that must be equal (e.g. [last_name, "
+                          "birth_date]) or 'swapped_names'; chosen from the data when empty")
+    comparisons: list[ComparisonSpec] | None = Field(
+        None, description="the fields the model compares; every filled one when empty")
+    training: list[TrainingSpec] | None = Field(
+        None, description="blocking keys of the expectation-maximisation sessions that train m; "
+                          "chosen so that every comparison is trained when empty")
+    min_fill_rate: float = Field(0.01, ge=0, lt=1,
+                                 description="a column filled on fewer records is not used")
 
 
 class ContactPolicy(_Strict):
@@ -198,6 +360,32 @@ class Pilot(_Strict):
     name: str = "pilot"
 
 
+class Customize(_Strict):
+    """Customize: which recommenders compete, the repeat rule, the smallest usable catalogue."""
+
+    candidates: list[str] = Field(
+        default_factory=lambda: ["popularity", "segment popularity", "item-knn", "ease", "als"],
+        description="recommenders compared on the validation window (also 'bpr'); the "
+                    "chosen one writes recommendations")
+    validation_months: int = Field(0, ge=0, le=36, description="validation window before the "
+                                   "holdout (0: as long as the holdout)")
+    repeat: Literal["data", "never", "always"] = Field(
+        "data", description="may owned products be suggested again: derived from the data "
+                            "(consumable categories), never, or always")
+    repeat_threshold: float = Field(0.25, ge=0, le=1, description="share of customer-product "
+                                    "pairs bought on 2+ orders that makes a category consumable")
+    repeat_categories: list[str] = Field(default_factory=list,
+                                         description="categories that are consumable whatever "
+                                                     "the data says")
+    min_products: int = Field(5, ge=2, description="fewer distinct products than this: no "
+                              "recommendations and no recommendation metrics")
+    top_k: int = Field(10, ge=1, le=100, description="suggestions per customer")
+    bootstrap_resamples: int = Field(2000, ge=100, description="resamples of the paired "
+                                     "bootstrap behind each lift interval")
+    ease_lambda: float = Field(250.0, gt=0, description="EASE ridge penalty")
+    ease_max_products: int = Field(3000, ge=10, description="most bought products EASE inverts")
+
+
 class Survey(_Strict):
     db_url: str | None = Field(None, description="SQLAlchemy URL; SQLite beside the config when empty")
 
@@ -218,6 +406,7 @@ class ClientConfig(_Strict):
     identify: Identify = Field(default_factory=Identify)
     contact_policy: ContactPolicy = Field(default_factory=ContactPolicy)
     survey: Survey = Field(default_factory=Survey)
+    customize: Customize = Field(default_factory=Customize)
     pilot: Pilot | None = Field(None, description="a pilot group to compare with a matched control")
     measure_period: Literal["M", "Q", "H", "Y"] = Field("Q", description="scorecard period")
     measure_periods: int = Field(4, ge=1, le=24, description="scorecard periods back from as_of")
@@ -308,15 +497,75 @@ def _format_errors(exc: ValidationError) -> list[str]:
     return out
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and leaves dates as text for pydantic to check
+    (PyYAML's own date constructor raises a bare ValueError on ``2026-06-31``)."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _mapping_no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_no_duplicates)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    what = getattr(exc, "problem", None) or str(exc)
+    return f"not valid YAML: {where}{what}"
+
+
+def read_yaml(path: str | Path) -> object:
+    """The YAML file's content; ConfigError (not a traceback) for every way it can be unreadable."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(path, [f"{path} is a folder; expected a client YAML file"])
+    if not path.exists():
+        raise ConfigError(path, [f"config file not found: {path}"])
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, [f"not UTF-8: byte {exc.start} (line {line}) is "
+                                 f"{data[exc.start:exc.start + 1]!r}; save the YAML as UTF-8"]) from None
+    try:
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, [_yaml_problem(exc)]) from None
+
+
+def _path_problems(cfg: ClientConfig) -> list[str]:
+    out = []
+    for i, s in enumerate(cfg.sources):
+        if any(ch in s.path for ch in "*?["):
+            continue
+        p = cfg.resolve(s.path)
+        if p.is_dir():
+            out.append(f"sources[{i}].path: {p} is a folder; expected a file or a glob such as "
+                       f"{s.path.rstrip('/')}/*.csv")
+    return out
+
+
 def load_config(path: str | Path) -> ClientConfig:
     """Read and validate a client YAML; raise ConfigError listing every problem by key."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(path, [f"config file not found: {path}"])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(path, [f"not valid YAML: {exc}"]) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(path, ["expected a mapping of keys at the top level"])
     try:
@@ -325,4 +574,7 @@ def load_config(path: str | Path) -> ClientConfig:
         raise ConfigError(path, _format_errors(exc)) from None
     cfg.base_dir = path.resolve().parent
     cfg.config_path = path.resolve()
+    problems = _path_problems(cfg)
+    if problems:
+        raise ConfigError(path, problems)
     return cfg

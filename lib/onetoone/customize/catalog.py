@@ -16,7 +16,8 @@ import pandas as pd
 
 from .. import columns as C
 
-__all__ = ["Editions", "build_editions", "coverage_curve", "grouping_coverage"]
+__all__ = ["Editions", "build_editions", "coverage_curve", "edition_recommendation",
+           "grouping_coverage", "knee"]
 
 EDITION = "edition"
 NATIONAL = "national"
@@ -160,3 +161,56 @@ def grouping_coverage(train: pd.DataFrame, test: pd.DataFrame, profile: pd.DataF
         rows.append({"grouping": name, "editions": int(ed.lists[EDITION].nunique()),
                      "coverage": float(curve["coverage"].iloc[-1])})
     return pd.DataFrame(rows)
+
+
+def knee(curve: pd.DataFrame, *, x: str = "editions", y: str = "coverage") -> int:
+    """The number of editions at the knee of the coverage curve.
+
+    Both axes are scaled to 0..1 between the first and the last point; the knee is the point
+    farthest above the straight line joining them (the Kneedle rule for a concave, rising
+    curve): past it each further edition buys less than the average edition did. With fewer
+    than three points the first point is the knee.
+    """
+    if len(curve) < 3:
+        return int(curve[x].iloc[0]) if len(curve) else 1
+    xs = curve[x].to_numpy(float)
+    ys = curve[y].to_numpy(float)
+    span_x, span_y = xs[-1] - xs[0], ys[-1] - ys[0]
+    if span_x <= 0 or span_y <= 0:
+        return int(xs[0])
+    gap = (ys - ys[0]) / span_y - (xs - xs[0]) / span_x
+    return int(xs[int(gap.argmax())])
+
+
+def edition_recommendation(curve: pd.DataFrame, groupings: pd.DataFrame | None = None) -> dict:
+    """The recommended number of editions (the knee) with the simpler groupings beside it.
+
+    Returns ``editions`` and ``coverage`` at the knee, ``national`` and ``all_editions``
+    coverage, ``by_segment`` and ``by_region`` (editions, coverage) when ``groupings``
+    (from :func:`grouping_coverage`) has them, and a plain ``statement``.
+    """
+    n = knee(curve)
+    cov = float(curve.loc[curve["editions"] == n, "coverage"].iloc[0])
+    out = {"editions": n, "coverage": cov, "national": float(curve["coverage"].iloc[0]),
+           "all_editions": float(curve["coverage"].iloc[-1]),
+           "max_editions": int(curve["editions"].iloc[-1])}
+    text = (f"Recommended: {n} edition{'s' * (n != 1)} (the knee of the curve, where another "
+            f"edition starts to buy less than the average one), covering {cov:.1%} of holdout "
+            f"purchases against {out['national']:.1%} for one national catalogue and "
+            f"{out['all_editions']:.1%} for all {out['max_editions']}.")
+    if groupings is not None:
+        g = groupings.set_index("grouping")
+        for key, label in (("by needs segment", "by_segment"), ("by region", "by_region")):
+            if key in g.index:
+                out[label] = (int(g.at[key, "editions"]), float(g.at[key, "coverage"]))
+        beside = [f"{key} editions only: {int(g.at[key, 'editions'])} covering "
+                  f"{g.at[key, 'coverage']:.1%}" for key in ("by needs segment", "by region")
+                  if key in g.index]
+        if beside:
+            text += " Beside it, " + "; ".join(beside) + "."
+        seg = out.get("by_segment")
+        if seg and seg[0] <= n and seg[1] >= cov:
+            text += (f" The {seg[0]} needs-segment editions cover as much with no more "
+                     "editions: print those.")
+    out["statement"] = text
+    return out

@@ -20,18 +20,22 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+import ibis
 import pandas as pd
 
 from .. import columns as C
 
 __all__ = [
     "CONFIGURATIONS",
+    "SAVED_CONFIGURATIONS",
     "Configurator",
     "InvalidConfiguration",
     "PricedConfiguration",
     "Proposal",
     "configuration_history",
+    "configuration_summary",
     "empty_history",
+    "parse_options",
     "propose_configuration",
     "save_configuration",
 ]
@@ -358,14 +362,96 @@ def save_configuration(ws, configurator: Configurator, customer_id: str, product
     return priced
 
 
+SAVED_CONFIGURATIONS = "saved_configurations"
+"""The canonical input table: configurations exported from the client's own systems."""
+
+
+def parse_options(text) -> dict | list:
+    """Options as stored: a JSON object (module -> option id), a JSON list, or option ids
+    separated by ``;`` (the canonical export format)."""
+    if isinstance(text, (dict, list)):
+        return text
+    t = str(text).strip()
+    if t.startswith(("{", "[")):
+        return json.loads(t)
+    return [o.strip() for o in t.split(";") if o.strip()]
+
+
+def _options_key(text) -> str:
+    """A format-free key of a configuration's options (sorted option ids)."""
+    try:
+        o = parse_options(text)
+    except ValueError:
+        return str(text)
+    ids = o.values() if isinstance(o, dict) else o
+    return ";".join(sorted(map(str, ids)))
+
+
+def _imported_history(ws) -> pd.DataFrame:
+    """The client's exported configurations (``saved_configurations``) as history rows."""
+    from ..customers import with_customer_id
+
+    t = with_customer_id(ws, SAVED_CONFIGURATIONS)
+    cols = t.columns
+    df = t.select(
+        t[CONFIGURATION_ID].cast("string").name(CONFIGURATION_ID),
+        t[C.CUSTOMER_ID].cast("string").name(C.CUSTOMER_ID),
+        t[C.PRODUCT_ID].cast("string").name(C.PRODUCT_ID),
+        t[OPTIONS].cast("string").name(OPTIONS),
+        (t[C.PRICE] if C.PRICE in cols else ibis.null().cast("float64")).cast("float64").name(C.PRICE),
+        t[C.CREATED_AT].cast("timestamp").name(C.CREATED_AT),
+        (t[STATUS].fill_null("saved") if STATUS in cols else ibis.literal("saved"))
+        .cast("string").name(STATUS),
+    ).filter(t[C.CUSTOMER_ID].notnull()).to_pandas()
+    df[C.CREATED_AT] = df[C.CREATED_AT].astype("datetime64[us]")
+    return df
+
+
 def configuration_history(ws, customer_id: str | None = None) -> pd.DataFrame:
-    """The ``configurations`` history (of one customer when given), oldest first."""
-    if not ws.has(CONFIGURATIONS):
+    """Every configuration remembered, oldest first (of one customer when given).
+
+    Two sources, one history: the configurations exported from the client's systems
+    (canonical table ``saved_configurations``, customers resolved through Identify's
+    record map) and those saved in the workbook (``configurations``, append-only).
+    """
+    parts = []
+    if ws.has(SAVED_CONFIGURATIONS):
+        parts.append(_imported_history(ws))
+    if ws.has(CONFIGURATIONS):
+        parts.append(ws.read(CONFIGURATIONS)[list(HISTORY_COLUMNS)])
+    parts = [p for p in parts if len(p)]
+    if not parts:
         return empty_history()
-    t = ws.table(CONFIGURATIONS)
+    h = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    h[C.CREATED_AT] = pd.to_datetime(h[C.CREATED_AT]).astype("datetime64[us]")
     if customer_id is not None:
-        t = t.filter(t[C.CUSTOMER_ID] == str(customer_id))
-    return t.order_by([C.CREATED_AT, CONFIGURATION_ID]).to_pandas()
+        h = h[h[C.CUSTOMER_ID].astype(str) == str(customer_id)]
+    return h.sort_values([C.CREATED_AT, CONFIGURATION_ID], kind="stable").reset_index(drop=True)
+
+
+def configuration_summary(history: pd.DataFrame) -> dict:
+    """How many customers have a configuration remembered and how often they re-order it.
+
+    Returns ``configurations``, ``customers`` (with at least one), ``ordered_customers``
+    (with an ordered configuration), ``reorder_customers`` (ordered the same configuration,
+    same product and options, on two or more occasions), ``reorder_share`` (of
+    ``ordered_customers``) and ``orders_per_configuration`` (mean orders of each ordered
+    configuration).
+    """
+    if not len(history):
+        return {"configurations": 0, "customers": 0, "ordered_customers": 0,
+                "reorder_customers": 0, "reorder_share": float("nan"),
+                "orders_per_configuration": float("nan")}
+    h = history.assign(_key=history[C.PRODUCT_ID].astype(str) + "|"
+                       + history[OPTIONS].map(_options_key))
+    o = h[h[STATUS] == "ordered"]
+    per = o.groupby([C.CUSTOMER_ID, "_key"]).size()
+    again = per[per >= 2].reset_index()[C.CUSTOMER_ID].nunique()
+    n_ord = o[C.CUSTOMER_ID].nunique()
+    return {"configurations": len(h), "customers": int(h[C.CUSTOMER_ID].nunique()),
+            "ordered_customers": int(n_ord), "reorder_customers": int(again),
+            "reorder_share": again / n_ord if n_ord else float("nan"),
+            "orders_per_configuration": float(per.mean()) if len(per) else float("nan")}
 
 
 def propose_configuration(configurator: Configurator, history: pd.DataFrame, customer_id: str,
@@ -395,7 +481,7 @@ def propose_configuration(configurator: Configurator, history: pd.DataFrame, cus
 
     def _ok(row) -> PricedConfiguration | None:
         try:
-            return configurator.price(row[C.PRODUCT_ID], json.loads(row[OPTIONS]))
+            return configurator.price(row[C.PRODUCT_ID], parse_options(row[OPTIONS]))
         except (InvalidConfiguration, ValueError, TypeError):
             return None
 
@@ -416,8 +502,12 @@ def propose_configuration(configurator: Configurator, history: pd.DataFrame, cus
     for source, g, why in groups:
         if not len(g):
             continue
-        counts = g.groupby([C.PRODUCT_ID, OPTIONS]).size().sort_values(ascending=False)
-        for (pid, opts), n in counts.items():
+        g = g.assign(_key=g[OPTIONS].map(_options_key))
+        first = g.drop_duplicates([C.PRODUCT_ID, "_key"]).set_index([C.PRODUCT_ID, "_key"])[OPTIONS]
+        counts = g.groupby([C.PRODUCT_ID, "_key"]).size().sort_values(ascending=False,
+                                                                       kind="stable")
+        for (pid, key), n in counts.items():
+            opts = first.loc[(pid, key)]
             pc = _ok({C.PRODUCT_ID: pid, OPTIONS: opts})
             if pc is not None:
                 return Proposal(customer_id, pc, source, f"{why} ({n} time{'s' * (n != 1)})")

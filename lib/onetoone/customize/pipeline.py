@@ -1,23 +1,31 @@
-"""``onetoone run customize CONFIG``: recommendations, configurator, catalog editions, messages.
+"""``onetoone run customize CONFIG``: recommendations chosen by evidence, configurator, catalog
+editions, messages.
 
 Reads ``transactions`` (with the resolved ``customer_id`` when Identify has run), ``products``,
-``components``, ``component_rules`` and, when present, Differentiate's ``customer_value``.
-Writes:
+``components``, ``component_rules``, ``saved_configurations`` and, when present,
+Differentiate's ``customer_value``. Writes, in one stage run:
 
-- ``recommendations``: top-k per customer (customer_id, rank, product_id, score, reason,
-  reason_product_id), fitted on every purchase up to ``as_of``;
-- ``recommendation_evaluation``: precision@10, recall@10, coverage of item-item and the
-  popularity baseline on the time-based holdout (last ``cfg.clv.holdout_months`` months);
+- ``recommendation_evaluation``: every candidate recommender's validation and holdout
+  precision@k, recall@k, coverage, lift over popularity with its bootstrap interval, and which
+  one was chosen (:mod:`.select`);
+- ``recommendations``: top-k per customer from the chosen model, refitted on every purchase
+  up to ``as_of``, under the same repeat rule as the evaluation (:mod:`.repeats`), each with
+  its reason;
 - ``configurations``: created empty when absent, never overwritten (append-only history);
 - ``configurator_variety``: modules, options, combinations and valid products per product;
 - ``catalog_editions`` and ``edition_coverage``: ranked lists per region x needs segment and
   the coverage curve by number of editions;
 - ``tailored_messages``: product, packaging, delivery and service message per customer.
+
+No recommendation figure from absent data: without transactions, or with fewer distinct
+products than ``customize.min_products``, there are no recommendations and no metrics, and
+the stage says so in one sentence.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -25,14 +33,30 @@ from .. import columns as C
 from ..config import ClientConfig
 from ..customers import with_customer_id
 from ..workspace import Workspace
-from .catalog import build_editions, coverage_curve
-from .configurator import CONFIGURATIONS, Configurator, empty_history
-from .evaluate import evaluate_holdout, time_split
+from .catalog import build_editions, coverage_curve, edition_recommendation, grouping_coverage
+from .configurator import (
+    CONFIGURATIONS,
+    Configurator,
+    configuration_history,
+    configuration_summary,
+    empty_history,
+)
 from .messages import tailored_messages
 from .profile import customer_profile
-from .recommend import ItemKNN, build_matrix, purchase_pairs, repeat_categories
+from .recommend import build_matrix
+from .repeats import RepeatRule, repeat_rule
+from .select import (
+    Selection,
+    Windows,
+    choose_model,
+    describe_evaluated,
+    evaluated_customers,
+    make_candidates,
+    time_windows,
+)
 
-__all__ = ["ensure_configurations", "fit_and_recommend", "holdout_months", "run"]
+__all__ = ["RecommendationRun", "ensure_configurations", "holdout_months", "recommend_for_client",
+           "run", "write_results"]
 
 RECOMMENDATION_COLUMNS = [C.CUSTOMER_ID, "rank", C.PRODUCT_ID, "score", "reason",
                           "reason_product_id"]
@@ -43,28 +67,155 @@ def holdout_months(cfg: ClientConfig) -> int:
     return int(cfg.clv.holdout_months) or 6
 
 
-def fit_and_recommend(ws: Workspace, cfg: ClientConfig, *, k: int = 10,
-                      repeat_threshold: float = 0.25, model: ItemKNN | None = None
-                      ) -> tuple[pd.DataFrame, ItemKNN, pd.DataFrame]:
-    """Fit item-item on every purchase up to ``as_of`` and recommend top-``k`` to everyone.
+@dataclass
+class RecommendationRun:
+    """Everything the recommendation part of Customize produced for one client.
 
-    Returns ``(recommendations, fitted model, purchase pairs)``.
+    ``status`` is ``ok``, ``no_transactions``, ``small_catalogue`` or ``not_evaluated``
+    (too little history for a validation and a holdout window: popularity within segment is
+    used and no metric is shown); ``message`` says it in one plain sentence.
     """
-    end = pd.Timestamp(cfg.as_of) + pd.Timedelta(days=1)
-    pairs = purchase_pairs(with_customer_id(ws, "transactions"), end=end).to_pandas()
+
+    status: str
+    message: str
+    n_products: int = 0
+    windows: Windows | None = None
+    rule: RepeatRule | None = None
+    selection: Selection | None = None
+    chosen: str | None = None
+    recommendations: pd.DataFrame | None = None
+    model: object = None
+    pairs: pd.DataFrame | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def evaluated(self) -> bool:
+        return self.selection is not None
+
+    def evaluation_table(self) -> pd.DataFrame | None:
+        """The ``recommendation_evaluation`` table (None when nothing was evaluated)."""
+        if self.selection is None:
+            return None
+        s, w = self.selection, self.windows
+        return s.table.assign(baseline=s.baseline, holdout_customers=s.who_holdout["n"],
+                              holdout_share=s.who_holdout["share"],
+                              validation_customers=s.who_validation["n"],
+                              validation_start=w.validation_start, cutoff=w.cutoff,
+                              personalisation_pays=s.personalisation_pays)
+
+    def figures(self) -> dict:
+        """Headline figures for the key-figures record (only those that were measured)."""
+        out: dict = {"recommendation_status": self.status, "catalogue_products": self.n_products}
+        if self.recommendations is not None:
+            out.update(recommended_customers=int(self.recommendations[C.CUSTOMER_ID].nunique()),
+                       recommendation_rows=len(self.recommendations), chosen_model=self.chosen)
+        if self.selection is not None:
+            s = self.selection
+            k = s.k
+            t = s.table.set_index("model")
+            c = self.chosen
+            out.update(
+                holdout_customers=int(s.who_holdout["n"]),
+                holdout_customer_share=round(float(s.who_holdout["share"]), 4),
+                validation_customers=int(s.who_validation["n"]),
+                baseline_model=s.baseline,
+                precision_at_10=round(float(t.at[c, f"holdout_precision_at_{k}"]), 4),
+                recall_at_10=round(float(t.at[c, f"holdout_recall_at_{k}"]), 4),
+                coverage=round(float(t.at[c, "holdout_coverage"]), 4),
+                popularity_precision_at_10=round(float(t.at["popularity",
+                                                            f"holdout_precision_at_{k}"]), 4),
+                popularity_recall_at_10=round(float(t.at["popularity",
+                                                         f"holdout_recall_at_{k}"]), 4),
+                popularity_coverage=round(float(t.at["popularity", "holdout_coverage"]), 4),
+                best_holdout_model=str(t[f"holdout_precision_at_{k}"].idxmax()),
+                best_holdout_precision_at_10=round(float(t[f"holdout_precision_at_{k}"].max()),
+                                                   4),
+                lift_over_baseline=round(s.holdout_lift[0], 4),
+                lift_low=round(s.holdout_lift[1], 4), lift_high=round(s.holdout_lift[2], 4),
+                personalisation_pays=bool(s.personalisation_pays))
+            out["consumable_categories"] = int(self.rule.table["consumable"].sum())
+        return out
+
+
+def _segments(profile: pd.DataFrame | None) -> tuple[dict, dict]:
+    if profile is None or "segment" not in profile:
+        return {}, {}
+    seg = dict(zip(profile[C.CUSTOMER_ID].astype(str), profile["segment"]))
+    names = (dict(zip(profile["segment"], profile["segment_name"]))
+             if "segment_name" in profile else {})
+    return seg, names
+
+
+def recommend_for_client(ws: Workspace, cfg: ClientConfig, profile: pd.DataFrame | None = None,
+                         *, months: int | None = None, k: int | None = None,
+                         candidates=None, keep_recs: bool = False) -> RecommendationRun:
+    """Choose the recommender on this client's data, measure it, and recommend to everyone.
+
+    Parameters
+    ----------
+    profile : DataFrame, optional
+        From :func:`.profile.customer_profile` (segments for popularity within segment).
+    months, k : int, optional
+        Holdout months (default :func:`holdout_months`) and list length (``customize.top_k``).
+    candidates : list of str, optional
+        Defaults to ``customize.candidates`` of the config.
+    """
+    cz = cfg.customize
+    k = k or cz.top_k
+    if not ws.has("transactions"):
+        return RecommendationRun("no_transactions", "No transactions: recommendations need "
+                                 "purchase history (ingest a transactions export); none are "
+                                 "written and no recommendation metric is shown.")
+    months = months or holdout_months(cfg)
     products = ws.read("products") if ws.has("products") else None
-    universe = products[C.PRODUCT_ID] if products is not None else None
+    t = with_customer_id(ws, "transactions")
+    w = time_windows(t, cfg.as_of, months, cz.validation_months or None)
+    pairs = w.all_pairs
+    n_products = (int(products[C.PRODUCT_ID].nunique()) if products is not None
+                  else int(pairs[C.PRODUCT_ID].nunique()))
+    if n_products < cz.min_products or not len(pairs):
+        where = "in the product table" if products is not None else "bought"
+        return RecommendationRun(
+            "small_catalogue", f"Only {n_products} distinct product{'s' * (n_products != 1)} "
+            f"{where}: recommendations need a catalogue of at least {cz.min_products} "
+            "(customize.min_products); none are written and no recommendation metric is shown.",
+            n_products=n_products, pairs=pairs)
+    universe = products[C.PRODUCT_ID].astype(str) if products is not None else None
+    rule = repeat_rule(w.fit_holdout if len(w.fit_holdout) else pairs, products, mode=cz.repeat,
+                       threshold=cz.repeat_threshold, categories=cz.repeat_categories)
+    seg, names = _segments(profile)
+    makers = make_candidates(candidates or cz.candidates, segment_of=seg, segment_names=names,
+                             ease_lambda=cz.ease_lambda, ease_max_products=cz.ease_max_products)
+    fallback = "segment popularity" if "segment popularity" in makers else "popularity"
+    if fallback not in makers:
+        makers[fallback] = make_candidates([fallback], segment_of=seg,
+                                           segment_names=names)[fallback]
+    who_v = evaluated_customers(w.fit_validation, w.validation)
+    who_h = evaluated_customers(w.fit_holdout, w.holdout)
+    run = RecommendationRun("ok", "", n_products=n_products, windows=w, rule=rule, pairs=pairs)
+    if who_v["n"] < 2 or who_h["n"] < 2:
+        run.status = "not_evaluated"
+        run.message = (f"Too little history for a validation window and a {months}-month "
+                       f"holdout ({who_v['n']:,} and {who_h['n']:,} customers bought both before "
+                       f"and in them): no recommendation metric is shown, and {fallback} is "
+                       "used, which needs no evidence of taste.")
+        run.chosen = fallback
+    else:
+        sel = choose_model(w, makers, rule, products=universe, k=k,
+                           n_resamples=cz.bootstrap_resamples, keep_recs=keep_recs)
+        run.selection, run.chosen = sel, sel.chosen
+        run.message = sel.statement
+        run.notes.append(describe_evaluated(sel.who_holdout))
+    prod_names = (products.set_index(products[C.PRODUCT_ID].astype(str))[C.NAME].astype(str)
+                  .to_dict() if products is not None and C.NAME in products else None)
     matrix = build_matrix(pairs, products=universe)
-    rep = repeat_categories(pairs, products, threshold=repeat_threshold)
-    repeat_products = None
-    if products is not None and rep["consumable"].any():
-        cats = set(rep.loc[rep["consumable"], C.CATEGORY])
-        repeat_products = products.loc[products[C.CATEGORY].isin(cats), C.PRODUCT_ID].tolist()
-    model = (model or ItemKNN()).fit(matrix, repeat_products=repeat_products)
-    names = (products.set_index(C.PRODUCT_ID)[C.NAME].astype(str).to_dict()
-             if products is not None and C.NAME in products else None)
-    recs = model.recommend(k=k, product_names=names)
-    return recs[RECOMMENDATION_COLUMNS], model, pairs
+    model = makers[run.chosen]().fit(matrix, repeat_products=rule.repeat_products)
+    recs = model.recommend(k=k, product_names=prod_names)
+    run.model, run.recommendations = model, recs[RECOMMENDATION_COLUMNS]
+    if not len(recs):
+        run.notes.append("The chosen model found nothing to suggest: every customer owns every "
+                         "product the repeat rule keeps out.")
+    return run
 
 
 def ensure_configurations(ws: Workspace) -> int:
@@ -74,63 +225,71 @@ def ensure_configurations(ws: Workspace) -> int:
     return ws.count(CONFIGURATIONS)
 
 
+def write_results(ws: Workspace, **tables: pd.DataFrame | None) -> list[str]:
+    """Write the stage's tables in one ledgered stage run; None skips a table."""
+    written = []
+    with ws.stage_run("customize"):
+        for name, df in tables.items():
+            if df is not None:
+                ws.write(name, df)
+                written.append(name)
+        ensure_configurations(ws)
+    return written
+
+
 def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
     """Run the Customize stage on a workspace; return its headline figures."""
     say = print if echo else (lambda *a, **k: None)
     t0 = time.perf_counter()
     out: dict = {}
-    if not ws.has("transactions"):
-        say("no transactions: recommendations, editions and messages need purchase history "
-            "(ingest a transactions export); only the configurator runs")
-    missing = [n for n in ("products", "components", "component_rules", "customer_value")
-               if not ws.has(n)]
+    missing = [n for n in ("transactions", "products", "components", "component_rules",
+                           "customer_value") if not ws.has(n)]
     if missing:
         say(f"missing tables: {', '.join(missing)}")
     products = ws.read("products") if ws.has("products") else None
-
+    tables: dict = {}
+    profile = None
     if ws.has("transactions"):
-        months = holdout_months(cfg)
-        split = time_split(with_customer_id(ws, "transactions"), cfg.as_of, months)
-        ev = evaluate_holdout(split, products)
-        ws.write("recommendation_evaluation", ev["metrics"].assign(holdout_months=months,
-                                                                   cutoff=split.cutoff))
-        m = ev["metrics"].set_index("model")
-        out.update(holdout_months=months, holdout_customers=ev["customers"],
-                   precision_at_10=round(float(m.at["item-item", "precision_at_10"]), 4),
-                   popularity_precision_at_10=round(float(m.at["popularity", "precision_at_10"]), 4),
-                   recall_at_10=round(float(m.at["item-item", "recall_at_10"]), 4),
-                   popularity_recall_at_10=round(float(m.at["popularity", "recall_at_10"]), 4),
-                   coverage=round(float(m.at["item-item", "coverage"]), 4),
-                   popularity_coverage=round(float(m.at["popularity", "coverage"]), 4),
-                   consumable_categories=int(ev["repeat"]["consumable"].sum()))
-        pop = out["popularity_precision_at_10"]
-        out["lift_over_popularity"] = round(out["precision_at_10"] / pop, 2) if pop else None
-        say(f"holdout ({months} months, {ev['customers']:,} customers): precision@10 "
-            f"{out['precision_at_10']:.4f} vs popularity {pop:.4f}")
-
-        recs, _, pairs = fit_and_recommend(ws, cfg)
-        ws.write("recommendations", recs)
-        out.update(recommended_customers=int(recs[C.CUSTOMER_ID].nunique()),
-                   recommendation_rows=len(recs))
-
         profile = customer_profile(ws, mvc_share=cfg.tiers.mvc_share,
                                    bz_max_contribution=cfg.tiers.bz_max_contribution)
         for m_ in profile.attrs["missing"]:
             say(f"fallback: {m_}")
         out["segments_from"] = ("customer_value" if "customer_value" in profile.attrs["sources"]
                                 else "fallback (one segment, tiers by revenue rank)")
-        ed = build_editions(split.train, profile)
-        curve = coverage_curve(ed, split.test, profile)
-        ws.write("catalog_editions", ed.lists)
-        ws.write("edition_coverage", curve)
-        out.update(editions_possible=int(ed.lists["edition"].nunique()),
-                   coverage_national=round(float(curve["coverage"].iloc[0]), 4),
-                   coverage_all_editions=round(float(curve["coverage"].iloc[-1]), 4),
-                   editions_used=int(curve["editions"].iloc[-1]))
-        msgs = tailored_messages(profile, recs, products, pairs)
-        ws.write("tailored_messages", msgs)
+    rec = recommend_for_client(ws, cfg, profile)
+    say(rec.message)
+    for n in rec.notes:
+        say(n)
+    out.update(rec.figures())
+    if rec.rule is not None:
+        say(rec.rule.describe())
+    tables["recommendation_evaluation"] = rec.evaluation_table()
+    tables["recommendations"] = rec.recommendations
+    if rec.windows is not None and profile is not None:
+        w = rec.windows
+        ed = build_editions(w.fit_holdout, profile)
+        curve = coverage_curve(ed, w.holdout, profile)
+        if len(w.holdout) and len(curve):
+            groupings = grouping_coverage(w.fit_holdout, w.holdout, profile)
+            adv = edition_recommendation(curve, groupings)
+            tables["catalog_editions"], tables["edition_coverage"] = ed.lists, curve
+            say(adv["statement"])
+            out.update(editions_possible=int(ed.lists["edition"].nunique()),
+                       editions_recommended=adv["editions"],
+                       coverage_recommended=round(adv["coverage"], 4),
+                       coverage_national=round(adv["national"], 4),
+                       coverage_all_editions=round(adv["all_editions"], 4),
+                       editions_used=adv["max_editions"])
+            if "by_segment" in adv:
+                out.update(editions_by_segment=adv["by_segment"][0],
+                           coverage_by_segment=round(adv["by_segment"][1], 4))
+            if "by_region" in adv:
+                out.update(editions_by_region=adv["by_region"][0],
+                           coverage_by_region=round(adv["by_region"][1], 4))
+    if profile is not None:
+        msgs = tailored_messages(profile, rec.recommendations, products, rec.pairs)
+        tables["tailored_messages"] = msgs
         out["messages"] = len(msgs)
-
     if ws.has("products") and ws.has("components"):
         conf = Configurator(products, ws.read("components"),
                             ws.read("component_rules") if ws.has("component_rules") else None)
@@ -141,10 +300,21 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
                 f"another option ({', '.join(bad[C.OPTION_ID].astype(str).head(5))}"
                 f"{', ...' if len(bad) > 5 else ''}); fix the component rules")
         out["configurator_rule_conflicts"] = len(bad)
-        ws.write("configurator_variety", var)
+        tables["configurator_variety"] = var
         out.update(configurable_products=len(var), configurator_modules=int(var["modules"].sum()),
                    configurator_options=int(var["options"].sum()),
                    configurator_valid_products=int(var["valid"].sum()))
-    out["configurations_saved"] = ensure_configurations(ws)
+    write_results(ws, **tables)
+    hist = configuration_history(ws)
+    cs = configuration_summary(hist)
+    out.update(configurations_saved=cs["configurations"],
+               customers_with_configuration=cs["customers"],
+               configuration_reorder_customers=cs["reorder_customers"],
+               configuration_reorder_share=(round(cs["reorder_share"], 4)
+                                            if cs["ordered_customers"] else None))
+    say(f"{cs['customers']:,} customers have a configuration remembered; "
+        f"{cs['reorder_customers']:,} of {cs['ordered_customers']:,} who ordered one ordered the "
+        "same configuration again")
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+

@@ -265,8 +265,12 @@ class _Base:
         rp = set(map(str, repeat_products))
         return np.fromiter((p in rp for p in prods), dtype=bool, count=len(prods))
 
-    def _scores(self, x: sp.csr_matrix) -> np.ndarray:  # pragma: no cover - abstract
+    def _scores(self, x: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
+
+    def fill_reasons(self, customers: np.ndarray) -> np.ndarray:
+        """The reason of a suggestion no owned product explains (a popularity fill)."""
+        return np.full(len(customers), "popular with customers", dtype=object)
 
     def _reasons(self, x: sp.csr_matrix, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = top.size
@@ -298,7 +302,7 @@ class _Base:
         for lo in range(0, len(rows), chunk_size):
             r = rows[lo:lo + chunk_size]
             x = m.matrix[r]
-            scores = self._scores(x)
+            scores = self._scores(x, r)
             # durable products already owned are not suggested again
             xb = x.tocoo()
             block = ~self.repeat_ok_[xb.col]
@@ -325,8 +329,9 @@ class _Base:
         reason_pid = np.where(ri >= 0, m.products[np.maximum(ri, 0)], None)
         df[REASON_PRODUCT] = reason_pid
         names = product_names or {}
-        df[REASON] = [f"because you bought {names.get(q, q)}" if q is not None
-                      else "popular with customers" for q in reason_pid]
+        fill = self.fill_reasons(df[customer_id].to_numpy())
+        df[REASON] = [f"because you bought {names.get(q, q)}" if q is not None else f
+                      for q, f in zip(reason_pid, fill)]
         return df.reset_index(drop=True)
 
 
@@ -340,7 +345,7 @@ class Popularity(_Base):
                                        minlength=matrix.shape[1]).astype(np.float32)
         return self
 
-    def _scores(self, x: sp.csr_matrix) -> np.ndarray:
+    def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         return np.broadcast_to(self.popularity_ / max(self.popularity_.max(), 1.0),
                                (x.shape[0], x.shape[1])).copy()
 
@@ -410,7 +415,7 @@ class ItemKNN(_Base):
         self.popularity_ = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
         return self
 
-    def _scores(self, x: sp.csr_matrix) -> np.ndarray:
+    def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         xb = x.copy()
         xb.data[:] = 1.0
         s = (xb @ self.similarity_csr_).toarray()

@@ -1,0 +1,248 @@
+"""More candidate recommenders beside item-kNN and popularity (:mod:`.recommend`).
+
+- :class:`SegmentPopularity`: the bestsellers of the customer's needs segment (Differentiate's
+  ``customer_value.segment``); the reason is "popular in your segment (<name>)".
+- :class:`Ease`: EASE (Steck 2019), a closed-form item-item model: with the binary customers x
+  products matrix X, ``P = (X'X + lambda I)^-1`` and ``B = I - P / diag(P)`` (column-wise, so
+  the diagonal is zero); a customer's scores are ``x B``. One regularised Gram-matrix inverse;
+  the ``max_products`` most bought products take part (the inverse is cubic in them), the
+  rest are scored by popularity only.
+- :class:`ImplicitALS` and :class:`ImplicitBPR`: matrix factorisation from the ``implicit``
+  library (alternating least squares on BM25-weighted counts; Bayesian personalised ranking).
+
+Every model gives each suggestion a reason: the owned product that contributes most (for
+EASE its weight ``B[owned, suggested]``; for the factor models the owned product whose item
+factors are closest to the suggestion's), or a popularity reason when nothing owned explains it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from .recommend import InteractionMatrix, _Base, _bm25
+
+__all__ = ["Ease", "ImplicitALS", "ImplicitBPR", "SegmentPopularity", "dense_reasons"]
+
+
+def _binary(x: sp.csr_matrix) -> sp.csr_matrix:
+    xb = x.tocsr().astype(np.float32, copy=True)
+    xb.data[:] = 1.0
+    return xb
+
+
+def dense_reasons(x: sp.csr_matrix, top: np.ndarray, weight) -> tuple[np.ndarray, np.ndarray]:
+    """For each (customer, suggestion): the owned product with the largest positive weight.
+
+    ``weight(owned, suggested)`` takes two equal-length arrays of product positions and returns
+    the weight of each pair (e.g. an EASE coefficient). Returns ``(reason position or -1,
+    weight)`` flattened in (customer, rank) order.
+    """
+    x = x.tocsr()
+    n_c, k = top.shape
+    reason = np.full(n_c * k, -1, dtype=np.int64)
+    best = np.zeros(n_c * k, dtype=np.float32)
+    counts = np.diff(x.indptr)
+    if not x.nnz or not k:
+        return reason, best
+    row_of = np.repeat(np.arange(n_c), counts)  # customer of each owned product
+    pair_row = (row_of[:, None] * k + np.arange(k)[None, :]).ravel()
+    owned = np.repeat(x.indices, k)
+    sugg = top[row_of].ravel()
+    w = np.asarray(weight(owned, sugg), dtype=np.float32)
+    ok = (w > 0) & (owned != sugg)
+    pair_row, owned, w = pair_row[ok], owned[ok], w[ok]
+    if not len(w):
+        return reason, best
+    order = np.lexsort((-w, pair_row))
+    first = order[np.r_[True, pair_row[order][1:] != pair_row[order][:-1]]]
+    reason[pair_row[first]] = owned[first]
+    best[pair_row[first]] = w[first]
+    return reason, best
+
+
+class SegmentPopularity(_Base):
+    """The products bought by most customers of the customer's needs segment.
+
+    Parameters
+    ----------
+    segment_of : dict
+        customer_id -> segment; customers without one get the overall bestsellers.
+    segment_names : dict, optional
+        segment -> name, for the reason.
+    min_customers : int
+        A segment with fewer buying customers uses the overall list.
+    """
+
+    def __init__(self, segment_of: dict | None = None, segment_names: dict | None = None,
+                 min_customers: int = 30):
+        self.segment_of = {str(k): v for k, v in (segment_of or {}).items()}
+        self.segment_names = segment_names or {}
+        self.min_customers = min_customers
+
+    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> SegmentPopularity:
+        self.matrix_ = matrix
+        self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        x = _binary(matrix.matrix)
+        overall = np.asarray(x.sum(axis=0)).ravel()
+        overall = overall / max(overall.max(), 1.0)
+        segs = np.array([self.segment_of.get(str(c)) for c in matrix.customers], dtype=object)
+        labels = [s for s in dict.fromkeys(segs.tolist()) if s is not None]
+        code = np.zeros(len(segs), dtype=np.int64)  # 0 = the overall list
+        table = [overall]
+        self.labels_ = [None]
+        for s in labels:
+            rows = np.flatnonzero(segs == s)
+            if len(rows) < self.min_customers:
+                continue
+            counts = np.asarray(x[rows].sum(axis=0)).ravel()
+            table.append(counts / max(counts.max(), 1.0) + 1e-3 * overall)
+            code[rows] = len(table) - 1
+            self.labels_.append(s)
+        self.table_ = np.vstack(table).astype(np.float32)
+        self.code_ = code
+        return self
+
+    def _scores(self, x: sp.csr_matrix, rows) -> np.ndarray:
+        return self.table_[self.code_[rows]].copy()
+
+    def fill_reasons(self, customers: np.ndarray) -> np.ndarray:
+        idx = self.matrix_.rows(list(customers))
+        out = np.empty(len(customers), dtype=object)
+        for i, r in enumerate(idx):
+            lab = self.labels_[self.code_[r]] if r >= 0 else None
+            out[i] = ("popular with customers" if lab is None else
+                      f"popular in your segment ({self.segment_names.get(lab, lab)})")
+        return out
+
+
+class Ease(_Base):
+    """EASE: ``B = I - P / diag(P)``, ``P = (X'X + lambda I)^-1`` on the binary matrix.
+
+    Parameters
+    ----------
+    lam : float
+        The ridge penalty lambda (Steck used a few hundred on MovieLens and Netflix).
+    max_products : int
+        The most bought products that enter the inverse (cost grows with its cube).
+    """
+
+    def __init__(self, lam: float = 250.0, max_products: int = 3000,
+                 popularity_prior: float = 1e-6):
+        if lam <= 0:
+            raise ValueError(f"lam: expected a positive penalty, found {lam}")
+        self.lam, self.max_products, self.popularity_prior = lam, max_products, popularity_prior
+
+    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> Ease:
+        self.matrix_ = matrix
+        self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        x = _binary(matrix.matrix)
+        pop = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
+        order = np.argsort(-pop, kind="stable")
+        keep = np.sort(order[:min(self.max_products, int((pop > 0).sum()))])
+        xs = x[:, keep].tocsc()
+        g = (xs.T @ xs).toarray().astype(np.float64)
+        g[np.diag_indices_from(g)] += self.lam
+        c = scipy.linalg.cho_factor(g, overwrite_a=True, check_finite=False)
+        p = scipy.linalg.cho_solve(c, np.eye(len(keep)), overwrite_b=True, check_finite=False)
+        b = -p / np.diag(p)[None, :]
+        np.fill_diagonal(b, 0.0)
+        self.B_ = b.astype(np.float32)
+        self.keep_ = keep
+        pos = np.full(x.shape[1], -1, dtype=np.int64)
+        pos[keep] = np.arange(len(keep))
+        self.pos_ = pos
+        self.popularity_ = pop
+        return self
+
+    def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
+        xb = _binary(x)[:, self.keep_]
+        s = np.zeros((x.shape[0], x.shape[1]), dtype=np.float32)
+        s[:, self.keep_] = np.asarray(xb @ self.B_)
+        s += self.popularity_prior * (self.popularity_ / max(self.popularity_.max(), 1.0))
+        return s
+
+    def _reasons(self, x, top):
+        pos = self.pos_
+
+        def weight(a, b):
+            pa, pb = pos[a], pos[b]
+            ok = (pa >= 0) & (pb >= 0)
+            w = np.zeros(len(a), dtype=np.float32)
+            w[ok] = self.B_[pa[ok], pb[ok]]
+            return w
+
+        return dense_reasons(x, top, weight)
+
+
+class _Factors(_Base):
+    """Shared scoring and reasons of the ``implicit`` factor models."""
+
+    popularity_prior = 1e-6
+
+    def _fit_factors(self, model, weighted: sp.csr_matrix) -> None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):  # implicit's own threads; BLAS threads would fight
+            model.fit(weighted, show_progress=False)
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
+        norms = np.linalg.norm(self.item_factors_, axis=1)
+        self.item_unit_ = self.item_factors_ / np.maximum(norms, 1e-9)[:, None]
+
+    def _scores(self, x, rows) -> np.ndarray:
+        s = self.user_factors_[rows] @ self.item_factors_.T
+        s += self.popularity_prior * (self.popularity_ / max(self.popularity_.max(), 1.0))
+        return s.astype(np.float32, copy=False)
+
+    def _reasons(self, x, top):
+        v = self.item_unit_
+        return dense_reasons(x, top, lambda a, b: np.einsum("ij,ij->i", v[a], v[b]))
+
+
+class ImplicitALS(_Factors):
+    """Alternating least squares (``implicit.als``) on BM25-weighted purchase counts."""
+
+    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0,
+                 iterations: int = 15, random_state: int = 0):
+        self.factors, self.regularization, self.alpha = factors, regularization, alpha
+        self.iterations, self.random_state = iterations, random_state
+
+    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> ImplicitALS:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        self.matrix_ = matrix
+        self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        self.popularity_ = np.bincount(matrix.matrix.indices,
+                                       minlength=matrix.shape[1]).astype(np.float32)
+        model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
+                                        alpha=self.alpha, iterations=self.iterations,
+                                        random_state=self.random_state,
+                                        calculate_training_loss=False)
+        self._fit_factors(model, _bm25(matrix.matrix).tocsr())
+        return self
+
+
+class ImplicitBPR(_Factors):
+    """Bayesian personalised ranking (``implicit.bpr``) on the binary purchase matrix."""
+
+    def __init__(self, factors: int = 64, learning_rate: float = 0.05,
+                 regularization: float = 0.01, iterations: int = 100, random_state: int = 0):
+        self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
+        self.iterations, self.random_state = iterations, random_state
+
+    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> ImplicitBPR:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        self.matrix_ = matrix
+        self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        self.popularity_ = np.bincount(matrix.matrix.indices,
+                                       minlength=matrix.shape[1]).astype(np.float32)
+        model = BayesianPersonalizedRanking(factors=self.factors,
+                                            learning_rate=self.learning_rate,
+                                            regularization=self.regularization,
+                                            iterations=self.iterations,
+                                            random_state=self.random_state)
+        self._fit_factors(model, _binary(matrix.matrix))
+        return self
