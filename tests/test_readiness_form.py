@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from onetoone.config import load_config
@@ -81,6 +83,7 @@ def test_raw_messages_cannot_break_the_rules(store):
     update(form.radios[item], value="DROP TABLE")
     assert store.draft(tok).answers == {}
     update(form.comment_boxes["identify"], value="x" * 50_000)  # oversized: capped and told
+    form.flush_comments()
     assert len(store.draft(tok).comments["identify"]) == COMMENT_MAX_CHARS
     assert form.comment_boxes["identify"].value == "x" * COMMENT_MAX_CHARS
     assert "limited" in form.status.value
@@ -99,6 +102,41 @@ def test_raw_messages_cannot_break_the_rules(store):
     assert saved["value"].between(1, 5).all()
     # a second tab open on the same link before submit: its submit and answers are refused politely
     assert survey_app(environ={"QUERY_STRING": f"token={tok}", "ONETOONE_DB_URL": store.url})
+
+
+def test_comments_are_saved_as_typed_debounced_and_kept_on_reload(store, monkeypatch):
+    _, t = store.create_survey("Acme Retail", {"customers": 1})
+    tok = t["token"][0]
+    form = SurveyForm(store, tok, comment_delay=0.3)
+    assert form.comment_boxes["identify"].continuous_update  # every keystroke reaches the kernel
+    saves = []
+    real = store.save_comment
+    monkeypatch.setattr(store, "save_comment", lambda *a: saves.append(a[2]) or real(*a))
+    for text in ("T", "Th", "The", "The shop knows me."):  # typing, faster than the delay
+        update(form.comment_boxes["identify"], value=text)
+    assert saves == []  # nothing written per keystroke
+    deadline = time.monotonic() + 10
+    while not saves and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.4)
+    assert saves == ["The shop knows me."]  # one write, the last text, without leaving the box
+    assert store.draft(tok).comments == {"identify": "The shop knows me."}
+    again = SurveyForm(store, tok)  # a reload: the comment is back in its box
+    assert again.comment_boxes["identify"].value == "The shop knows me."
+    assert "Welcome back" in again.header.value
+
+
+def test_customers_see_plain_language(store):
+    _, t = store.create_survey("Acme Retail", {"customers": 1, "managers": 1})
+    forms = {g: SurveyForm(store, tok) for g, tok in zip(t["group"], t["token"])}
+    shown = ""
+    for i in range(len(forms["customers"].parts)):
+        forms["customers"]._show_page(i)
+        shown += texts(forms["customers"])
+    for jargon in ("Broad View", "One-to-One Gap", "Differentiate", "Customize:", "Customer metrics"):
+        assert jargon not in shown, jargon
+    assert "How the company treats you today" in shown
+    assert "Broad View" not in texts(forms["managers"])
 
 
 def test_two_tabs_on_one_link_submit_once(store):

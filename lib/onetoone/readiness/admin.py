@@ -98,38 +98,67 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+TEMPLATE_ROOT = Path(__file__).with_name("voila")
+"""A Jupyter data folder holding the survey's Voila template (``voila/templates/onetoone-survey``)."""
+TEMPLATE = "onetoone-survey"
+CULL_IDLE_SECONDS = 45
+CULL_INTERVAL_SECONDS = 10
+"""A kernel with no open page is shut down within CULL_IDLE + CULL_INTERVAL seconds (under a
+minute) of its last message; the page's close-tab shutdown usually frees it at once."""
+
+
 def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | None = None) -> list[str]:
     """The Voila command line for the one survey notebook (never directory mode).
 
-    Safety settings come from the shipped voila.json (read from the folder Voila starts in,
-    which :func:`serve` makes the repository root) and are repeated on the command line.
+    Voila runs with the survey's front door (:mod:`onetoone.readiness.server`: unknown and used
+    links and the kernel cap are answered before any kernel starts) and its own template. Safety
+    settings come from the shipped voila.json (read from the folder Voila starts in, which
+    :func:`serve` makes the repository root) and are repeated on the command line.
     """
-    cmd = [sys.executable, "-m", "voila", str(SURVEY_NOTEBOOK), f"--port={port}", f"--Voila.ip={ip}",
-           "--no-browser", "--Voila.port_retries=0",
+    cmd = [sys.executable, "-m", "onetoone.readiness.server", str(SURVEY_NOTEBOOK), f"--port={port}",
+           f"--Voila.ip={ip}", "--no-browser", "--Voila.port_retries=0",
            "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
-           "--MappingKernelManager.cull_idle_timeout=300", "--MappingKernelManager.cull_interval=60"]
+           f"--VoilaConfiguration.template={TEMPLATE}",
+           "--VoilaConfiguration.allow_template_override=NO",
+           "--VoilaConfiguration.allow_theme_override=NO",
+           f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
+           f"--MappingKernelManager.cull_interval={CULL_INTERVAL_SECONDS}",
+           "--MappingKernelManager.cull_connected=False"]
     if token is not None:
         cmd.append(f"--Voila.token={token}")
     return cmd
 
 
-def voila_env(config_path: str | Path | None, db_url: str | None = None) -> dict[str, str]:
+def voila_env(config_path: str | Path | None, db_url: str | None = None,
+              max_kernels: int | None = None) -> dict[str, str]:
+    """The survey server's environment: the client's DB URL (kernels and the front door read it),
+    the template folder on ``JUPYTER_PATH``, the kernel cap."""
     env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)
     if config_path:
         env["ONETOONE_CONFIG"] = str(Path(config_path).resolve())
+        if not db_url:
+            from ..config import load_config
+
+            db_url = load_config(config_path).survey_db_url
     if db_url:
         env["ONETOONE_DB_URL"] = db_url
+    if max_kernels is not None:
+        env["ONETOONE_SURVEY_MAX_KERNELS"] = str(int(max_kernels))
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH")) if p)
     env.setdefault("ONETOONE_PLOTLY_RENDERER", "plotly_mimetype")
     return env
 
 
 def start_voila(config_path: str | Path, port: int | None = None, ip: str = "127.0.0.1",
-                db_url: str | None = None, log_path: str | Path | None = None) -> subprocess.Popen:
+                db_url: str | None = None, log_path: str | Path | None = None,
+                max_kernels: int | None = None) -> subprocess.Popen:
     """Start Voila on the survey notebook in the background (tests, benchmarks)."""
     port = port or free_port(ip)
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(voila_command(port, ip), cwd=str(paths.ROOT),
-                            env=voila_env(config_path, db_url), stdout=log, stderr=subprocess.STDOUT,
+                            env=voila_env(config_path, db_url, max_kernels), stdout=log,
+                            stderr=subprocess.STDOUT,
                             start_new_session=True)
     proc.port = port  # type: ignore[attr-defined]
     proc.base_url = f"http://{ip}:{port}"  # type: ignore[attr-defined]

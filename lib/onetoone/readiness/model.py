@@ -73,16 +73,28 @@ class Item(_Strict):
         return self.levels
 
 
+Audience = Literal["manager", "employee", "customer"]
+
+
 class Section(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     title: str
+    audience_titles: dict[Audience, str] = Field(default_factory=dict)
+    """What respondents of an audience see instead of ``title`` (``title`` stays the
+    consultant's name for reports)."""
     items: tuple[Item, ...] = Field(min_length=1)
+
+    def title_for(self, audience: str) -> str:
+        return self.audience_titles.get(audience, self.title)
 
 
 class Questionnaire(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     title: str
     intro: str = ""
+    audience_titles: dict[Audience, str] = Field(default_factory=dict)
+    """Plain-language title per audience for the respondent's form (``title`` is for reports)."""
+    audience_intros: dict[Audience, str] = Field(default_factory=dict)
     kind: Literal["levels", "scale"]
     scale: tuple[str, ...] | None = None
     sections: tuple[Section, ...] = Field(min_length=1)
@@ -98,6 +110,12 @@ class Questionnaire(_Strict):
                 if self.kind == "scale" and it.levels is not None:
                     raise ValueError(f"questionnaire {self.id}, item {it.id}: a scale item has no `levels`")
         return self
+
+    def title_for(self, audience: str) -> str:
+        return self.audience_titles.get(audience, self.title)
+
+    def intro_for(self, audience: str) -> str:
+        return self.audience_intros.get(audience, self.intro)
 
     def items(self, audience: str | None = None) -> list[tuple[Section, Item]]:
         return [(s, it) for s in self.sections for it in s.items
