@@ -88,6 +88,12 @@ IS_DEFAULT = "is_default"
 OTHER_OPTION_ID = "other_option_id"
 RULE = "rule"  # requires | excludes
 
+# --- saved configurations (the client's own configurator export) -----------------------------
+CONFIGURATION_ID = "configuration_id"
+OPTIONS = "options"  # option ids chosen, ';'-separated (or a JSON object module -> option id)
+STATUS = "status"  # saved | ordered | abandoned
+CONFIGURATION_STATUSES = ("saved", "ordered", "abandoned")
+
 # --- vocabularies -------------------------------------------------------------------------
 CHANNELS = ("web", "email", "sms", "call_centre", "store", "sales_rep", "mail")
 """Every channel a contact or a purchase can happen on (client values are mapped onto these)."""
@@ -195,6 +201,16 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c(RULE, "str", "requires | excludes", True),
         _c(OTHER_OPTION_ID, "str", "the option it requires or excludes", True),
     ),
+    "saved_configurations": (
+        _c(CONFIGURATION_ID, "str", "unique id of the saved configuration", True),
+        _c(RECORD_ID, "str", "customer record of whoever saved it in this source", True),
+        _c(PRODUCT_ID, "str", "configurable base product", True),
+        _c(OPTIONS, "str", "option ids chosen, ';'-separated (or a JSON object module -> "
+           "option id)", True),
+        _c(PRICE, "float", "price quoted for the configuration"),
+        _c(CREATED_AT, "timestamp", "when it was saved or ordered", True),
+        _c(STATUS, "str", "saved, ordered or abandoned (saved when empty)"),
+    ),
 }
 """Canonical input tables. Tables with a customer link also get source_system and record_key."""
 
@@ -206,7 +222,7 @@ SENSITIVE_COLUMNS = (*IDENTIFIER_COLUMNS, "national_id_n", "account_number_n",
                      "loyalty_number_n", "card_number_n")
 """Columns never shown unmasked in reports (the report masker hides their values)."""
 
-LINKED_TABLES = ("customer_records", "transactions", "interactions")
+LINKED_TABLES = ("customer_records", "transactions", "interactions", "saved_configurations")
 """Tables whose rows carry a source system (from the source's config) and a record key."""
 
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
@@ -216,6 +232,7 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "products": (PRODUCT_ID,),
     "components": (PRODUCT_ID, OPTION_ID),
     "component_rules": (PRODUCT_ID, OPTION_ID, RULE, OTHER_OPTION_ID),
+    "saved_configurations": (SOURCE_SYSTEM, CONFIGURATION_ID),
 }
 
 # --- stage outputs: the columns stages hand each other ---------------------------------------
@@ -557,6 +574,8 @@ STAGE_TABLES: dict[str, dict[str, str]] = {
         "products": "the product catalogue",
         "components": "modules and options of configurable products",
         "component_rules": "compatibility rules between options",
+        "saved_configurations": "configurations customers saved or ordered in the client's "
+                                "own configurator",
         "quarantine": "rows that could not be used: file, row, column, value, reason",
         "ingest_log": "one row per source and ingest run: read, loaded, quarantined",
     },
@@ -608,7 +627,8 @@ STAGE_READS: dict[str, tuple[str, ...]] = {
                       "record_map", "customers"),
     "interact": ("customer_records", "transactions", "interactions", "products", "record_map",
                  "customers", "customer_value"),
-    "customize": ("transactions", "products", "components", "component_rules", "record_map",
+    "customize": ("transactions", "products", "components", "component_rules",
+                  "saved_configurations", "record_map",
                   "customers", "customer_value"),
 }
 """Tables each stage reads (fingerprinted in the ledger when it finishes)."""

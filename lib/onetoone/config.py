@@ -84,7 +84,7 @@ class Source(_Strict):
     name: str = Field(description="a short name for this source, used in reports")
     path: str = Field(description="file path or glob, relative to the config file")
     table: Literal["customer_records", "transactions", "interactions", "products", "components",
-                   "component_rules"]
+                   "component_rules", "saved_configurations"]
     system: str | None = Field(None, description="source system name (crm, web, loyalty, ...)")
     format: Literal["csv", "parquet", "excel"] | None = None
     delimiter: str = ","

@@ -343,7 +343,7 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
     own = ws is None
     ws = ws or Workspace.open(cfg)
     order = ["products", "components", "component_rules", "customer_records", "transactions",
-             "interactions"]
+             "interactions", "saved_configurations"]
     chosen = [s for s in cfg.sources if sources is None or s.name in sources]
     if sources:
         unknown = sorted(set(sources) - {s.name for s in cfg.sources})
