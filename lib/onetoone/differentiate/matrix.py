@@ -58,19 +58,35 @@ class MatrixPlacement:
     """The client's place on the differentiation matrix."""
 
     value_skew: float
-    needs_diversity: float
+    needs_diversity: float | None
     skew_threshold: float
     diversity_threshold: float
-    quadrant: str
-    label: str
-    example: str
-    emphasis: str
+    quadrant: str | None
+    label: str | None
+    example: str | None
+    emphasis: str | None
+
+    unknown: str = ""  # why needs diversity is unknown (empty when it was measured)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @property
+    def known(self) -> bool:
+        """Is the client placed on both axes (needs diversity measured)?"""
+        return self.needs_diversity is not None
+
     def sentence(self) -> str:
         """One sentence for a report."""
+        if not self.known:
+            side = "high" if self.value_skew >= self.skew_threshold else "low"
+            pair = ("an airline (key accounts by value) from a computer-systems maker (full "
+                    "one-to-one)" if side == "high" else
+                    "a petrol station (mass marketing) from a bookstore (customize cheaply)")
+            return (f"Value skew (Gini) {self.value_skew:.2f} is {side}, but needs diversity is "
+                    f"unknown ({self.unknown}), so the matrix cannot place the client; product "
+                    f"categories and list prices, sales channels or contact history would "
+                    f"tell {pair}.")
         return (f"Value skew (Gini) {self.value_skew:.2f} and needs diversity "
                 f"{self.needs_diversity:.2f} place the client with businesses like a {self.example}: "
                 f"{self.label.lower()}. {self.emphasis}")
@@ -78,10 +94,11 @@ class MatrixPlacement:
 
 def differentiation_matrix(
     value_skew: float,
-    needs_diversity: float,
+    needs_diversity: float | None,
     *,
     skew_threshold: float = 0.5,
     diversity_threshold: float = 0.25,
+    unknown: str = "no needs segments",
 ) -> MatrixPlacement:
     """Place the client by value skew (Gini of customer value) and needs diversity.
 
@@ -89,11 +106,20 @@ def differentiation_matrix(
     ----------
     value_skew : float
         Gini coefficient of customer value, in [0, 1].
-    needs_diversity : float
-        :func:`~onetoone.differentiate.needs.needs_diversity`, in [0, 1].
+    needs_diversity : float or None
+        :func:`~onetoone.differentiate.needs.needs_diversity`, in [0, 1]; None when it could
+        not be measured (no needs data): the placement then has no quadrant (``quadrant``,
+        ``label``, ``example`` and ``emphasis`` are None) and says so, with ``unknown`` as
+        the reason.
     skew_threshold, diversity_threshold : float
         The matrix's midlines.
     """
+    if needs_diversity is None:
+        if not 0 <= value_skew <= 1:
+            raise ValueError(f"differentiation_matrix: value_skew must be in [0, 1]; found "
+                             f"{value_skew}")
+        return MatrixPlacement(float(value_skew), None, skew_threshold, diversity_threshold,
+                               None, None, None, None, unknown=unknown)
     for name, x in (("value_skew", value_skew), ("needs_diversity", needs_diversity)):
         if not 0 <= x <= 1:  # also catches NaN
             raise ValueError(f"differentiation_matrix: {name} must be in [0, 1]; found {x}")

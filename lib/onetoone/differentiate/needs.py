@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_GROUP_WEIGHTS",
     "FEATURE_GROUPS",
     "NeedsSegments",
+    "NoNeedsData",
     "feature_group",
     "name_segments",
     "needs_diversity",
@@ -264,6 +265,11 @@ class NeedsSegments:
         return self.labels.map(self.names).rename("segment_name")
 
 
+class NoNeedsData(ValueError):
+    """No behaviour feature that describes a need varies across customers: segments fitted on
+    them would be noise (every k scores a silhouette of -1), so none are made."""
+
+
 def _design(features: pd.DataFrame, group_weights: dict[str, float] | None):
     from sklearn.preprocessing import StandardScaler
 
@@ -287,6 +293,12 @@ def _design(features: pd.DataFrame, group_weights: dict[str, float] | None):
     for g in set(groups):
         m = groups == g
         w[m] = math.sqrt(weights.get(g, 1.0) / m.sum())  # each group: total variance = weight
+    if not (w > 0).any():
+        constant = [feature_group(c) for c in features.columns if c not in keep]
+        raise NoNeedsData(
+            "no needs data: no behaviour feature that describes a need varies across "
+            "customers" + (f" ({', '.join(sorted(set(constant)))} are the same for everyone)"
+                           if constant else ""))
     return keep, Z, Z * w, scaler
 
 

@@ -63,6 +63,8 @@ TIME_UNIT = "W"
 
 NO_PURCHASE_SEGMENT = -1
 NO_PURCHASE_NAME = "No purchases yet"
+NOT_SEGMENTED = -2
+NOT_SEGMENTED_NAME = "Not segmented (no needs data)"
 
 
 @dataclass
@@ -96,8 +98,8 @@ class Differentiation:
 
     def segment_table(self) -> pd.DataFrame:
         if self.segments is None:
-            return pd.DataFrame({"segment": [NO_PURCHASE_SEGMENT], "segment_name": [NO_PURCHASE_NAME],
-                                 "size": [len(self.customers)]})
+            g = self.customers.groupby(["segment", "segment_name"]).size()
+            return g.rename("size").reset_index()
         return self.segments.table()
 
     def summary(self) -> dict:
@@ -112,8 +114,9 @@ class Differentiation:
             "gini_clv": round(self.skew["gini"], 4),
             "top_20pct_share": round(self.skew["top_20%"], 4),
             "segments": int(self.segments.k) if self.segments is not None else 0,
-            "needs_diversity": round(self.matrix.needs_diversity, 4),
-            "matrix": self.matrix.label,
+            "needs_diversity": (round(self.matrix.needs_diversity, 4) if self.matrix.known
+                                else None),
+            "matrix": self.matrix.label if self.matrix.known else "needs unknown",
             **{f"tier_{k}": int(v) for k, v in tiers.items()},
             "migrators": int(cv["migrator"].sum()),
             "decliners": int(cv["is_decliner"].sum()),
@@ -280,9 +283,10 @@ def assemble(cfg: ClientConfig, value: pd.DataFrame, clv: LifetimeValue | None,
         cv["segment"] = segments.labels.reindex(cv.index).fillna(NO_PURCHASE_SEGMENT).astype(int)
         names = {**segments.names, NO_PURCHASE_SEGMENT: NO_PURCHASE_NAME}
         cv["segment_name"] = cv["segment"].map(names)
-    else:
-        cv["segment"] = NO_PURCHASE_SEGMENT
-        cv["segment_name"] = NO_PURCHASE_NAME
+    else:  # no needs segments: buyers are not segmented, the rest have not bought yet
+        bought = cv["orders"].fillna(0) > 0
+        cv["segment"] = np.where(bought, NOT_SEGMENTED, NO_PURCHASE_SEGMENT)
+        cv["segment_name"] = np.where(bought, NOT_SEGMENTED_NAME, NO_PURCHASE_NAME)
     cv["profile"] = tenure_band(cv["first_purchase"], cfg.as_of)
     pot = potential_value(cv, value_col="clv", group_cols=("segment", "profile"))
     cv = cv.join(pot)
@@ -359,12 +363,14 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
     if clv is not None:
         say(f"  CLV: {clv.bgnbd!r}; {clv.gg!r} ({seconds['clv']:.1f} s)")
     t0 = time.perf_counter()
+    needs_unknown = ""
     try:
         segments = needs_segments(cfg, ws, k_range=k_range, random_state=random_state)
         missing = segments.features.attrs.get("missing", {})  # type: ignore[attr-defined]
         notes += [f"needs features: {v}" for v in missing.values()]
     except ValueError as exc:
         segments = None
+        needs_unknown = str(exc)
         notes.append(f"no needs segments: {exc}")
     seconds["needs"] = time.perf_counter() - t0
     if segments is not None:
@@ -374,7 +380,8 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
     cv, tiers = assemble(cfg, value, clv, segments)
     values = cv["clv"] if cv["clv"].sum() > 0 else cv["contribution"]
     skew = skew_summary(values)
-    matrix = differentiation_matrix(skew["gini"], segments.diversity if segments else 0.0)
+    matrix = differentiation_matrix(skew["gini"], segments.diversity if segments else None,
+                                    unknown=needs_unknown)
     fence = fence_for(cfg, cv, fence_value)
     be = fence.break_even()
     k = be.best.customers
@@ -425,7 +432,12 @@ def _write_tables(ws: Workspace, d: Differentiation) -> dict[str, int]:
         out["fence_assignment"] = len(fa)
     else:
         ws.drop("fence_assignment")
-    ws.write("client_position", pd.DataFrame([d.matrix.as_dict()]))  # read by the readiness report
+    pos = pd.DataFrame([d.matrix.as_dict()])  # typed: a null needs diversity stays DOUBLE
+    for col in ("needs_diversity", "value_skew", "skew_threshold", "diversity_threshold"):
+        pos[col] = pos[col].astype("float64")
+    for col in ("quadrant", "label", "example", "emphasis", "unknown"):
+        pos[col] = pos[col].astype("string")
+    ws.write("client_position", pos)  # read by the readiness report
     out["client_position"] = 1
     if d.clv is not None and d.clv.holdout is not None:
         ho = d.clv.holdout.table.reset_index()

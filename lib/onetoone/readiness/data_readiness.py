@@ -90,6 +90,23 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+STAGE_INPUTS: dict[str, tuple[str, str]] = {
+    "identify": ("customer_records",
+                 "no customer records, so nothing identifies a customer across systems"),
+    "differentiate": ("transactions", "no transactions, so no customer's value is known"),
+    "interact": ("interactions", "no interactions, so no contact history is known"),
+    "customize": ("products", "no product catalogue, so nothing can be tailored"),
+}
+"""The input each stage cannot be scored without: when it is absent or empty, every measure of
+the stage is unavailable (a stage with nothing to work on gets no score, not a perfect one)."""
+
+
+def _rows_of(ws, table: str) -> int:
+    if not ws.has(table):
+        return 0
+    return int(ws.sql(f"SELECT count(*) AS n FROM {_q(table)}")["n"].iloc[0])
+
+
 def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: str = C.RECORD_KEY,
                            channel: str = C.CHANNEL, cost: str = C.COST,
                            efficient_channels: tuple[str, ...] = EFFICIENT_CHANNELS,
@@ -209,7 +226,14 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
         add("offer_coverage", v, f"customers in {base} with a recommendation")
     else:
         add("offer_coverage", None, "unavailable: no recommendations (run customize)")
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for stage, (table, why) in STAGE_INPUTS.items():
+        if _rows_of(ws, table) == 0:
+            m = out["stage"] == stage
+            out.loc[m, ["value", "score"]] = np.nan
+            out.loc[m, "available"] = False
+            out.loc[m, "note"] = f"unavailable: {why}"
+    return out
 
 
 def stage_data_scores(measures: pd.DataFrame) -> pd.DataFrame:

@@ -143,7 +143,8 @@ def readiness_results(cfg, survey_id: str | None = None, ws=None, store: SurveyS
             measures = data_readiness.measure_data_readiness(ws)
             stage = data_readiness.stage_data_scores(measures)
             if matrix_quadrant is None and ws.has("client_position"):  # written by Differentiate
-                matrix_quadrant = str(ws.read("client_position")["quadrant"].iloc[0])
+                q = ws.read("client_position")["quadrant"].iloc[0]
+                matrix_quadrant = str(q) if isinstance(q, str) and q else None  # None: unknown
         finally:
             if own_ws:
                 ws.close()

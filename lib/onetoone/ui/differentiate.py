@@ -168,6 +168,19 @@ def matrix_figure(placement: MatrixPlacement, *, height: int = 560) -> go.Figure
                            showarrow=False, font={"size": 14, "color": PALETTE["ink"]})
         fig.add_annotation(x=(x0 + x1) / 2, y=y1 - 0.09, text=f"e.g. {q['example']}",
                            showarrow=False, font={"size": 12, "color": PALETTE["muted"]})
+    if not placement.known:  # skew measured, needs not: a line at the skew, no dot
+        fig.add_shape(type="line", x0=placement.value_skew, x1=placement.value_skew, y0=0, y1=1,
+                      line={"color": PALETTE["accent"], "width": 3, "dash": "dash"})
+        fig.add_annotation(x=placement.value_skew, y=0.5, text="  this client: needs unknown",
+                           showarrow=False, xanchor="left",
+                           font={"size": 13, "color": PALETTE["accent"]})
+        fig.update_xaxes(range=[0, 1], title_text="Value skew: Gini coefficient of customer value",
+                         showgrid=False)
+        fig.update_yaxes(range=[0, 1], title_text="Needs diversity (not measured)",
+                         showgrid=False)
+        fig.update_layout(showlegend=False)
+        return theme.style(fig, "Differentiation matrix: needs diversity unknown",
+                           placement.sentence(), height=height)
     fig.add_trace(go.Scatter(
         x=[placement.value_skew], y=[placement.needs_diversity], mode="markers+text",
         marker={"size": 18, "color": PALETTE["accent"], "line": {"color": "white", "width": 2}},
