@@ -73,18 +73,21 @@ def test_bad_rows_are_quarantined_with_reasons_and_counts_add_up(cfg, ws):
     for k, v in res.reasons.items():
         reasons[k.split(" (")[0]] = reasons.get(k.split(" (")[0], 0) + v
     assert reasons == {
-        "unparseable date": 1, "date after the as-of date 2026-06-30": 1,
-        "non-numeric amount": 1, "empty identifier": 2,  # transaction_id and product_id
+        "does not match the declared date format": 1, "date after the as-of date 2026-06-30": 1,
+        "does not match the declared number format": 2,  # 'ten', and '1,299.00' (no thousands
+        "empty identifier": 2,  # transaction_id and product_id          separator declared)
         "duplicate transaction_id within the source": 1, "unknown channel": 1,
     }
-    assert res.loaded == 4  # L1, L2, L9 (anonymous), L11 (thousands separator)
+    assert res.loaded == 3  # L1, L2, L9 (anonymous)
     q = ws.read("quarantine")
     assert set(q["action"]) == {"row quarantined"}
-    row = q[q["reason"].str.startswith("non-numeric")].iloc[0]
-    assert (row["file"].endswith("tx_bad_rows.csv"), row["row"], row["column"], row["value"]) == \
-        (True, 6, "amount", "ten")
+    row = q[q["value"] == "ten"].iloc[0]
+    assert (row["file"].endswith("tx_bad_rows.csv"), row["row"], row["column"]) == \
+        (True, 6, "amount")
+    assert row["reason"].startswith("does not match the declared number format (amount; decimal '.'")
+    dup = q[q["reason"].str.startswith("duplicate")].iloc[0]
+    assert (dup["row"], dup["value"]) == (8, "L1") and "the row kept is line 2" in dup["reason"]
     tx = ws.read("transactions").set_index("transaction_id")
-    assert tx.loc["L11", "amount"] == pytest.approx(1299.0)
     assert tx.loc["L1", "record_id"] == "C1"  # the first of the duplicates wins
     assert tx.loc["L9", "record_key"] is None or tx["record_key"].isna()["L9"]
 

@@ -1,9 +1,9 @@
-"""Ingest: client exports -> canonical workspace tables, bad rows -> quarantine."""
+"""Ingest: client exports -> canonical workspace tables, bad rows -> quarantine (all in DuckDB)."""
 
-from .load import (INGEST_LOG, QUARANTINE, SOURCE_COL, SourceResult, coerce_and_validate, ingest,
-                   ingest_source, table_columns)
-from .readers import IngestError, read_source, source_files
+from .load import (INGEST_LOG, QUARANTINE, QUARANTINE_COLUMNS, SOURCE_COL, SourceResult, ingest,
+                   ingest_source, number_pattern, table_columns)
+from .readers import IngestError, source_files, stage_source
 
-__all__ = ["INGEST_LOG", "QUARANTINE", "SOURCE_COL", "IngestError", "SourceResult",
-           "coerce_and_validate", "ingest", "ingest_source", "read_source", "source_files",
-           "table_columns"]
+__all__ = ["INGEST_LOG", "QUARANTINE", "QUARANTINE_COLUMNS", "SOURCE_COL", "IngestError",
+           "SourceResult", "ingest", "ingest_source", "number_pattern", "source_files",
+           "stage_source", "table_columns"]

@@ -1,35 +1,54 @@
-"""Map, coerce and validate a source; write good rows to the workspace, bad ones to quarantine.
+"""Cast and validate a staged source in DuckDB; replace its rows and quarantine in one transaction.
 
-Row-level rules (a row that breaks one is quarantined with file, line, column, value, reason):
-an empty required value (identifiers, dates, amounts), an unparseable required date or
-number, an event dated after the config's as-of date, a duplicate key, an unknown channel or
-rule. A bad *optional* value (a birth date that is not a date) is cleared and recorded with
-action ``value cleared``; the rest of that row is kept, so nothing usable is lost.
-Re-ingesting a source first deletes that source's earlier rows, so it never duplicates.
+Every rule is SQL on the engine; only the per-source summary comes back to Python. A row that
+breaks a rule on a required column (or an unknown channel or rule) is quarantined with file,
+true line, column, value and reason; a bad *optional* value is cleared and recorded with action
+``value cleared`` and the rest of the row is kept. Rules:
+
+- numbers exactly as declared (``decimal``, ``thousands``): the text must match the declared
+  pattern before any separator is removed; the client currency's symbol or code may surround it;
+  ``inf``, ``nan`` and values beyond the column's range are refused;
+- dates exactly as declared (``date_format`` / ``date_formats``, ISO 8601 when empty): no partial
+  dates, no impossible ones; a date after ``as_of`` is refused;
+- vocabularies (channel, direction, rule) after the source's ``values`` mapping;
+- duplicates are decided among the rows that pass every other rule: the first wins, the later
+  ones are quarantined naming the line of the one kept; a key already loaded by another source
+  is quarantined too.
+Re-ingesting a source deletes its earlier rows and quarantine and inserts the new ones in one
+DuckDB transaction: an interrupted ingest leaves the previous state of that source.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
-
-import numpy as np
-import pandas as pd
 
 from .. import columns as C
 from ..config import ClientConfig, Source
 from ..workspace import Workspace
-from .readers import FILE_COL, ROW_COL, IngestError, read_source
+from .readers import FILE_COL, ORD_COL, ROW_COL, STAGE, FileRead, IngestError, _lit, _q, stage_source
 
 SOURCE_COL = "source"  # config source name, kept on every canonical row (re-ingest replaces by it)
 QUARANTINE = "quarantine"
 INGEST_LOG = "ingest_log"
 QUARANTINE_COLUMNS = ["source", "table", "file", "row", "column", "value", "reason", "action"]
+TYPED = "__ingest_typed"
+ISSUES = "__ingest_issues"
+INGEST_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit while ingesting: beyond it the staging tables spill to disk, so a
+file ten times larger needs no more memory."""
 
 _DDL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
               "date": "DATE", "timestamp": "TIMESTAMP"}
-_EVENT_DATES = {"transactions": C.DATE, "interactions": C.DATE}
+_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩",
+            "AUD": "$", "CAD": "$", "NZD": "$", "CHF": "Fr.", "SEK": "kr", "NOK": "kr", "DKK": "kr",
+            "PLN": "zł", "BRL": "R$", "ZAR": "R", "TRY": "₺", "ILS": "₪"}
+_VOCAB = {C.CHANNEL: C.CHANNELS, C.DIRECTION: C.DIRECTIONS, C.RULE: C.RULES}
+_VOCAB_FATAL = {C.CHANNEL, C.RULE}
+_ISO = (r"^(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
+        r"(Z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
 @dataclass
@@ -45,6 +64,8 @@ class SourceResult:
     cleared: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    refused_files: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"{self.source} -> {self.table}: read {self.read:,}, loaded {self.loaded:,}, "
@@ -52,6 +73,10 @@ class SourceResult:
                  f"({self.seconds:.1f} s)"]
         for reason, n in sorted(self.reasons.items(), key=lambda kv: -kv[1]):
             lines.append(f"    {n:>8,}  {reason}")
+        for msg in self.refused_files.values():
+            lines.append(f"    file {msg}")
+        for note in self.notes:
+            lines.append(f"    note: {note}")
         return "\n".join(lines)
 
 
@@ -66,6 +91,10 @@ def table_columns(table: str) -> list[tuple[str, str]]:
 def ensure_table(ws: Workspace, table: str) -> None:
     cols = ", ".join(f'"{n}" {_DDL_TYPES[t]}' for n, t in table_columns(table))
     ws.duckdb.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
+    have = {r[0] for r in ws.duckdb.execute(f'DESCRIBE "{table}"').fetchall()}
+    for n, t in table_columns(table):  # a column added to columns.py since the table was made
+        if n not in have:
+            ws.duckdb.execute(f'ALTER TABLE "{table}" ADD COLUMN "{n}" {_DDL_TYPES[t]}')
 
 
 def ensure_quarantine(ws: Workspace) -> None:
@@ -79,257 +108,303 @@ def ensure_quarantine(ws: Workspace) -> None:
         'ingested_at TIMESTAMP)')
 
 
-class _Checker:
-    """Collects problems for one source's frame; rows with a fatal problem are dropped later."""
-
-    def __init__(self, df: pd.DataFrame, source: Source, table: str):
-        self.df = df
-        self.source = source
-        self.table = table
-        self.bad = np.zeros(len(df), dtype=bool)
-        self.issues: list[pd.DataFrame] = []
-
-    def flag(self, mask: np.ndarray | pd.Series, column: str, reason: str, fatal: bool,
-             values: pd.Series | None = None) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            return
-        idx = np.flatnonzero(mask)
-        vals = values if values is not None else self.df.get(column)
-        vals = (pd.Series("", index=idx) if vals is None
-                else pd.Series(vals).iloc[idx].astype(object).where(lambda v: v.notna(), ""))
-        self.issues.append(pd.DataFrame({
-            "source": self.source.name, "table": self.table,
-            "file": self.df[FILE_COL].iloc[idx].to_numpy(dtype=object),
-            "row": self.df[ROW_COL].iloc[idx].to_numpy(),
-            "column": column, "value": vals.astype(str).to_numpy(dtype=object),
-            "reason": reason, "action": "row quarantined" if fatal else "value cleared",
-        }))
-        if fatal:
-            self.bad[idx] = True
+# -- SQL per column --------------------------------------------------------------------------
+def _rx(ch: str) -> str:
+    return re.escape(ch)
 
 
-def _blank(s: pd.Series) -> np.ndarray:
-    return s.isna().to_numpy(dtype=bool) | (s.str.strip() == "").to_numpy(dtype=bool, na_value=True)
+def number_pattern(decimal: str, thousands: str | None, native: bool = False) -> str:
+    """The RE2 pattern a number must match (after the currency is taken off)."""
+    if native:
+        return r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+    d = _rx(decimal)
+    frac = rf"({d}\d+)?"
+    if thousands is None:
+        return rf"^[+-]?(\d+{frac}|{d}\d+)$"
+    t = "[ \u00a0\u202f]" if thousands in (" ", "\u00a0", "\u202f") else _rx(thousands)
+    return rf"^[+-]?(\d{{1,3}}({t}\d{{3}})+|\d+){frac}$|^[+-]?{d}\d+$"
 
 
-def _clean_number_text(s: pd.Series, decimal: str) -> pd.Series:
-    text = s.astype(str).str.strip().str.replace(r"[\s\u00a0£$€]", "", regex=True)
-    if decimal == ",":
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+def _number_text_sql(t: str, cfg: ClientConfig, source: Source, native: bool) -> str:
+    cur = [re.escape(cfg.currency)]
+    if cfg.currency in _SYMBOLS:
+        cur.insert(0, re.escape(_SYMBOLS[cfg.currency]))
+    cur_rx = "(?:" + "|".join(cur) + ")"
+    stripped = (f"regexp_replace(regexp_replace({t}, '^([+-]?)\\s*{cur_rx}\\s*', '\\1'), "
+                f"'\\s*{cur_rx}$', '')")
+    # only values with a character other than digits, signs and marks pay for the regexes
+    return f"CASE WHEN regexp_matches({t}, '[^0-9.,+\\-]') THEN {stripped} ELSE {t} END"
+
+
+def _to_double_sql(s: str, source: Source, native: bool) -> str:
+    if native:
+        return f"try_cast({s} AS DOUBLE)"
+    x = s
+    if source.thousands:
+        if source.thousands in (" ", "\u00a0", "\u202f"):
+            x = f"regexp_replace({x}, '[ \u00a0\u202f]', '', 'g')"
+        else:
+            x = f"replace({x}, {_lit(source.thousands)}, '')"
+    if source.decimal != ".":
+        x = f"replace({x}, {_lit(source.decimal)}, '.')"
+    return f"try_cast({x} AS DOUBLE)"
+
+
+def _iso_sql(t: str) -> str:
+    base = f"try_cast(regexp_extract({t}, {_lit(_ISO)}, 1) AS TIMESTAMP)"
+    off = f"regexp_extract({t}, {_lit(_ISO)}, 2)"
+    minutes = (f"(CASE WHEN {off} IN ('', 'Z') THEN 0 ELSE "
+               f"(CASE WHEN left({off}, 1) = '-' THEN -1 ELSE 1 END) * "
+               f"(CAST(substr({off}, 2, 2) AS INTEGER) * 60 + "
+               f"coalesce(try_cast(nullif(right(replace({off}, ':', ''), 2), "
+               f"substr({off}, 2, 2)) AS INTEGER), 0)) END)")
+    # the offset only counts after a time (2024-01-05 alone has no offset)
+    return (f"CASE WHEN regexp_full_match({t}, {_lit(_ISO)}) AND NOT regexp_full_match({t}, "
+            r"'^\d{4}-\d{2}-\d{2}[+-].*$') THEN "
+            f"{base} - to_minutes(CAST({minutes} AS BIGINT)) END")
+
+
+@dataclass
+class _Col:
+    name: str
+    text: str  # the trimmed text after the values mapping (NULL when empty)
+    parsed: str  # the typed value
+    error: str  # SQL giving the reason, or NULL
+    fatal: bool
+
+
+def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[str, str]) -> _Col:
+    q = _q(col.name)
+    raw = f"nullif(trim({q}), '')"
+    mapping = source.values.get(col.name)
+    if mapping:
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
+        text = f"(CASE {raw} {cases} ELSE {raw} END)"
     else:
-        text = text.str.replace(",", "", regex=False)
-    return text.where(text != "")
+        text = raw
+    t = f"t_{col.name}"
+    tq = _q(t)
+    errs: list[tuple[str, str]] = []
+    fatal = col.required
+    if col.required:
+        what = "empty identifier" if col.name.endswith("_id") else "empty required value"
+        errs.append((f"{tq} IS NULL", f"{what} ({col.name})"))
+    as_of_end = f"TIMESTAMP '{cfg.as_of + dt.timedelta(days=1)} 00:00:00'"
+    if col.dtype == "str":
+        parsed = tq
+        if col.name in _VOCAB and (col.name != C.RULE or source.table == "component_rules"):
+            vocab = _VOCAB[col.name]
+            parsed = f"lower(replace({tq}, ' ', '_'))" if col.name == C.CHANNEL else f"lower({tq})"
+            listed = ", ".join(_lit(v) for v in vocab)
+            hint = (f"; map client values under sources[{source.name}].values.{col.name}"
+                    if col.name == C.CHANNEL else "")
+            errs.append((f"{tq} IS NOT NULL AND {parsed} NOT IN ({listed})",
+                         f"unknown {col.name} (expected one of {list(vocab)}{hint})"))
+            fatal = fatal or col.name in _VOCAB_FATAL
+    elif col.dtype in ("float", "int"):
+        native = kinds.get(col.name) == "number"
+        s = _number_text_sql(tq, cfg, source, native)
+        pat = number_pattern(source.decimal, source.thousands, native)
+        ok = f"regexp_full_match({s}, {_lit(pat)})"
+        dbl = _to_double_sql(s, source, native)
+        desc = ("a plain number" if native else
+                f"decimal {source.decimal!r}, " + (f"thousands {source.thousands!r}"
+                                                   if source.thousands else "no thousands separator"))
+        errs.append((f"{tq} IS NOT NULL AND NOT {ok}",
+                     f"does not match the declared number format ({col.name}; {desc})"))
+        errs.append((f"{tq} IS NOT NULL AND {ok} AND NOT isfinite({dbl})",
+                     f"not a finite number ({col.name})"))
+        if col.dtype == "int":
+            errs.append((f"{tq} IS NOT NULL AND {ok} AND isfinite({dbl}) AND abs({dbl}) >= 9.2e18",
+                         f"beyond the range of {col.name} (whole numbers up to 9.2e18)"))
+            errs.append((f"{tq} IS NOT NULL AND {ok} AND abs({dbl}) < 9.2e18 AND {dbl} <> round({dbl})",
+                         f"not a whole number ({col.name})"))
+            parsed = (f"CASE WHEN {ok} AND abs({dbl}) < 9.2e18 AND {dbl} = round({dbl}) "
+                      f"THEN CAST({dbl} AS BIGINT) END")
+        else:
+            errs.append((f"{tq} IS NOT NULL AND {ok} AND isfinite({dbl}) AND abs({dbl}) >= 1e15",
+                         f"beyond the range of {col.name} (up to 1e15)"))
+            parsed = f"CASE WHEN {ok} AND isfinite({dbl}) AND abs({dbl}) < 1e15 THEN {dbl} END"
+        if col.name == C.SATISFACTION:
+            errs.append((f"{tq} IS NOT NULL AND {ok} AND ({dbl} < 1 OR {dbl} > 5)",
+                         "satisfaction outside 1-5"))
+            parsed = f"CASE WHEN {dbl} BETWEEN 1 AND 5 THEN {parsed} END"
+    elif col.dtype in ("date", "timestamp"):
+        fmt = source.date_formats.get(col.name, source.date_format)
+        if kinds.get(col.name) == "datetime" or not fmt:
+            parsed = _iso_sql(tq)
+            expected = "ISO 8601 (YYYY-MM-DD, optionally with a time)"
+        else:
+            parsed = f"try_strptime({tq}, {_lit(fmt)})"
+            expected = fmt
+        errs.append((f"{tq} IS NOT NULL AND ({parsed}) IS NULL",
+                     f"does not match the declared date format ({col.name}; {expected}) "
+                     "or is not a real date"))
+        errs.append((f"({parsed}) >= {as_of_end}",
+                     f"date after the as-of date {cfg.as_of} ({col.name})"))
+        parsed = f"CASE WHEN ({parsed}) < {as_of_end} THEN ({parsed}) END"
+        if col.dtype == "date":
+            parsed = f"CAST({parsed} AS DATE)"
+    elif col.dtype == "bool":
+        truthy = {v.strip().lower() for v in source.true_values} - {""}
+        falsy = {v.strip().lower() for v in source.false_values} - {""}
+        blank_false = any(v.strip() == "" for v in source.false_values)
+        tl = f"lower({tq})"
+        tv = ", ".join(_lit(v) for v in sorted(truthy)) or "NULL"
+        fv = ", ".join(_lit(v) for v in sorted(falsy)) or "NULL"
+        parsed = (f"CASE WHEN {tl} IN ({tv}) THEN true WHEN {tl} IN ({fv}) THEN false "
+                  + ("WHEN " + tq + " IS NULL THEN false " if blank_false else "") + "END")
+        errs.append((f"{tq} IS NOT NULL AND {tl} NOT IN ({tv}) AND {tl} NOT IN ({fv})",
+                     f"not a yes/no value ({col.name}; expected one of "
+                     f"{source.true_values + source.false_values})"))
+    else:  # pragma: no cover - the data model only uses the types above
+        raise AssertionError(col.dtype)
+    error = "CASE " + " ".join(f"WHEN {c} THEN {_lit(r)}" for c, r in errs) + " END" if errs else "NULL"
+    return _Col(col.name, text, parsed, error, fatal)
 
 
-def _to_number(s: pd.Series, decimal: str) -> pd.Series:
-    """Numbers as the client wrote them: thousands separators, currency signs, decimal commas."""
-    if decimal == ",":
-        return pd.to_numeric(_clean_number_text(s, decimal), errors="coerce")
-    stripped = s.str.strip()
-    out = pd.to_numeric(stripped.where(stripped != ""), errors="coerce").astype("float64")
-    retry = out.isna().to_numpy() & (stripped != "").to_numpy(dtype=bool, na_value=False)
-    if retry.any():  # only the unusual cells pay for the slow clean-up
-        out.iloc[np.flatnonzero(retry)] = pd.to_numeric(
-            _clean_number_text(s.iloc[np.flatnonzero(retry)], decimal), errors="coerce").to_numpy()
-    return out
+# -- one source ------------------------------------------------------------------------------
+def _validate(con, cfg: ClientConfig, source: Source, cols: list[str], kinds: dict) -> list[_Col]:
+    canon = {c.name: c for c in C.columns_of(source.table)}
+    specs = [_column_sql(canon[c], source, cfg, kinds) for c in cols]
+    inner = ", ".join(f"{s.text} AS {_q('t_' + s.name)}" for s in specs)
+    outer = ", ".join(f"{s.parsed} AS {_q('p_' + s.name)}, {s.error} AS {_q('e_' + s.name)}"
+                      for s in specs)
+    con.execute(f"DROP TABLE IF EXISTS {TYPED}")
+    con.execute(f"CREATE TEMP TABLE {TYPED} AS SELECT {FILE_COL}, {ROW_COL}, {ORD_COL}"
+                + (f", {outer}" if outer else "") + f" FROM (SELECT {FILE_COL}, {ROW_COL}, {ORD_COL}"
+                + (f", {inner}" if inner else "") + f" FROM {STAGE})")
+    return specs
 
 
-def _to_datetime(s: pd.Series, fmt: str | None) -> pd.Series:
-    text = s.astype(str).str.strip()
-    text = text.where(text != "")
-    if fmt:
-        out = pd.to_datetime(text, format=fmt, errors="coerce")
-    else:
-        out = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
-    return out
-
-
-def _to_bool(s: pd.Series, source: Source) -> tuple[pd.Series, np.ndarray]:
-    text = s.astype(str).str.strip().str.lower()
-    truthy = {v.lower() for v in source.true_values}
-    falsy = {v.lower() for v in source.false_values}
-    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-    out[text.isin(truthy)] = True
-    out[text.isin(falsy)] = False
-    unknown = (~text.isin(truthy | falsy) & (text != "")).to_numpy()
-    return out, unknown
-
-
-def coerce_and_validate(df: pd.DataFrame, source: Source, cfg: ClientConfig,
-                        existing_keys: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Turn a source's text frame into typed canonical rows and quarantine records.
-
-    Returns ``(good, issues)``: ``good`` has exactly the stored columns of the table;
-    ``issues`` has QUARANTINE_COLUMNS (fatal ones and cleared values).
-    """
-    table = source.table
-    canon = {c.name: c for c in C.columns_of(table)}
-    missing_required = [n for n, c in canon.items() if c.required and n not in df.columns]
-    if missing_required:
-        files = sorted(set(df[FILE_COL]))
-        raise IngestError(source, files[0] if len(files) == 1 else None,
-                          f"required column(s) {missing_required} of table {table!r} are not mapped "
-                          f"or not in the file; mapped columns found: "
-                          f"{[c for c in df.columns if c in canon]}")
-    chk = _Checker(df, source, table)
-    out: dict[str, pd.Series] = {}
-    as_of_end = pd.Timestamp(cfg.as_of) + pd.Timedelta(days=1)
-    for name, col in canon.items():
-        if name not in df.columns:
-            out[name] = pd.Series(pd.NA, index=df.index)
-            continue
-        raw = df[name]
-        if name in source.values:  # client vocabulary -> canonical
-            m = source.values[name]
-            stripped = raw.str.strip()
-            raw = stripped.map(m).fillna(stripped)
-        blank = _blank(raw)
-        if col.required:
-            what = "empty identifier" if name.endswith("_id") else f"empty required value"
-            chk.flag(blank, name, f"{what} ({name})", fatal=True)
-        if col.dtype == "str":
-            val = raw.astype(str).str.strip().where(~blank)
-        elif col.dtype in ("float", "int"):
-            val = _to_number(raw, source.decimal)
-            bad = val.isna().to_numpy() & ~blank
-            label = "non-numeric amount" if name in (C.AMOUNT, C.PRICE, C.COST) else "not a number"
-            chk.flag(bad, name, f"{label} ({name}, decimal '{source.decimal}')", fatal=col.required)
-            if col.dtype == "int":
-                frac = val.notna().to_numpy() & (val.fillna(0) % 1 != 0).to_numpy()
-                chk.flag(frac, name, f"not a whole number ({name})", fatal=col.required)
-                val = val.where(~frac).round().astype("Int64")
-        elif col.dtype in ("date", "timestamp"):
-            val = _to_datetime(raw, source.date_format)
-            bad = val.isna().to_numpy() & ~blank
-            expected = source.date_format or "ISO 8601"
-            chk.flag(bad, name, f"unparseable date ({name}, expected {expected})", fatal=col.required)
-            late = (val >= as_of_end).fillna(False).to_numpy()
-            if name == _EVENT_DATES.get(table) or name in (C.CREATED_AT, C.UPDATED_AT, C.BIRTH_DATE,
-                                                           C.CONSENT_DATE):
-                fatal = name == _EVENT_DATES.get(table)
-                chk.flag(late, name, f"date after the as-of date {cfg.as_of} ({name})", fatal=fatal)
-                val = val.where(~late)
-            if col.dtype == "date":
-                val = val.dt.normalize()
-        elif col.dtype == "bool":
-            val, unknown = _to_bool(raw, source)
-            chk.flag(unknown, name, f"not a yes/no value ({name}; expected one of "
-                     f"{source.true_values + source.false_values})", fatal=col.required)
-        else:  # pragma: no cover - the data model only uses the types above
-            raise AssertionError(col.dtype)
-        out[name] = val
-    good = pd.DataFrame(out, index=df.index)
-
-    # vocabularies
-    if C.CHANNEL in good:
-        ch = good[C.CHANNEL].str.lower().str.replace(" ", "_")
-        unknown = (ch.notna() & ~ch.isin(C.CHANNELS)).to_numpy()
-        chk.flag(unknown, C.CHANNEL, f"unknown channel (expected one of {list(C.CHANNELS)}; map "
-                 f"client values under sources[{source.name}].values.channel)", fatal=True,
-                 values=df.get(C.CHANNEL))
-        good[C.CHANNEL] = ch
-    if C.DIRECTION in good:
-        d = good[C.DIRECTION].str.lower()
-        unknown = (d.notna() & ~d.isin(C.DIRECTIONS)).to_numpy()
-        chk.flag(unknown, C.DIRECTION, f"unknown direction (expected {list(C.DIRECTIONS)})",
-                 fatal=False)
-        good[C.DIRECTION] = d.where(~unknown)
-    if C.RULE in good and table == "component_rules":
-        r = good[C.RULE].str.lower()
-        chk.flag((r.notna() & ~r.isin(C.RULES)).to_numpy(), C.RULE,
-                 f"unknown rule (expected {list(C.RULES)})", fatal=True)
-        good[C.RULE] = r
-    if C.SATISFACTION in good:
-        s = good[C.SATISFACTION]
-        bad = (s.notna() & ((s < 1) | (s > 5))).to_numpy()
-        chk.flag(bad, C.SATISFACTION, "satisfaction outside 1-5", fatal=False)
-        good[C.SATISFACTION] = s.where(~bad)
-
-    # keys and duplicates (first occurrence wins; later ones are quarantined)
-    key = list(C.UNIQUE_KEYS[table])
-    key_in_frame = [k for k in key if k != C.SOURCE_SYSTEM]
-    alive = ~chk.bad
-    keyframe = good[key_in_frame].astype(str)
-    dup = keyframe.duplicated(keep="first").to_numpy() & alive
-    chk.flag(dup, key_in_frame[0], f"duplicate {'+'.join(key_in_frame)} within the source",
-             fatal=True, values=good[key_in_frame[0]])
-    if existing_keys is not None and len(existing_keys):
-        k = keyframe.agg("|".join, axis=1) if len(key_in_frame) > 1 else keyframe[key_in_frame[0]]
-        ek = (existing_keys.astype(str).agg("|".join, axis=1) if existing_keys.shape[1] > 1
-              else existing_keys.iloc[:, 0].astype(str))
-        clash = k.isin(set(ek)).to_numpy() & ~chk.bad
-        chk.flag(clash, key_in_frame[0], f"duplicate {'+'.join(key_in_frame)}: already loaded "
-                 "from another source", fatal=True, values=good[key_in_frame[0]])
-
-    good = good.loc[~chk.bad].copy()
-    good.insert(0, SOURCE_COL, source.name)
-    if table in C.LINKED_TABLES:
-        rid = good[C.RECORD_ID]
-        good.insert(1, C.SOURCE_SYSTEM, source.system)
-        good.insert(2, C.RECORD_KEY, (source.system + ":" + rid.astype(str)).where(rid.notna()))
-    if table == "customer_records" and C.COUNTRY in good:
-        good[C.COUNTRY] = good[C.COUNTRY].fillna(cfg.country)
-    issues = (pd.concat(chk.issues, ignore_index=True) if chk.issues
-              else pd.DataFrame(columns=QUARANTINE_COLUMNS))
-    return good[[n for n, _ in table_columns(table)]], issues
+def _keys(table: str) -> list[str]:
+    return [k for k in C.UNIQUE_KEYS[table] if k != C.SOURCE_SYSTEM]
 
 
 def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceResult:
     """Read, validate and (re)load one source; its earlier rows and quarantine are replaced."""
     t0 = time.perf_counter()
-    raw = read_source(cfg, source)
+    con = ws.duckdb
     table = source.table
     ensure_table(ws, table)
     ensure_quarantine(ws)
-    key = [k for k in C.UNIQUE_KEYS[table] if k != C.SOURCE_SYSTEM]
-    if table == "customer_records":
-        existing = None  # record ids are unique per source system, not across systems
-        others = ws.duckdb.execute(
-            f'SELECT DISTINCT "{SOURCE_COL}" FROM customer_records WHERE "{SOURCE_COL}" <> ? '
-            f'AND "{C.SOURCE_SYSTEM}" = ?', [source.name, source.system]).fetchall()
-        if others:
-            existing = ws.sql(f'SELECT "{C.RECORD_ID}" FROM customer_records WHERE '
-                              f'"{C.SOURCE_SYSTEM}" = ? AND "{SOURCE_COL}" <> ?',
-                              [source.system, source.name])
-    else:
-        cols = ", ".join(f'"{k}"' for k in key)
-        existing = ws.sql(f'SELECT {cols} FROM "{table}" WHERE "{SOURCE_COL}" <> ?', [source.name])
-    good, issues = coerce_and_validate(raw, source, cfg, existing)
+    cols, reads, kinds = stage_source(con, cfg, source)
+    specs = _validate(con, cfg, source, cols, kinds)
+    by = {s.name: s for s in specs}
 
-    con = ws.duckdb
+    # issues: (ord, file, line, column, value, reason, detail, fatal, k = rule order)
+    con.execute(f"DROP TABLE IF EXISTS {ISSUES}")
+    con.execute(f"CREATE TEMP TABLE {ISSUES} (_ord BIGINT, _file VARCHAR, _line BIGINT, "
+                '"column" VARCHAR, value VARCHAR, reason VARCHAR, detail VARCHAR, fatal BOOLEAN, '
+                "k INTEGER)")
+    for k, s in enumerate(specs):
+        con.execute(f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, "
+                    f"{_lit(s.name)}, CAST(g.{_q(s.name)} AS VARCHAR), t.{_q('e_' + s.name)}, '', "
+                    f"{'true' if s.fatal else 'false'}, {k} FROM {TYPED} t JOIN {STAGE} g "
+                    f"USING ({ORD_COL}) WHERE t.{_q('e_' + s.name)} IS NOT NULL")
+    # ragged or undecodable rows the CSV reader rejected: fatal, with their true line
+    rej = [(-(j * 10_000_000_000 + i + 1), str(r.path), line, col, raw, reason)
+           for j, r in enumerate(reads) for i, (line, col, raw, reason) in enumerate(r.rejected)]
+    if rej:
+        con.executemany(f"INSERT INTO {ISSUES} VALUES (?, ?, ?, ?, ?, ?, '', true, -1)", rej)
+    # duplicates among the rows that pass every other rule: the first wins
+    keys = _keys(table)
+    kq = ", ".join(f"t.{_q('p_' + k)}" for k in keys)
+    on = " AND ".join(f"t.{_q('p_' + k)} = d.{_q('p_' + k)}" for k in keys)
+    con.execute("DROP TABLE IF EXISTS __ingest_fatal")
+    con.execute(f"CREATE TEMP TABLE __ingest_fatal AS SELECT DISTINCT _ord FROM {ISSUES} WHERE fatal")
+    if all(k in by for k in keys):
+        con.execute("DROP TABLE IF EXISTS __ingest_dupkeys")
+        con.execute(f"CREATE TEMP TABLE __ingest_dupkeys AS SELECT {kq}, min(t.{ORD_COL}) AS kord "
+                    f"FROM {TYPED} t ANTI JOIN __ingest_fatal f ON f._ord = t.{ORD_COL} "
+                    f"GROUP BY ALL HAVING count(*) > 1")
+        label = "+".join(keys)
+        con.execute(
+            f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, {_lit(keys[0])}, "
+            f"CAST(t.{_q('p_' + keys[0])} AS VARCHAR), {_lit(f'duplicate {label} within the source')}, "
+            f"' (the row kept is line ' || k.{ROW_COL} || CASE WHEN k.{FILE_COL} <> t.{FILE_COL} "
+            f"THEN ' of ' || k.{FILE_COL} ELSE '' END || ')', true, 1000 "
+            f"FROM {TYPED} t JOIN __ingest_dupkeys d ON {on} AND t.{ORD_COL} <> d.kord "
+            f"JOIN {TYPED} k ON k.{ORD_COL} = d.kord "
+            f"ANTI JOIN __ingest_fatal f ON f._ord = t.{ORD_COL}")
+        # keys another source already loaded
+        where = f'x."{SOURCE_COL}" <> {_lit(source.name)}'
+        if table == "customer_records":
+            where += f' AND x."{C.SOURCE_SYSTEM}" = {_lit(source.system)}'
+        others = con.execute(f'SELECT count(*) FROM "{table}" x WHERE {where}').fetchone()[0]
+        if others:
+            on_x = " AND ".join(f'x."{k}" = t.{_q("p_" + k)}' for k in keys)
+            con.execute(
+                f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, {_lit(keys[0])}, "
+                f"CAST(t.{_q('p_' + keys[0])} AS VARCHAR), "
+                f"{_lit(f'duplicate {label}: already loaded from another source')}, '', true, 1001 "
+                f"FROM {TYPED} t SEMI JOIN \"{table}\" x ON {on_x} AND {where} "
+                f"ANTI JOIN {ISSUES} i ON i._ord = t.{ORD_COL} AND i.fatal")
+
+    read = sum(r.rows + len(r.rejected) for r in reads if not r.refused)
+    stored = table_columns(table)
+    values = []
+    for n, _ in stored:
+        if n == SOURCE_COL:
+            values.append(_lit(source.name))
+        elif n == C.SOURCE_SYSTEM:
+            values.append(_lit(source.system))
+        elif n == C.RECORD_KEY:
+            values.append(f"{_lit(str(source.system) + ':')} || t.{_q('p_' + C.RECORD_ID)}"
+                          if C.RECORD_ID in by else "NULL")
+        elif n in by:
+            v = f"CASE WHEN t.{_q('e_' + n)} IS NULL THEN t.{_q('p_' + n)} END"
+            if table == "customer_records" and n == C.COUNTRY:
+                v = f"coalesce({v}, {_lit(cfg.country)})"
+            values.append(v)
+        elif table == "customer_records" and n == C.COUNTRY:
+            values.append(_lit(cfg.country))
+        else:
+            values.append("NULL")
+    names = ", ".join(_q(n) for n, _ in stored)
+    now = dt.datetime.now().replace(microsecond=0)
+
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f'DELETE FROM "{table}" WHERE "{SOURCE_COL}" = ?', [source.name])
         con.execute(f"DELETE FROM {QUARANTINE} WHERE source = ?", [source.name])
-        con.register("__good", good)
-        cols = ", ".join(f'"{n}"' for n, _ in table_columns(table))
-        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM __good')
-        con.unregister("__good")
-        if len(issues):
-            issues = issues.assign(ingested_at=pd.Timestamp.now().floor("s"))
-            con.register("__issues", issues)
-            con.execute(f'INSERT INTO {QUARANTINE} SELECT source, "table", file, row, "column", '
-                        'value, reason, action, ingested_at FROM __issues')
-            con.unregister("__issues")
-        res = SourceResult(source.name, table, sorted(set(raw[FILE_COL])), read=len(raw),
-                           loaded=len(good))
-        fatal = issues[issues["action"] == "row quarantined"] if len(issues) else issues
-        res.quarantined = res.read - res.loaded
-        res.cleared = int((issues["action"] == "value cleared").sum()) if len(issues) else 0
-        # a row may break several rules: count each quarantined row under its first reason
-        if len(fatal):
-            first = fatal.drop_duplicates(["file", "row"])
-            res.reasons = first["reason"].value_counts().to_dict()
+        con.execute(f'INSERT INTO "{table}" ({names}) SELECT {", ".join(values)} FROM {TYPED} t '
+                    f"ANTI JOIN (SELECT DISTINCT _ord FROM {ISSUES} WHERE fatal) f "
+                    f"ON f._ord = t.{ORD_COL} ORDER BY t.{ORD_COL}")
+        loaded = con.execute(f'SELECT count(*) FROM "{table}" WHERE "{SOURCE_COL}" = ?',
+                             [source.name]).fetchone()[0]
+        con.execute(f"INSERT INTO {QUARANTINE} SELECT {_lit(source.name)}, {_lit(table)}, _file, _line, "
+                    '"column", value, reason || detail, CASE WHEN fatal THEN \'row quarantined\' '
+                    "ELSE 'value cleared' END, ? FROM " + ISSUES + " ORDER BY _ord, k", [now])
+        reasons = dict(con.execute(
+            f"SELECT r, count(*) FROM (SELECT arg_min(reason, k) AS r FROM {ISSUES} WHERE fatal "
+            "GROUP BY _ord) GROUP BY r").fetchall())
+        cleared = con.execute(f"SELECT count(*) FROM {ISSUES} i WHERE NOT fatal AND NOT EXISTS "
+                              f"(SELECT 1 FROM {ISSUES} j WHERE j._ord = i._ord AND j.fatal)"
+                              ).fetchone()[0]
+        res = SourceResult(source.name, table, [str(r.path) for r in reads if not r.refused],
+                           read=read, loaded=loaded, quarantined=read - loaded, cleared=cleared,
+                           reasons=reasons)
+        for r in reads:
+            res.notes += r.notes
+            if r.refused:
+                res.refused_files[str(r.path)] = r.refused
         res.seconds = time.perf_counter() - t0
         con.execute(f"DELETE FROM {INGEST_LOG} WHERE source = ?", [source.name])
         con.execute(f"INSERT INTO {INGEST_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [res.source, table, ";".join(res.files), res.read, res.loaded, res.quarantined,
-                     res.cleared, res.seconds, dt.datetime.now().replace(microsecond=0)])
+                     res.cleared, res.seconds, now])
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        for t in (TYPED, ISSUES, STAGE, "__ingest_fatal", "__ingest_dupkeys", "__ingest_rejl",
+                  "__ingest_lines", "__ingest_rejects", "__ingest_rejects_scan"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    if res.quarantined != sum(res.reasons.values()):  # pragma: no cover - a bug, not bad input
+        raise AssertionError(f"{source.name}: quarantined {res.quarantined} but reasons count "
+                             f"{sum(res.reasons.values())}")
     return res
 
 
@@ -344,13 +419,16 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
     ws = ws or Workspace.open(cfg)
     order = ["products", "components", "component_rules", "customer_records", "transactions",
              "interactions", "saved_configurations"]
-    chosen = [s for s in cfg.sources if sources is None or s.name in sources]
     if sources:
         unknown = sorted(set(sources) - {s.name for s in cfg.sources})
         if unknown:
             raise KeyError(f"no source named {unknown}; the config has {[s.name for s in cfg.sources]}")
+    chosen = [s for s in cfg.sources if sources is None or s.name in sources]
     chosen.sort(key=lambda s: order.index(s.table))
     results = []
+    con = ws.duckdb
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
     try:
         for s in chosen:
             r = ingest_source(ws, cfg, s)
@@ -358,6 +436,15 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
             if echo:
                 print(r.summary(), flush=True)
     finally:
+        try:
+            con.execute(f"SET memory_limit = '{before}'")
+        except Exception:  # noqa: BLE001 - the connection may be gone; nothing to restore
+            pass
         if own:
             ws.close()
     return results
+
+
+__all__ = ["INGEST_LOG", "QUARANTINE", "QUARANTINE_COLUMNS", "SOURCE_COL", "FileRead",
+           "IngestError", "SourceResult", "ingest", "ingest_source", "number_pattern",
+           "table_columns"]
