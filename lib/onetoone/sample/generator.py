@@ -589,9 +589,12 @@ class _Sample:
 
     # ------------------------------------------------------------------------------------
     def write(self, out: Path) -> dict:
+        from .configurations import write_configurations
         from .writer import write_all
 
-        return write_all(self, out)
+        counts = write_all(self, out)
+        counts["saved_configurations"] = write_configurations(self, out)  # + its client.yaml source
+        return counts
 
 
 def gzip_bytes(data: bytes) -> bytes:
