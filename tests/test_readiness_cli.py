@@ -108,3 +108,59 @@ def test_results_without_a_survey_use_the_data_and_create_no_file(survey_client)
     assert res.data_scores.set_index("stage").loc["interact", "data_score"] > 1
     assert res.priorities["reason"].str.contains("measured in the data").all()
     assert "No priorities" not in res.summary_text()
+
+
+def test_bad_arguments_get_one_line(survey_client, tmp_path, capsys):
+    assert main(["survey", "create", str(survey_client), "--group", "managers=0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["survey", "create", str(survey_client), "--group", "managers=1",
+                 "--base-url", "http://survey.example.com"]) == 2
+    assert "https" in capsys.readouterr().err
+    assert main(["survey", "status", str(survey_client), "--survey", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no survey 'nope'" in err and err.count("\n") == 1
+    assert main(["survey", "export", str(survey_client), "--out", str(tmp_path / "a.csv")]) == 2
+    assert "no survey yet" in capsys.readouterr().err
+
+
+def test_export_lists_every_file_and_the_store_is_private(survey_client, tmp_path, capsys):
+    out = tmp_path / "links.csv"
+    out.write_text("old")
+    out.chmod(0o644)  # an existing links file is made private too
+    assert main(["survey", "create", str(survey_client), "--group", "customers=2", "--out", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    cfg = load_config(survey_client)
+    db = Path(cfg.survey_db_url.split("///", 1)[1])
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600  # every token is in it
+    with SurveyStore(cfg.survey_db_url) as store:
+        tok = pd.read_csv(out)["token"][0]
+        for item in store.qs.required_items("customer"):
+            store.save_answer(tok, item, 3)
+        store.save_comment(tok, "identify", "They never remember me.")
+        store.submit(tok)
+    for extra in db.parent.glob(db.name + "-*"):
+        assert stat.S_IMODE(extra.stat().st_mode) == 0o600, extra
+    capsys.readouterr()
+    csv = tmp_path / "answers.csv"
+    assert main(["survey", "export", str(survey_client), "--out", str(csv)]) == 0
+    text = capsys.readouterr().out
+    assert str(csv) in text and str(tmp_path / "answers_comments.csv") in text
+    assert (tmp_path / "answers_comments.csv").exists()
+
+
+def test_serve_checks_the_links_address(survey_client, capsys):
+    assert main(["survey", "create", str(survey_client), "--group", "managers=1",
+                 "--base-url", "https://survey.example.com"]) == 0
+    capsys.readouterr()
+    assert main(["survey", "serve", str(survey_client), "--port", "8870"]) == 2
+    err = capsys.readouterr().err
+    assert "https://survey.example.com" in err and "--public-url" in err and err.count("\n") == 1
+    assert main(["survey", "serve", str(survey_client), "--public-url", "https://survey.example.com/x"]) == 2
+    assert "without a path" in capsys.readouterr().err
+    assert admin.same_address("https://survey.example.com", "https://survey.example.com:443/")
+    assert not admin.same_address("http://127.0.0.1:8866", "http://127.0.0.1:8870")
+    conf = admin.nginx_config("https://survey.example.com", 8870, client="Acme Retail")
+    assert "proxy_pass http://127.0.0.1:8870;" in conf and "listen 443 ssl;" in conf
+    assert "return 301 https://" in conf and "$request_uri" in conf and "proxy_buffering off" in conf
+    assert "$uri\" $status" in conf  # the access log keeps the path, not the token

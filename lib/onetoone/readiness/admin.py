@@ -60,12 +60,14 @@ def create_survey(cfg, groups: dict[str, int], base_url: str, out: str | Path | 
         beside the client config (``<stem>_survey_links_<survey_id>.csv``) unless ``out`` says.
     """
     with SurveyStore(cfg.survey_db_url) as store:
-        survey_id, tokens = store.create_survey(cfg.client, groups, title=title)
+        survey_id, tokens = store.create_survey(cfg.client, groups, title=title,
+                                                base_url=base_url.rstrip("/"))
     tokens["link"] = [survey_link(base_url, t) for t in tokens["token"]]
     stem = cfg.config_path.stem if cfg.config_path else "client"
     path = Path(out) if out else cfg.base_dir / f"{stem}_survey_links_{survey_id}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
         tokens.to_csv(fh, index=False)
     return survey_id, path, tokens
@@ -76,6 +78,8 @@ def export_answers(cfg, out: str | Path, survey_id: str | None = None,
     """Write every submitted answer (one row per respondent and item) to a CSV.
 
     The respondent column is a short pseudonym, not the token (a token opens the survey).
+    Comments, when there are any, go to ``<out stem>_comments.csv`` beside it; the paths
+    written are in ``df.attrs["written"]``.
     """
     with SurveyStore(cfg.survey_db_url) as store:
         df = store.answers(survey_id, submitted_only=not include_drafts)
@@ -87,8 +91,13 @@ def export_answers(cfg, out: str | Path, survey_id: str | None = None,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False)
+    written = [out]
     if len(comments):
-        comments.to_csv(out.with_name(out.stem + "_comments.csv"), index=False)
+        extra = out.with_name(out.stem + "_comments.csv")
+        comments.to_csv(extra, index=False)
+        written.append(extra)
+    df.attrs["written"] = written
+    df.attrs["comments"] = len(comments)
     return df
 
 
@@ -163,3 +172,122 @@ def start_voila(config_path: str | Path, port: int | None = None, ip: str = "127
     proc.port = port  # type: ignore[attr-defined]
     proc.base_url = f"http://{ip}:{port}"  # type: ignore[attr-defined]
     return proc
+
+
+def check_public_url(url: str) -> str:
+    """The respondents' address, normalised (no trailing slash), or ValueError saying why not.
+
+    https is required except for a loopback address (a test or a laptop); the survey is served
+    at the root of the address (no path prefix).
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r}: expected an address such as https://survey.example.com")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError(f"{url!r}: respondents' links must use https (TLS) unless the host is "
+                         f"127.0.0.1 or localhost")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{url!r}: expected the address without a path, query or fragment "
+                         f"(the survey is served at the root)")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError(f"{url!r}: the port is not a number 1-65535") from None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def same_address(a: str, b: str) -> bool:
+    """Do two base URLs reach the same server (scheme, host, port; default ports filled in)?"""
+    from urllib.parse import urlsplit
+
+    def key(u: str):
+        p = urlsplit(u.rstrip("/"))
+        host = (p.hostname or "").lower()
+        host = "127.0.0.1" if host in ("localhost", "::1") else host
+        return p.scheme, host, p.port or (443 if p.scheme == "https" else 80)
+
+    return key(a) == key(b)
+
+
+NGINX_TEMPLATE = """\
+# The readiness survey of {client}, behind nginx with TLS.
+# Written by `onetoone survey serve --public-url {public_url} --proxy-config ...`.
+#
+# Debian: sudo apt-get install nginx; copy this file to /etc/nginx/sites-available/onetoone-survey,
+#   sudo ln -s ../sites-available/onetoone-survey /etc/nginx/sites-enabled/
+#   sudo nginx -t && sudo systemctl reload nginx
+# Certificate: certbot (Let's Encrypt) for {host}, or the client's own; the paths are below.
+# Voila listens on 127.0.0.1:{port} only; nginx is the one public door.
+
+map $http_upgrade $onetoone_survey_connection {{
+    default upgrade;
+    ''      close;
+}}
+
+# The personal link's token is in the query string: log the path only, never the token.
+log_format onetoone_survey '$remote_addr [$time_local] "$request_method $uri" $status $body_bytes_sent';
+{redirect}
+server {{
+    listen {listen} ssl;
+    server_name {host};
+
+    ssl_certificate     {cert};
+    ssl_certificate_key {key};
+    ssl_protocols       TLSv1.2 TLSv1.3;
+
+    access_log {access_log} onetoone_survey;
+    client_max_body_size 1m;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    add_header Referrer-Policy "no-referrer" always;
+    add_header X-Content-Type-Options "nosniff" always;
+
+    location / {{
+        proxy_pass http://127.0.0.1:{port};
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $onetoone_survey_connection;
+        proxy_buffering off;            # the page streams: the survey's name shows at once
+        proxy_read_timeout 3600s;       # the form's websocket stays open while it is answered
+    }}
+}}
+"""
+
+
+def nginx_config(public_url: str, port: int, client: str = "the client", cert: str | None = None,
+                 key: str | None = None, listen_ip: str | None = None,
+                 access_log: str = "/var/log/nginx/onetoone_survey.log") -> str:
+    """A Debian nginx site for the survey: TLS at ``public_url``, proxied to Voila on 127.0.0.1."""
+    from urllib.parse import urlsplit
+
+    url = check_public_url(public_url)
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise ValueError(f"{public_url!r}: the proxy serves https; give an https:// address")
+    host = parts.hostname
+    public_port = parts.port or 443
+    listen = f"{listen_ip}:{public_port}" if listen_ip else str(public_port)
+    redirect = ("" if public_port != 443 else
+                f"\nserver {{\n    listen 80;\n    server_name {host};\n"
+                f"    return 301 https://$host$request_uri;\n}}\n")
+    return NGINX_TEMPLATE.format(
+        client=client.replace("\n", " "), public_url=url, host=host, port=int(port),
+        listen=listen, redirect=redirect, access_log=access_log,
+        cert=cert or f"/etc/letsencrypt/live/{host}/fullchain.pem",
+        key=key or f"/etc/letsencrypt/live/{host}/privkey.pem")
+
+
+def write_private(path: str | Path, text: str, mode: int = 0o600) -> Path:
+    """Write ``text`` to ``path`` with ``mode`` (also when the file already existed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path

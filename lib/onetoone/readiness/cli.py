@@ -20,15 +20,23 @@ def _cfg(path: str):
     return load_config(path)
 
 
+def _fail(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     cfg = _cfg(args.config)
     try:
         groups = admin.parse_groups(args.group or [])
+        base = admin.check_public_url(args.base_url or f"http://127.0.0.1:{admin.DEFAULT_PORT}")
+        if sum(groups.values()) == 0:
+            raise ValueError("--group: every count is 0; invite at least one respondent, "
+                             "e.g. --group managers=10")
+        survey_id, path, _links = admin.create_survey(cfg, groups, base, out=args.out,
+                                                      title=args.title)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    base = args.base_url or f"http://127.0.0.1:{admin.DEFAULT_PORT}"
-    survey_id, path, _links = admin.create_survey(cfg, groups, base, out=args.out, title=args.title)
+        return _fail(str(exc).replace("\n", " "))
     print(f"survey {survey_id} for {cfg.client}: "
           + ", ".join(f"{n} {g}" for g, n in groups.items()))
     print(f"personal links (keep private; each opens one respondent's answers): {path}")
@@ -46,18 +54,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = _cfg(args.config)
     from .store import SurveyStore
 
+    if not 1 <= args.port <= 65535:
+        return _fail(f"--port {args.port}: expected a port 1-65535")
+    if args.max_respondents < 1:
+        return _fail(f"--max-respondents {args.max_respondents}: expected at least 1")
+    local = f"http://{args.ip}:{args.port}"
+    try:
+        public = admin.check_public_url(args.public_url) if args.public_url else local
+    except ValueError as exc:
+        return _fail(f"--public-url {exc}")
     with SurveyStore(cfg.survey_db_url) as store:  # creates the tables, checks the DB answers
         if args.token and store.respondent(args.token) is None:
-            print("error: --token is not a respondent token of this client's survey", file=sys.stderr)
-            return 2
-    base = f"http://{args.ip}:{args.port}"
-    print(f"serving the readiness survey of {cfg.client} on {base} (Ctrl-C stops)")
+            return _fail("--token is not a respondent token of this client's survey")
+        survey_id = store.latest_survey()
+        links_at = store.base_url(survey_id) if survey_id else None
+    if links_at and not admin.same_address(links_at, public):
+        how = (f"--public-url {links_at}" if links_at.startswith("https://")
+               else f"--port {links_at.rsplit(':', 1)[-1]}")
+        return _fail(f"survey {survey_id}'s links point at {links_at}, but this server would be "
+                     f"reached at {public}; serve with {how}, or create the links again with "
+                     f"--base-url {public}")
+    if args.proxy_config:
+        try:
+            text = admin.nginx_config(public, args.port, client=cfg.client, cert=args.tls_cert,
+                                      key=args.tls_key)
+        except ValueError as exc:
+            return _fail(f"--proxy-config: {exc}")
+        print(f"nginx site for {public} written to {admin.write_private(args.proxy_config, text, 0o644)}")
+    print(f"serving the readiness survey of {cfg.client} on {local}"
+          + (f", reached by respondents at {public} through the proxy" if public != local else "")
+          + f"; at most {args.max_respondents} respondents at once (Ctrl-C stops)")
     if args.token:
-        print(f"link: {admin.survey_link(base, args.token)}")
+        print(f"link: {admin.survey_link(public, args.token)}")
     else:
-        print(f"respondents open {base}/?token=<their token> (see the links CSV)")
+        print(f"respondents open {public}/?token=<their token> (see the links CSV)")
     cmd = admin.voila_command(args.port, args.ip)
-    env = admin.voila_env(cfg.config_path)
+    env = admin.voila_env(cfg.config_path, max_kernels=args.max_respondents)
     os.chdir(paths.ROOT)  # voila.json is read from the folder Voila starts in
     os.execvpe(cmd[0], cmd, env)
     return 0  # pragma: no cover
@@ -68,6 +100,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .store import SurveyStore
 
     with SurveyStore(cfg.survey_db_url) as store:
+        if args.survey and not store.has_survey(args.survey):
+            known = store.surveys()["survey_id"].tolist()
+            return _fail(f"no survey {args.survey!r} for {cfg.client}; "
+                         + (f"its surveys: {', '.join(known)}" if known else "it has no survey yet"))
         df = store.status(args.survey)
     if df.empty:
         print(f"no survey yet for {cfg.client}; create one with `onetoone survey create`")
@@ -79,14 +115,35 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     cfg = _cfg(args.config)
-    df = admin.export_answers(cfg, args.out, survey_id=args.survey, include_drafts=args.drafts)
-    print(f"{len(df):,} answers of {df['respondent'].nunique():,} respondents written to {args.out}")
+    from .store import SurveyStore
+
+    with SurveyStore(cfg.survey_db_url) as store:
+        if args.survey and not store.has_survey(args.survey):
+            return _fail(f"no survey {args.survey!r} for {cfg.client}")
+        if not args.survey and store.latest_survey() is None:
+            return _fail(f"no survey yet for {cfg.client}; create one with `onetoone survey create`")
+    try:
+        df = admin.export_answers(cfg, args.out, survey_id=args.survey, include_drafts=args.drafts)
+    except OSError as exc:
+        return _fail(f"--out {args.out}: {exc.strerror or exc}")
+    written = df.attrs.get("written", [args.out])
+    print(f"{len(df):,} answers of {df['respondent'].nunique():,} respondents written to {written[0]}")
+    if len(written) > 1:
+        print(f"{df.attrs.get('comments', 0):,} comments written to {written[1]}")
+    else:
+        print("no comments to write")
     return 0
 
 
 def cmd_results(args: argparse.Namespace) -> int:
     cfg = _cfg(args.config)
     from .results import readiness_results
+    from .store import SurveyStore
+
+    if args.survey:
+        with SurveyStore(cfg.survey_db_url) as store:
+            if not store.has_survey(args.survey):
+                return _fail(f"no survey {args.survey!r} for {cfg.client}")
 
     res = readiness_results(cfg, survey_id=args.survey)
     print(res.summary_text())
@@ -120,6 +177,16 @@ def add_parser(subparsers) -> None:
     s.add_argument("--port", type=int, default=admin.DEFAULT_PORT, help="port (default: %(default)s)")
     s.add_argument("--ip", default="127.0.0.1", help="address to bind (default: %(default)s)")
     s.add_argument("--token", help="a respondent token: check it and print its personal link")
+    s.add_argument("--public-url", help="the https address respondents reach through the reverse "
+                                        "proxy (links are built from it; must match create --base-url)")
+    s.add_argument("--proxy-config", metavar="PATH",
+                   help="write a Debian nginx site for --public-url (TLS, websockets, no tokens "
+                        "in its log) proxying to this server, then serve")
+    s.add_argument("--tls-cert", help="certificate path for the nginx site (default: Let's Encrypt's)")
+    s.add_argument("--tls-key", help="key path for the nginx site (default: Let's Encrypt's)")
+    s.add_argument("--max-respondents", type=int, default=40,
+                   help="respondents with the form open at once (kernels, ~100 MB each); over it "
+                        "a 'busy, retry in a minute' page (default: %(default)s)")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("status", help="responses per respondent group",
@@ -148,6 +215,7 @@ def add_parser(subparsers) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from ..config import ConfigError
+    from .store import SurveyError
 
     parser = argparse.ArgumentParser(prog="onetoone")
     add_parser(parser.add_subparsers(dest="command", required=True))
@@ -155,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (SurveyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

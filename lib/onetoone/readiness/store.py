@@ -16,11 +16,12 @@ in one transaction, so two concurrent submits cannot both win).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -84,6 +85,14 @@ submissions = sa.Table(
 )
 
 
+survey_links = sa.Table(
+    "survey_links", metadata,
+    sa.Column("survey_id", sa.String(40), sa.ForeignKey("surveys.survey_id"), primary_key=True),
+    sa.Column("base_url", sa.String(500), nullable=False),
+)
+"""The address the survey's personal links point at (``survey serve`` checks it)."""
+
+
 class SurveyError(Exception):
     """Base of the store's refusals; the message is safe to show a respondent."""
 
@@ -133,10 +142,28 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 (it holds every token), or make an existing one 0600.
+
+    SQLite creates its -wal and -shm files with the database file's permissions."""
+    db = sa.engine.make_url(url).database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return
+    path = os.path.abspath(db)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for p in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(p):
+            os.chmod(p, 0o600)
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for the survey DB. SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE writes."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
+        if not memory:
+            _private_sqlite_file(url)
         pool = {"poolclass": sa.pool.StaticPool} if memory else {
             "poolclass": sa.pool.QueuePool, "pool_size": 2, "max_overflow": 4}
         engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
@@ -194,7 +221,7 @@ class SurveyStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> SurveyStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -210,8 +237,8 @@ class SurveyStore:
             index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys})
 
     # -- administration --------------------------------------------------------------------
-    def create_survey(self, client: str, groups: dict[str, int], title: str | None = None
-                      ) -> tuple[str, pd.DataFrame]:
+    def create_survey(self, client: str, groups: dict[str, int], title: str | None = None,
+                      base_url: str | None = None) -> tuple[str, pd.DataFrame]:
         """Create a survey and one unguessable token per invited respondent.
 
         Returns
@@ -238,6 +265,8 @@ class SurveyStore:
                                                 title=(title or f"Readiness survey for {client}")[:200],
                                                 created_at=now))
             con.execute(respondents.insert(), rows)
+            if base_url:
+                con.execute(survey_links.insert().values(survey_id=survey_id, base_url=base_url[:500]))
         return survey_id, pd.DataFrame(rows)[["survey_id", "group", "token"]]
 
     def surveys(self) -> pd.DataFrame:
@@ -246,6 +275,18 @@ class SurveyStore:
         with self.engine.connect() as con:
             return pd.DataFrame(con.execute(surveys.select().order_by(surveys.c.created_at)).mappings().all(),
                                 columns=[c.name for c in surveys.columns])
+
+    def base_url(self, survey_id: str | None = None) -> str | None:
+        """The address the survey's links were made with (None for surveys made before it was kept)."""
+        sid = self._survey(survey_id)
+        with self.engine.connect() as con:
+            return con.execute(sa.select(survey_links.c.base_url)
+                               .where(survey_links.c.survey_id == sid)).scalar()
+
+    def has_survey(self, survey_id: str) -> bool:
+        with self.engine.connect() as con:
+            return con.execute(sa.select(surveys.c.survey_id)
+                               .where(surveys.c.survey_id == str(survey_id)[:40])).first() is not None
 
     def latest_survey(self) -> str | None:
         with self.engine.connect() as con:
