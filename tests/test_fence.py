@@ -18,6 +18,7 @@ from onetoone.ui.fence import (
     FenceWidget,
     fence_economics_figure,
     fence_projection_figure,
+    fence_scale,
     lorenz_figure,
 )
 
@@ -143,8 +144,9 @@ def test_projection_halves_the_threshold_with_it_cost():
     assert by_month.loc[36, "threshold"] == pytest.approx(by_month.loc[0, "threshold"] / 4)
     assert by_month.loc[36, "it_cost_per_customer"] == pytest.approx(10.0)
     assert p["customers"].is_monotonic_increasing and p["customers"].iloc[-1] > p["customers"][0]
-    for row in p.itertuples():
-        assert row.customers == (values >= row.threshold).sum()
+    for row in p.itertuples():  # without managers the best fence is everyone above break-even
+        assert row.customers == (values > row.threshold).sum()
+        assert row.customers == it_only.best_rank(row.it_cost_per_customer)
     # with managers the IT part of the threshold halves; the manager part stays
     full = PicketFence(
         values,
@@ -155,6 +157,9 @@ def test_projection_halves_the_threshold_with_it_cost():
         growth_uplift=0.03,
     )
     q = full.projection(years=3).set_index("months")
+    # one best fence: the first half-year is today's best fence, not the marginal break-even
+    assert q.loc[0, "customers"] == full.break_even().best.customers
+    assert q.loc[0, "net_benefit"] == pytest.approx(full.break_even().best.net_benefit)
     manager_part = 60_000 / 200 / 0.08
     assert (q.loc[18, "threshold"] - manager_part) == pytest.approx(
         (q.loc[0, "threshold"] - manager_part) / 2
@@ -243,26 +248,67 @@ def fence():
     return PicketFence(values)
 
 
-def test_widget_updates_its_readout_when_the_slider_moves(fence):
-    w = FenceWidget(fence, currency="EUR", share=0.01)
-    assert w.current.customers == fence.rank_at_share(0.01)
+def test_widget_opens_at_the_best_fence_and_follows_the_slider(fence):
+    w = FenceWidget(fence, currency="EUR")
+    best = fence.break_even().best
+    assert w.current == best and w.slider.value == best.customers == w.exact.value
     before = w.readout.value
-    w.position.value = 5.0  # percent of customers
-    assert w.current.customers == fence.rank_at_share(0.05)
+    k = int(w.scale[len(w.scale) // 2])
+    w.slider.value = k
+    assert w.current == fence.at_rank(k)
     assert w.readout.value != before
-    assert f"{w.current.customers:,}" in w.readout.value
-    assert theme.money(w.current.cost, "EUR") in w.readout.value
-    assert w.figure.data[3].x[0] == pytest.approx(0.05, abs=1e-4)  # the fence marker
-    assert w.figure.layout.shapes[0].x0 == pytest.approx(w.current.customer_share)
-    assert "5.0 %" in w.figure.layout.title.text
+    assert f"<b class='fence-k'>{k:,}</b>" in w.readout.value
+    assert theme.money(w.current.net_benefit, "EUR") in w.readout.value
+    # the chart is drawn on the slider's scale: the fence line sits at the slider's index
+    i = int(np.searchsorted(w.scale, k))
+    assert w.figure.layout.shapes[0].x0 == i == w.figure.data[4].x[0]
+    assert w.figure.data[4].y[0] == pytest.approx(w.current.net_benefit)
+    assert f"{k:,} customers inside" in w.figure.layout.title.text
     assert w.last_update_seconds < 0.5
+    # an exact count off the scale is inserted, and the best-fence button comes back
+    w.exact.value = 251
+    assert w.current.customers == 251 == w.slider.value and 251 in w.scale
+    w.go_to_best()
+    assert w.current == best
+    # economics: both uplifts, portfolio, manager and IT cost change the figures
     managers = w.current.managers
-    w.portfolio.value = 125  # half the default portfolio: twice the managers
-    assert w.current.managers == math.ceil(w.current.customers / 125) > managers
+    w.portfolio.value = 125
+    assert w.current.managers == math.ceil(w.current.customers / 125) != managers
     benefit = w.current.benefit
-    w.retention.value = 0.10
-    assert w.current.benefit > benefit
-    assert w.fence.economics.retention_uplift == 0.10
+    w.growth.value = 0.10
+    assert w.current.benefit > benefit and w.fence.economics.growth_uplift == 0.10
+    w.retention.value = 0.20
+    assert w.fence.economics.retention_uplift == 0.20
+    assert w.current == w.fence.at_rank(w.current.customers)
+    assert w.break_even.best == w.fence.break_even().best
+    assert f"{w.break_even.best.customers:,} customers" in w.readout.value
+
+
+def test_slider_scale_gives_the_first_thousands_most_of_the_track():
+    scale = fence_scale(1_000_000, positions=360, extra=(250, 316))
+    assert scale[0] == 1 and scale[-1] == 1_000_000 and np.all(np.diff(scale) > 0)
+    assert {250, 316} <= set(scale.tolist())
+    assert (scale <= 3000).mean() > 0.7  # the first few thousand take most of the track
+    assert scale[:20].tolist() == list(range(1, 21))  # one customer a step at the start
+    assert 300 <= len(scale) <= 400
+    assert fence_scale(50).tolist() == list(range(1, 51))
+
+
+def test_fence_names_what_it_ranks_by():
+    values = pd.Series([9000.0, 5000.0, 100.0], index=pd.Index(["a", "b", "c"],
+                                                                name="customer_id"))
+    f = PicketFence(values, portfolio_size=2, value_name="contribution_12m",
+                    value_label="contribution, last 12 months")
+    w = FenceWidget(f, currency="GBP")
+    assert "contribution, last 12 months" in w.readout.value
+    assert "contribution, last 12 months" in w.figure.layout.title.subtitle.text
+    econ = fence_economics_figure(f, currency="GBP")
+    assert "Ranked by contribution, last 12 months" in econ.layout.title.subtitle.text
+    a = f.assign_managers(2)
+    assert a.customers["value_basis"].eq("contribution_12m").all()
+    lor = lorenz_figure(f, fence_at=0.5, shade_name="MVC tier")
+    assert lor.data[0].name == "MVC tier"
+    assert "contribution, last 12 months" in lor.layout.yaxis.title.text
 
 
 def test_figures_tell_the_story(fence):
@@ -280,3 +326,52 @@ def test_figures_tell_the_story(fence):
     assert len(proj.data[0].x) == 11 and proj.data[0].x[0] == "now"
     with pytest.raises(KeyError, match="projection"):
         fence_projection_figure(pd.DataFrame({"months": [0]}))
+
+
+def test_contribution_12m_is_last_years_margin_less_cost_to_serve():
+    import ibis
+
+    from onetoone.differentiate.value import historical_value
+
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b"], "transaction_id": ["t1", "t2", "t3", "t4"],
+        "order_id": ["o1", "o2", "o2", "o3"],
+        "date": pd.to_datetime(["2024-03-01", "2025-03-01", "2025-03-20", "2025-06-01"]),
+        "amount": [500.0, 200.0, -50.0, 80.0], "cost": [300.0, 120.0, -30.0, 50.0],
+        "is_return": [False, False, True, False], "channel": ["store"] * 4})
+    it = pd.DataFrame({"customer_id": ["a", "a", "b"],
+                       "date": pd.to_datetime(["2024-05-01", "2025-05-01", "2025-07-01"]),
+                       "channel": ["call_centre"] * 3})
+    v = historical_value(ibis.memtable(tx), ibis.memtable(it), as_of="2025-09-30",
+                         channel_costs={"call_centre": 6.5, "store": 4.0}).set_index("customer_id")
+    # a: last year's margin 80 - 20 (the return), one call 6.50 and one returned order 4.00
+    assert v.loc["a", "gross_margin_12m"] == pytest.approx(60.0)
+    assert v.loc["a", "cost_to_serve_12m"] == pytest.approx(10.5)
+    assert v.loc["a", "contribution_12m"] == pytest.approx(49.5)
+    assert v.loc["a", "contribution"] == pytest.approx(200 + 60 - 13 - 4)
+    assert v.loc["b", "contribution_12m"] == pytest.approx(30 - 6.5)
+
+
+@pytest.mark.slow
+def test_sample_fence_on_margin_is_one_fence_everywhere():
+    from sample_support import sample_workspace
+
+    from onetoone.differentiate import pipeline
+    from onetoone.workspace import Workspace
+
+    cfg = sample_workspace("differentiate")
+    with Workspace(cfg.workspace_path, read_only=True) as ws:
+        cv = ws.read("customer_value")
+        fa = ws.read("fence_assignment")
+    fence = pipeline.fence_for(cfg, cv)
+    assert fence.value_name == cfg.fence.value == "contribution_12m"
+    be = fence.break_even()
+    # the bar: the best fence on margin holds 100-1,000 customers and pays (measured 200,
+    # GBP 144k net a year, with the sample's trade accounts and economics)
+    assert 100 <= be.best.customers <= 1000 and be.best.net_benefit > 0
+    w = FenceWidget(fence, currency=cfg.currency)
+    assert w.current == be.best  # the widget's first readout is the report's best fence
+    assert len(fa) == be.best.customers
+    assert set(fa["customer_id"]) == set(fence.inside(be.best.customers)["customer_id"])
+    assert (fa["value_basis"] == "contribution_12m").all()
+    assert fence.projection()["customers"].iloc[0] == be.best.customers

@@ -25,6 +25,11 @@ def test_differentiate_notebook(tmp_path):
     assert sum(figures[f"tier_{t}"] for t in ("MVC", "MGC", "maintain", "BZ")) == len(cv)
     assert figures["segments"] == len(segments) >= 3
     assert figures["fence_customers"] == len(fence) > 0
+    # one fence everywhere: key figures, fence_assignment and the projection's first half-year
+    assert figures["projection_first_customers"] == figures["fence_customers"]
+    assert figures["fence_value"] == cfg.fence.value
+    assert (fence["value_basis"] == cfg.fence.value).all()
+    assert 100 <= figures["fence_customers"] <= 1000 and figures["fence_net_benefit"] > 0
     assert figures["gini_clv"] == pytest.approx(gini(cv["clv"]), abs=1e-4)
     assert figures["decliners"] == figures["decliners_listed"] == int(cv["is_decliner"].sum())
     # the BG/NBD holdout forecast is close to what happened (measured +3.9 %)

@@ -1,9 +1,10 @@
 """The picket fence on screen: a live widget for workshops and static figures for reports.
 
-- :class:`FenceWidget`: a slider moves the fence along the value spectrum; controls for the
-  portfolio size and the retention uplift; a live readout (customers and value inside,
-  managers, cost, benefit, ROI) and a Lorenz curve with the fence drawn on it, updated in
-  place.
+- :class:`FenceWidget`: a slider moves the fence customer by customer (the first few thousand
+  take most of the track); "best fence" button; both uplifts, portfolio size, manager and IT
+  cost settable; a live readout (customers and value inside, managers, cost, benefit, ROI)
+  and a chart of benefit, cost and net benefit on the slider's scale with the fence, the best
+  fence and the break-even marked, updated in place. It opens at the best fence.
 - :func:`lorenz_figure`, :func:`fence_economics_figure`, :func:`fence_projection_figure`:
   plain plotly figures for notebooks and HTML reports.
 
@@ -24,7 +25,8 @@ from ..differentiate.fence import FencePosition, PicketFence, _chart_ranks
 from . import theme
 from .theme import PALETTE
 
-__all__ = ["FenceWidget", "fence_economics_figure", "fence_projection_figure", "lorenz_figure"]
+__all__ = ["FenceWidget", "fence_economics_figure", "fence_projection_figure", "fence_scale",
+           "lorenz_figure"]
 
 
 def _as_fence(values_or_fence) -> PicketFence:
@@ -64,6 +66,7 @@ def lorenz_figure(
     points: int = 600,
     title: str | None = None,
     subtitle: str | None = None,
+    shade_name: str = "Inside the fence",
     height: int = 520,
 ) -> go.Figure:
     """The value curve: customers ranked most valuable first against their share of value.
@@ -81,6 +84,9 @@ def lorenz_figure(
         Points on the curve (it is drawn at this resolution; exact values are in the hover).
     title, subtitle : str, optional
         Override the story-telling title.
+    shade_name : str
+        Legend name of the shaded area left of ``fence_at`` ("Inside the fence"; say "MVC
+        tier" when the line marks a tier rather than the fence).
 
     Returns
     -------
@@ -99,7 +105,7 @@ def lorenz_figure(
             y=[],
             mode="lines",
             fill="tozeroy",
-            name="Inside the fence",
+            name=shade_name,
             line={"width": 0, "color": PALETTE["accent"]},
             fillcolor="rgba(224,122,31,0.18)",
             hoverinfo="skip",
@@ -154,7 +160,8 @@ def lorenz_figure(
     )
     ymax = max(1.0, float(np.max(y)))
     fig.update_yaxes(
-        title_text="Share of total value",
+        title_text=f"Share of total {fence.value_label}" if fence.value_name != "value"
+        else "Share of total value",
         tickformat=".0%",
         range=[min(0.0, float(np.min(y))) - 0.02, ymax * 1.04],
     )
@@ -279,8 +286,9 @@ def fence_economics_figure(
         f"most: {theme.money(best.net_benefit, currency)} a year net"
     )
     s = (
-        f"A customer is worth managing above {theme.money(be.threshold, currency)} of value "
-        f"(cost {theme.money(fence.marginal_cost, currency)} a year, uplift "
+        f"Ranked by {fence.value_label}. A customer is worth managing above "
+        f"{theme.money(be.threshold, currency)} (cost "
+        f"{theme.money(fence.marginal_cost, currency)} a year, uplift "
         f"{theme.percent(fence.uplift)} of value); {fence.economics.portfolio_size} customers "
         f"per manager"
     )
@@ -297,7 +305,8 @@ def _period_label(months: int) -> str:
 
 
 def fence_projection_figure(
-    projection: pd.DataFrame, *, currency: str = "EUR", title: str | None = None, height: int = 520
+    projection: pd.DataFrame, *, currency: str = "EUR", title: str | None = None,
+    value_label: str | None = None, height: int = 520
 ) -> go.Figure:
     """How the fence moves as IT gets cheaper: break-even value (line) and customers (bars).
 
@@ -319,7 +328,7 @@ def fence_projection_figure(
         go.Bar(
             x=labels,
             y=projection["customers"],
-            name="Customers inside the fence",
+            name="Customers inside the best fence",
             yaxis="y2",
             marker_color=PALETTE["primary_light"],
             customdata=projection["net_benefit"],
@@ -365,22 +374,64 @@ def fence_projection_figure(
     )
     first, last = projection.iloc[0], projection.iloc[-1]
     yrs = last["months"] / 12
-    t = title or (
-        f"As IT gets cheaper the fence moves left: {int(first['customers']):,} "
-        f"→ {int(last['customers']):,} customers worth managing in "
-        f"{yrs:g} years"
-    )
+    if title:
+        t = title
+    elif int(last["customers"]) > int(first["customers"]):
+        t = (f"As IT gets cheaper the best fence widens: {int(first['customers']):,} "
+             f"→ {int(last['customers']):,} customers worth managing in {yrs:g} years")
+    else:
+        t = (f"Cheaper IT barely moves the fence: {int(first['customers']):,} customers now and "
+             f"in {yrs:g} years (managers, not IT, are most of the cost)")
     s = (
         f"Break-even value falls from {theme.money(first['threshold'], currency)} to "
         f"{theme.money(last['threshold'], currency)} as IT cost per customer goes from "
         f"{theme.money(first['it_cost_per_customer'], currency, compact=False, decimals=2)} to "
         f"{theme.money(last['it_cost_per_customer'], currency, compact=False, decimals=2)}"
+        + (f"; ranked by {value_label}" if value_label else "")
     )
     return theme.style(fig, t, s, height=height)
 
 
+def fence_scale(n: int, positions: int = 360, knee: int = 3000, knee_share: float = 0.8,
+                extra=()) -> np.ndarray:
+    """Customers inside at each slider position: 1..n, the first ``knee`` taking most of the track.
+
+    Every count from 1 to 20, then geometric steps up to ``knee`` customers over
+    ``knee_share`` of the positions, then geometric steps to ``n``; ``extra`` counts (the best
+    fence, the break-even) are inserted exactly. Small populations get every count.
+    """
+    n = int(n)
+    if n <= 0:
+        return np.array([0], dtype=np.int64)
+    if n <= positions:
+        base = np.arange(1, n + 1)
+    else:
+        knee = min(int(knee), n)
+        low_n = max(2, round(positions * (knee_share if knee < n else 1.0)))
+        low = np.concatenate([np.arange(1, min(20, knee) + 1),
+                              np.geomspace(min(20, knee), knee, max(2, low_n - 20))])
+        high = np.geomspace(knee, n, positions - low_n + 1) if knee < n else np.array([n])
+        base = np.concatenate([low, high, [n]])
+    extra = [int(e) for e in extra if 1 <= int(e) <= n]
+    return np.unique(np.concatenate([np.round(base), extra]).astype(np.int64))
+
+
+# Trace order in the widget's chart (updated in place by these positions).
+_W_BENEFIT, _W_COST, _W_NET, _W_BEST, _W_HERE = 0, 1, 2, 3, 4
+# Shapes: the fence line, the break-even line.
+_S_FENCE, _S_BREAK_EVEN = 0, 1
+
+
 class FenceWidget(widgets.VBox):
-    """Move the picket fence live: slider, economics controls, readout and Lorenz curve.
+    """Move the picket fence live: customers slider, economics, readout and chart.
+
+    The slider counts customers inside the fence (1 to all) on a scale where the first few
+    thousand take most of the track; it opens at the best fence (the same position as
+    :meth:`PicketFence.break_even` ``.best``, the report, the key figures and
+    ``fence_assignment``). The chart draws benefit, cost and net benefit on the slider's own
+    scale, so the fence line moves on every step; the break-even (net benefit 0) and the best
+    fence are marked. Retention and growth uplift, portfolio size, manager and IT cost are
+    settable; the readout names what the fence ranks by (``fence.value_label``).
 
     Parameters
     ----------
@@ -388,143 +439,256 @@ class FenceWidget(widgets.VBox):
         Built once from per-customer values; the widget never re-sorts.
     currency : str
         ISO currency code for the readout and labels.
-    share : float, optional
-        Initial share of customers inside (default: the best fence by net benefit, at least
-        one customer).
-    points : int
-        Resolution of the drawn curve.
+    customers : int, optional
+        Initial customers inside (default: the best fence, at least one customer).
+    positions : int
+        Slider positions (about one per 1.5 pixels of the chart).
 
     Attributes
     ----------
-    position : ipywidgets.FloatSlider
-        Customers inside, as a percentage of all customers (0-100).
-    portfolio : ipywidgets.BoundedIntText
-        Customers per customer manager.
-    retention : ipywidgets.FloatSlider
-        Retention uplift (share of value kept by managing a customer).
+    slider : ipywidgets.SelectionSlider
+        Customers inside; ``slider.value`` is the count.
+    exact : ipywidgets.BoundedIntText
+        Type an exact count (inserted on the slider's scale).
+    best_button : ipywidgets.Button
+    retention, growth : ipywidgets.FloatSlider
+        Uplifts: share of yearly value kept and added by managing a customer one to one.
+    portfolio, manager_cost, it_cost : ipywidgets.BoundedIntText / BoundedFloatText
     readout : ipywidgets.HTML
     figure : plotly.graph_objects.FigureWidget
     current : FencePosition
         The fence as shown.
+    break_even : BreakEven
+        Of the current economics.
     last_update_seconds : float
-        Wall time of the last full update (position, readout, figure).
+        Wall time of the last update (position, readout, figure).
     """
 
-    def __init__(
-        self,
-        fence: PicketFence,
-        currency: str = "EUR",
-        share: float | None = None,
-        points: int = 600,
-        **kwargs,
-    ):
+    def __init__(self, fence: PicketFence, currency: str = "EUR", customers: int | None = None,
+                 positions: int = 360, height: int = 440, **kwargs):
+        self._base = fence
         self.fence = fence
         self.currency = currency
-        self._base = fence
-        if share is None:
-            share = max(fence.break_even().best.customers, 1) / fence.n
-        step = max(0.01, round(100 / fence.n, 4)) if fence.n < 10_000 else 0.01
-        self.position = widgets.FloatSlider(
-            value=100 * share,
-            min=0.0,
-            max=100.0,
-            step=step,
-            description="Customers inside (%)",
-            readout_format=".2f",
-            continuous_update=True,
-            style={"description_width": "150px"},
-            layout=widgets.Layout(width="500px"),
-        )
-        self.portfolio = widgets.BoundedIntText(
-            value=fence.economics.portfolio_size,
-            min=1,
-            max=100_000,
-            step=10,
-            description="Portfolio size",
-            style={"description_width": "150px"},
-            layout=widgets.Layout(width="240px"),
-        )
-        self.retention = widgets.FloatSlider(
-            value=fence.economics.retention_uplift,
-            min=0.0,
-            max=0.5,
-            step=0.005,
-            description="Retention uplift",
-            readout_format=".1%",
-            style={"description_width": "150px"},
-            layout=widgets.Layout(width="500px"),
-        )
+        self.positions = int(positions)
+        self._busy = False
+        self.break_even = fence.break_even()
+        k0 = max(self.break_even.best.customers, 1) if customers is None else int(customers)
+        k0 = min(max(k0, 1), fence.n) if fence.n else 0
+        e = fence.economics
+        wide = {"description_width": "130px"}
+        self.slider = widgets.SelectionSlider(
+            options=[0], value=0, description="Customers inside", continuous_update=True,
+            style=wide, layout=widgets.Layout(width="620px"))
+        self.exact = widgets.BoundedIntText(value=k0, min=1 if fence.n else 0, max=fence.n,
+                                            description="exactly", style={"description_width":
+                                                                          "50px"},
+                                            layout=widgets.Layout(width="170px"))
+        self.best_button = widgets.Button(description="Best fence", icon="star",
+                                          tooltip="Move the fence to the highest net benefit",
+                                          layout=widgets.Layout(width="120px"))
+        pct = {"min": 0.0, "max": 0.5, "step": 0.005, "readout_format": ".1%", "style": wide,
+               "layout": widgets.Layout(width="420px"), "continuous_update": False}
+        self.retention = widgets.FloatSlider(value=e.retention_uplift,
+                                             description="Retention uplift", **pct)
+        self.growth = widgets.FloatSlider(value=e.growth_uplift, description="Growth uplift",
+                                          **pct)
+        box = {"style": wide, "layout": widgets.Layout(width="260px")}
+        self.portfolio = widgets.BoundedIntText(value=e.portfolio_size, min=1, max=1_000_000,
+                                                step=10, description="Portfolio size", **box)
+        self.manager_cost = widgets.BoundedFloatText(value=e.manager_cost, min=0, max=1e9,
+                                                     step=1000, description="Manager cost / yr",
+                                                     **box)
+        self.it_cost = widgets.BoundedFloatText(value=e.it_cost_per_customer, min=0, max=1e7,
+                                                step=5, description="IT cost / customer",
+                                                **box)
         self.readout = widgets.HTML()
-        self._x, self._y = _lorenz_points(fence, points)
-        base = lorenz_figure(
-            fence, fence_at=fence.rank_at_share(share), currency=currency, points=points, height=460
-        )
-        self.figure = go.FigureWidget(base)
-        for w in (self.position, self.portfolio, self.retention):
-            w.observe(self._on_change, names="value")
-        self.position.add_class("fence-position")
-        self.portfolio.add_class("fence-portfolio")
-        self.retention.add_class("fence-retention")
-        self.readout.add_class("fence-readout")
-        controls = widgets.VBox(
-            [self.position, self.retention, self.portfolio],
-            layout=widgets.Layout(min_width="520px"),
-        )
-        super().__init__([widgets.HBox([controls, self.readout]), self.figure], **kwargs)
+        self.figure = go.FigureWidget(self._base_figure(height))
+        for name, w in (("position", self.slider), ("exact", self.exact),
+                        ("best", self.best_button), ("retention", self.retention),
+                        ("growth", self.growth), ("portfolio", self.portfolio),
+                        ("manager-cost", self.manager_cost), ("it-cost", self.it_cost),
+                        ("readout", self.readout)):
+            w.add_class(f"fence-{name}")
+        self.add_class("onetoone-fence")
+        self.slider.observe(self._on_slider, names="value")
+        self.exact.observe(self._on_exact, names="value")
+        self.best_button.on_click(lambda _: self.go_to_best())
+        for w in (self.retention, self.growth, self.portfolio, self.manager_cost, self.it_cost):
+            w.observe(self._on_economics, names="value")
+        controls = widgets.VBox([self.retention, self.growth, self.portfolio, self.manager_cost,
+                                 self.it_cost], layout=widgets.Layout(min_width="440px"))
+        super().__init__([widgets.HBox([self.slider, self.exact, self.best_button]),
+                          widgets.HBox([controls, self.readout]), self.figure], **kwargs)
         self.last_update_seconds = 0.0
+        self._rescale(k0)
         self.update()
 
-    # -- updating -------------------------------------------------------------------------
-    def _on_change(self, change) -> None:
+    # -- scale and chart ------------------------------------------------------------------
+    def _base_figure(self, height: int) -> go.Figure:
+        fig = go.Figure()
+        hover = ("%{customdata:,} customers inside<br>%{meta}: %{y:,.0f} " + self.currency
+                 + "<extra></extra>")
+        for name, color, width in (("Expected benefit", PALETTE["good"], 2),
+                                   ("Programme cost", PALETTE["bad"], 2),
+                                   ("Net benefit", PALETTE["primary"], 3)):
+            fig.add_trace(go.Scatter(x=[], y=[], name=name, meta=name, mode="lines",
+                                     hovertemplate=hover, line={"color": color, "width": width}))
+        fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="Best fence",
+                                 marker={"size": 12, "symbol": "star", "color": PALETTE["good"],
+                                         "line": {"color": "white", "width": 1}},
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="The fence", showlegend=False,
+                                 marker={"size": 12, "color": PALETTE["accent"],
+                                         "line": {"color": "white", "width": 2}},
+                                 hoverinfo="skip"))
+        fig.add_shape(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1,
+                      line={"color": PALETTE["accent"], "width": 3})
+        fig.add_shape(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1,
+                      line={"color": PALETTE["muted"], "dash": "dot", "width": 1.5},
+                      visible=False)
+        fig.add_annotation(x=0, xref="x", y=1, yref="paper", text="", showarrow=False,
+                           xanchor="left", yanchor="top", font={"color": PALETTE["muted"]})
+        fig.add_hline(y=0, line={"color": PALETTE["muted"], "width": 1})
+        fig.update_xaxes(title_text="Customers inside the fence, most valuable first "
+                                    "(the slider's scale)", showgrid=False)
+        fig.update_yaxes(title_text="Per year", **theme.money_axis(self.currency))
+        fig.update_layout(uirevision="fence")
+        return theme.style(fig, "", "", height=height)
+
+    def _index(self, k: int) -> int:
+        return int(np.searchsorted(self.scale, k))
+
+    def _rescale(self, keep: int) -> None:
+        """Slider options and chart curves for the current economics (keeps ``keep`` exact)."""
+        be = self.break_even
+        self.scale = fence_scale(self.fence.n, self.positions,
+                                 extra=(keep, be.best.customers, be.widest.customers))
+        curve = self.fence.curve(self.scale)
+        self._net = curve["net_benefit"].to_numpy()
+        x = np.arange(len(self.scale))
+        self._busy = True
+        try:
+            self.slider.options = [(f"{int(k):,}", int(k)) for k in self.scale]
+            self.slider.value = int(keep)
+        finally:
+            self._busy = False
+        ticks = [k for k in (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+                 if k < self.fence.n * 0.8] + [self.fence.n]
+        with self.figure.batch_update():
+            for t, col in ((_W_BENEFIT, "benefit"), (_W_COST, "cost"), (_W_NET, "net_benefit")):
+                self.figure.data[t].update(x=x, y=curve[col].to_numpy(), customdata=self.scale)
+            bi = self._index(be.best.customers)
+            self.figure.data[_W_BEST].update(x=[bi], y=[be.best.net_benefit])
+            wi = self._index(be.widest.customers)
+            paying = be.widest.customers > 0
+            self.figure.layout.shapes[_S_BREAK_EVEN].update(x0=wi, x1=wi, visible=paying)
+            self.figure.layout.annotations[0].update(
+                x=wi, text=(f" break-even: {theme.number(be.widest.customers)} customers"
+                            if paying else " pays for nobody"),
+                xanchor="right" if wi > len(x) * 0.6 else "left")
+            self.figure.layout.xaxis.update(
+                tickmode="array", tickvals=[self._index(k) for k in ticks],
+                ticktext=[theme.number(k) for k in ticks], range=[-2, len(x) + 1])
+
+    # -- events ---------------------------------------------------------------------------
+    def _on_slider(self, change) -> None:
+        if not self._busy:
+            self.update()
+
+    def _on_exact(self, change) -> None:
+        if self._busy:
+            return
+        self.set_customers(int(change["new"]))
+
+    def _on_economics(self, change) -> None:
+        self.fence = self._base.with_economics(
+            retention_uplift=float(self.retention.value), growth_uplift=float(self.growth.value),
+            portfolio_size=int(self.portfolio.value), manager_cost=float(self.manager_cost.value),
+            it_cost_per_customer=float(self.it_cost.value))
+        self.break_even = self.fence.break_even()
+        self._rescale(self.customers)
         self.update()
+
+    # -- actions --------------------------------------------------------------------------
+    @property
+    def customers(self) -> int:
+        return int(self.slider.value)
+
+    def set_customers(self, k: int) -> FencePosition:
+        """Put the fence at exactly ``k`` customers (added to the slider's scale if needed)."""
+        k = min(max(int(k), 1 if self.fence.n else 0), self.fence.n)
+        if k not in set(self.scale.tolist()):
+            self._rescale(k)
+        else:
+            self._busy = True
+            try:
+                self.slider.value = k
+            finally:
+                self._busy = False
+        return self.update()
+
+    def go_to_best(self) -> FencePosition:
+        """Move the fence to the best position (highest net benefit) of the current economics."""
+        return self.set_customers(max(self.break_even.best.customers, 1))
 
     def update(self) -> FencePosition:
-        """Recompute the fence at the controls' values and redraw readout and figure in place."""
+        """Recompute the fence at the controls' values; redraw readout and chart in place."""
         t0 = time.perf_counter()
-        e = self._base.economics
-        if self.portfolio.value != e.portfolio_size or self.retention.value != e.retention_uplift:
-            self.fence = self._base.with_economics(
-                portfolio_size=int(self.portfolio.value),
-                retention_uplift=float(self.retention.value),
-            )
-        else:
-            self.fence = self._base
-        pos = self.fence.at_rank(self.fence.rank_at_share(self.position.value / 100))
+        k = self.customers
+        pos = self.fence.at_rank(k)
         self.current = pos
         self.readout.value = self._readout_html(pos)
-        title, sub = _fence_story(pos, self.currency)
+        if self.exact.value != k:
+            self._busy = True
+            try:
+                self.exact.value = k
+            finally:
+                self._busy = False
+        i = self._index(k)
+        title = (f"{pos.customers:,} customers inside the fence: net benefit "
+                 f"{theme.money(pos.net_benefit, self.currency)} a year, ROI "
+                 f"{theme.percent(pos.roi, 0)}")
+        sub = (f"Ranked by {self.fence.value_label}; {pos.managers:,} customer managers; "
+               f"best fence {self.break_even.best.customers:,} customers")
         with self.figure.batch_update():
-            _draw_fence(self.figure, self.fence, pos, self._x, self._y, self.currency)
+            self.figure.layout.shapes[_S_FENCE].update(x0=i, x1=i)
+            self.figure.data[_W_HERE].update(x=[i], y=[pos.net_benefit])
             self.figure.layout.title.text = title
             self.figure.layout.title.subtitle.text = sub
         self.last_update_seconds = time.perf_counter() - t0
         return pos
 
     def _readout_html(self, p: FencePosition) -> str:
-        c = self.currency
-        roi_color = PALETTE["good"] if p.net_benefit >= 0 else PALETTE["bad"]
+        c, f, be = self.currency, self.fence, self.break_even
+        e = f.economics
+        good = p.net_benefit >= 0
+        colour = PALETTE["good"] if good else PALETTE["bad"]
+        per = " a year" if f.value_years == 1 else f" over {f.value_years:g} years"
         rows = [
-            ("Customers inside", f"{p.customers:,} ({theme.percent(p.customer_share)})"),
-            ("Value threshold", f"≥ {theme.money(p.threshold, c)}"),
-            (
-                "Value inside",
-                (f"{theme.money(p.value_inside, c)} ({theme.percent(p.value_share)})"),
-            ),
-            ("Customer managers", f"{p.managers:,}"),
-            ("Programme cost / yr", theme.money(p.cost, c)),
-            ("Expected benefit / yr", theme.money(p.benefit, c)),
-            (
-                "Net benefit / yr",
-                (f"<b style='color:{roi_color}'>{theme.money(p.net_benefit, c)}</b>"),
-            ),
-            ("ROI", f"<b style='color:{roi_color}'>{theme.percent(p.roi, 0)}</b>"),
+            ("Ranked by", html.escape(f.value_label)),
+            ("Customers inside",
+             (f"<b class='fence-k'>{p.customers:,}</b> of {f.n:,} "
+             f"({theme.percent(p.customer_share)})")),
+            ("Each worth at least", f"{theme.money(p.threshold, c)}{per}"),
+            ("Value inside", (f"{theme.money(p.value_inside, c)}{per} "
+                             f"({theme.percent(p.value_share)} of all)")),
+            ("Customer managers", f"{p.managers:,} ({e.portfolio_size:,} customers each)"),
+            ("Programme cost / yr", (f"{theme.money(p.cost, c)} (managers "
+                                    f"{theme.money(p.manager_cost, c)}, IT "
+                                    f"{theme.money(p.it_cost, c)})")),
+            ("Expected benefit / yr", (f"{theme.money(p.benefit, c)} "
+                                      f"({theme.percent(f.uplift)} of value a year)")),
+            ("Net benefit / yr",
+             f"<b class='fence-net' style='color:{colour}'>{theme.money(p.net_benefit, c)}</b>"),
+            ("ROI", f"<b style='color:{colour}'>{theme.percent(p.roi, 0)}</b>"),
+            ("Best fence", (f"{be.best.customers:,} customers, net "
+                           f"{theme.money(be.best.net_benefit, c)}")),
+            ("Break-even", (f"net benefit 0 at {be.widest.customers:,} customers; each "
+                            f"customer pays above {theme.money(be.threshold, c)}{per}")
+             if be.widest.customers else "the fence pays for nobody with these economics"),
         ]
         body = "".join(
             f"<tr><td style='padding:2px 14px 2px 0;color:{PALETTE['muted']}'>"
-            f"{html.escape(k)}</td><td style='text-align:right'>{v}</td></tr>"
-            for k, v in rows
-        )
-        return (
-            f"<table style='font-size:14px;color:{PALETTE['ink']};"
-            f"border-collapse:collapse'>{body}</table>"
-        )
+            f"{html.escape(k)}</td><td>{v}</td></tr>" for k, v in rows)
+        return (f"<table style='font-size:14px;color:{PALETTE['ink']};"
+                f"border-collapse:collapse'>{body}</table>")
