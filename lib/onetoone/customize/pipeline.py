@@ -55,8 +55,10 @@ from .select import (
     time_windows,
 )
 
-__all__ = ["RecommendationRun", "ensure_configurations", "holdout_months", "recommend_for_client",
-           "run", "write_results"]
+__all__ = ["EditionRun", "RecommendationRun", "configurator_for_client", "describe_configurations",
+           "describe_profile", "editions_for_client", "ensure_configurations", "holdout_months",
+           "load_profile", "pick_customer", "read_optional", "recommend_for_client", "run",
+           "write_results"]
 
 RECOMMENDATION_COLUMNS = [C.CUSTOMER_ID, "rank", C.PRODUCT_ID, "score", "reason",
                           "reason_product_id"]
@@ -218,6 +220,104 @@ def recommend_for_client(ws: Workspace, cfg: ClientConfig, profile: pd.DataFrame
     return run
 
 
+def read_optional(ws: Workspace, name: str) -> pd.DataFrame | None:
+    """A workspace table, or None when the client has not delivered it."""
+    return ws.read(name) if ws.has(name) else None
+
+
+def load_profile(ws: Workspace, cfg: ClientConfig) -> pd.DataFrame | None:
+    """:func:`.profile.customer_profile` with the config's tier thresholds (None without
+    transactions: there is nobody with a purchase to profile)."""
+    if not ws.has("transactions"):
+        return None
+    return customer_profile(ws, mvc_share=cfg.tiers.mvc_share,
+                            bz_max_contribution=cfg.tiers.bz_max_contribution)
+
+
+def describe_profile(profile: pd.DataFrame | None) -> str:
+    """What the profile rests on, in plain sentences."""
+    if profile is None:
+        return ("No transactions: nobody has a purchase to profile; recommendations, editions "
+                "and messages need purchase history.")
+    lines = [(f"{len(profile):,} customers with purchases; sources: "
+             f"{', '.join(profile.attrs['sources']) or 'transactions only'}")]
+    lines += ["fallback: " + m for m in profile.attrs["missing"]] or ["no fallbacks needed"]
+    return "\n".join(lines)
+
+
+@dataclass
+class EditionRun:
+    """Catalog editions of one client: lists, coverage curve, groupings and the advice."""
+
+    editions: object = None
+    curve: pd.DataFrame | None = None
+    groupings: pd.DataFrame | None = None
+    advice: dict | None = None
+    message: str = ""
+
+
+def editions_for_client(rec: RecommendationRun, profile: pd.DataFrame | None, *,
+                        size: int = 50) -> EditionRun:
+    """Editions built before the holdout, coverage measured in it, the knee recommended."""
+    if rec.windows is None or profile is None:
+        return EditionRun(message="No catalog editions: they need purchase history and a "
+                                  "catalogue of products (see above).")
+    w = rec.windows
+    if not len(w.fit_holdout) or not len(w.holdout):
+        return EditionRun(message="No catalog editions: there are no purchases both before and "
+                                  "in the holdout to build and test them on.")
+    ed = build_editions(w.fit_holdout, profile, size=size)
+    curve = coverage_curve(ed, w.holdout, profile)
+    groupings = grouping_coverage(w.fit_holdout, w.holdout, profile, size=size)
+    adv = edition_recommendation(curve, groupings)
+    return EditionRun(ed, curve, groupings, adv, adv["statement"])
+
+
+def configurator_for_client(ws: Workspace) -> tuple[Configurator | None, str]:
+    """The configurator of the client's products, or None with the sentence why not."""
+    if not (ws.has("products") and ws.has("components")):
+        return None, ("No configurator: it needs the products and components exports "
+                      "(modules and options of configurable products).")
+    conf = Configurator(ws.read("products"), ws.read("components"),
+                        read_optional(ws, "component_rules"))
+    if not conf.configurable_products():
+        return None, "No configurator: no product in the components export is in the catalogue."
+    return conf, ""
+
+
+def describe_configurations(summary: dict) -> str:
+    """How many customers have a configuration remembered and how often they re-order it."""
+    if not summary["configurations"]:
+        return ("No configuration remembered yet: the client exported none "
+                "(saved_configurations) and none was saved in the workbook; proposals start "
+                "from the standard configuration.")
+    text = (f"{summary['configurations']:,} configurations remembered for "
+            f"{summary['customers']:,} customers.")
+    if summary["ordered_customers"]:
+        text += (f" Of the {summary['ordered_customers']:,} who ordered one, "
+                 f"{summary['reorder_customers']:,} ({summary['reorder_share']:.0%}) ordered the "
+                 f"same configuration again; an ordered configuration was ordered "
+                 f"{summary['orders_per_configuration']:.2f} times on average.")
+    return text
+
+
+def pick_customer(profile: pd.DataFrame | None, recs: pd.DataFrame | None,
+                  history: pd.DataFrame | None = None) -> str | None:
+    """A customer to show: the highest-revenue MVC with suggestions and, when there is one, a
+    remembered configuration (so the configurator proposes from it)."""
+    if profile is None or recs is None or not len(recs):
+        return None
+    p = profile[profile[C.CUSTOMER_ID].astype(str).isin(set(recs[C.CUSTOMER_ID].astype(str)))]
+    if history is not None and len(history):
+        with_conf = p[p[C.CUSTOMER_ID].astype(str).isin(set(history[C.CUSTOMER_ID].astype(str)))]
+        p = with_conf if len(with_conf) else p
+    if not len(p):
+        return None
+    order = p.assign(_mvc=p["tier"] == "MVC").sort_values(["_mvc", "revenue"],
+                                                        ascending=[False, False])
+    return str(order[C.CUSTOMER_ID].iloc[0])
+
+
 def ensure_configurations(ws: Workspace) -> int:
     """Create the empty ``configurations`` history when absent; return its row count."""
     if not ws.has(CONFIGURATIONS):
@@ -248,10 +348,8 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
         say(f"missing tables: {', '.join(missing)}")
     products = ws.read("products") if ws.has("products") else None
     tables: dict = {}
-    profile = None
-    if ws.has("transactions"):
-        profile = customer_profile(ws, mvc_share=cfg.tiers.mvc_share,
-                                   bz_max_contribution=cfg.tiers.bz_max_contribution)
+    profile = load_profile(ws, cfg)
+    if profile is not None:
         for m_ in profile.attrs["missing"]:
             say(f"fallback: {m_}")
         out["segments_from"] = ("customer_value" if "customer_value" in profile.attrs["sources"]
@@ -265,34 +363,29 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
         say(rec.rule.describe())
     tables["recommendation_evaluation"] = rec.evaluation_table()
     tables["recommendations"] = rec.recommendations
-    if rec.windows is not None and profile is not None:
-        w = rec.windows
-        ed = build_editions(w.fit_holdout, profile)
-        curve = coverage_curve(ed, w.holdout, profile)
-        if len(w.holdout) and len(curve):
-            groupings = grouping_coverage(w.fit_holdout, w.holdout, profile)
-            adv = edition_recommendation(curve, groupings)
-            tables["catalog_editions"], tables["edition_coverage"] = ed.lists, curve
-            say(adv["statement"])
-            out.update(editions_possible=int(ed.lists["edition"].nunique()),
-                       editions_recommended=adv["editions"],
-                       coverage_recommended=round(adv["coverage"], 4),
-                       coverage_national=round(adv["national"], 4),
-                       coverage_all_editions=round(adv["all_editions"], 4),
-                       editions_used=adv["max_editions"])
-            if "by_segment" in adv:
-                out.update(editions_by_segment=adv["by_segment"][0],
-                           coverage_by_segment=round(adv["by_segment"][1], 4))
-            if "by_region" in adv:
-                out.update(editions_by_region=adv["by_region"][0],
-                           coverage_by_region=round(adv["by_region"][1], 4))
+    eds = editions_for_client(rec, profile)
+    say(eds.message)
+    if eds.advice is not None:
+        adv = eds.advice
+        tables["catalog_editions"], tables["edition_coverage"] = eds.editions.lists, eds.curve
+        out.update(editions_possible=int(eds.editions.lists["edition"].nunique()),
+                   editions_recommended=adv["editions"],
+                   coverage_recommended=round(adv["coverage"], 4),
+                   coverage_national=round(adv["national"], 4),
+                   coverage_all_editions=round(adv["all_editions"], 4),
+                   editions_used=adv["max_editions"])
+        for key in ("by_segment", "by_region"):
+            if key in adv:
+                out[f"editions_{key}"] = adv[key][0]
+                out[f"coverage_{key}"] = round(adv[key][1], 4)
     if profile is not None:
         msgs = tailored_messages(profile, rec.recommendations, products, rec.pairs)
         tables["tailored_messages"] = msgs
         out["messages"] = len(msgs)
-    if ws.has("products") and ws.has("components"):
-        conf = Configurator(products, ws.read("components"),
-                            ws.read("component_rules") if ws.has("component_rules") else None)
+    conf, why = configurator_for_client(ws)
+    if conf is None:
+        say(why)
+    else:
         var = conf.variety()
         bad = conf.conflicts()
         if len(bad):
@@ -312,9 +405,7 @@ def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
                configuration_reorder_customers=cs["reorder_customers"],
                configuration_reorder_share=(round(cs["reorder_share"], 4)
                                             if cs["ordered_customers"] else None))
-    say(f"{cs['customers']:,} customers have a configuration remembered; "
-        f"{cs['reorder_customers']:,} of {cs['ordered_customers']:,} who ordered one ordered the "
-        "same configuration again")
+    say(describe_configurations(cs))
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
