@@ -303,8 +303,11 @@ class Identify(_Strict):
     empty, blocking rules, comparisons and training sessions are chosen from the columns the
     client's records fill."""
 
-    threshold_probability: float = Field(0.95, gt=0, lt=1)
-    review_band: tuple[float, float] = (0.5, 0.95)
+    threshold_probability: float = Field(
+        0.95, gt=0, lt=1, description="pairs at or above this match probability are merged")
+    review_band: tuple[float, float] = Field(
+        (0.5, 0.95), description="pairs with a match probability in [low, high) go to "
+                                 "clerical review")
     survivorship: dict[str, Literal["most_recent", "most_frequent", "source_priority"]] = Field(
         default_factory=dict, description="per golden-record field; most_recent when absent")
     source_priority: list[str] = Field(default_factory=list)
@@ -386,6 +389,64 @@ class Customize(_Strict):
     ease_max_products: int = Field(3000, ge=10, description="most bought products EASE inverts")
 
 
+class WorkshopLists(_Strict):
+    """Thresholds behind the workshop lists, the potential estimate and the retain rule: each
+    one a workshop may question, so each is the client's to set. The lists' sizes are the
+    ``*_top_share`` fields (a share of the customers ranked by the list's value)."""
+
+    decliner_top_share: float = Field(
+        0.2, gt=0, le=1, description="decliners come from this top share of customers by the "
+                                     "previous 12 months' revenue")
+    decliner_ratio: float = Field(
+        0.5, ge=0, lt=1, description="a decliner's last 12 months' revenue is at most this share "
+                                     "of the 12 months before (also the retain rule's ratio)")
+    decliner_include_lapsed: bool = Field(
+        False, description="list customers with no revenue at all in the last 12 months as "
+                           "decliners too (by default they belong on the lost-valuable list)")
+    lost_top_share: float = Field(
+        0.2, gt=0, lt=1, description="lost valuable customers come from this top share by revenue "
+                                     "before the last 12 months")
+    lost_window_months: int = Field(
+        12, ge=1, le=60, description="months without a purchase after which a valuable customer "
+                                     "counts as lost")
+    lost_min_orders: int = Field(
+        2, ge=1, description="orders a lost customer must have placed (a one-off large basket "
+                             "is not a regular customer lost)")
+    low_share_max: float = Field(
+        0.25, ge=0, le=1, description="share of wallet at or below which a customer is low-share")
+    low_share_top_share: float = Field(
+        0.2, gt=0, le=1, description="low-share customers listed come from this top share by "
+                                     "unrealised potential")
+    potential_percentile: float = Field(
+        0.8, ge=0.5, le=1, description="a customer's potential is this percentile of value among "
+                                       "look-alikes (needs segment x tenure band)")
+    potential_min_group: int = Field(
+        30, ge=1, description="a look-alike group smaller than this uses the next broader group")
+    at_risk_p_alive: float = Field(
+        0.5, ge=0, le=1, description="a most valuable customer whose probability of being alive "
+                                     "is below this gets a retain contact")
+    repeat_complaints: int = Field(
+        3, ge=1, description="complaints that put a customer on the repeat-complainers list")
+
+    def decliners(self) -> dict:
+        """Keyword arguments of :func:`onetoone.differentiate.lists.decliners`."""
+        return {"top_share": self.decliner_top_share, "ratio": self.decliner_ratio,
+                "include_lapsed": self.decliner_include_lapsed}
+
+    def lost_valuable(self) -> dict:
+        """Keyword arguments of :func:`onetoone.differentiate.lists.lost_valuable`."""
+        return {"top_share": self.lost_top_share, "months": self.lost_window_months,
+                "min_orders": self.lost_min_orders}
+
+    def low_share_high_potential(self) -> dict:
+        """Keyword arguments of :func:`onetoone.differentiate.lists.low_share_high_potential`."""
+        return {"max_share": self.low_share_max, "top_share": self.low_share_top_share}
+
+    def potential(self) -> dict:
+        """Keyword arguments of :func:`onetoone.differentiate.potential.potential_value`."""
+        return {"percentile": self.potential_percentile, "min_group": self.potential_min_group}
+
+
 class Survey(_Strict):
     db_url: str | None = Field(None, description="SQLAlchemy URL; SQLite beside the config when empty")
 
@@ -407,6 +468,8 @@ class ClientConfig(_Strict):
     contact_policy: ContactPolicy = Field(default_factory=ContactPolicy)
     survey: Survey = Field(default_factory=Survey)
     customize: Customize = Field(default_factory=Customize)
+    lists: WorkshopLists = Field(default_factory=WorkshopLists,
+                                 description="thresholds of the workshop lists and potential")
     pilot: Pilot | None = Field(None, description="a pilot group to compare with a matched control")
     measure_period: Literal["M", "Q", "H", "Y"] = Field("Q", description="scorecard period")
     measure_periods: int = Field(4, ge=1, le=24, description="scorecard periods back from as_of")
