@@ -1,11 +1,13 @@
 """Batch runs: every client through every notebook, HTML reports that open offline.
 
 For each client config: ingest, run notebooks 01-04 and the readiness results with papermill
-(``CONFIG`` injected, the ``onetoone`` kernel, the notebooks folder as working directory), turn
-each executed notebook into HTML with the code hidden and plotly.js embedded, mask personal data
-(email addresses, phone numbers, street addresses), and write an index page that opens with the
-short-term measures scorecard, links the reports with their headline figures and says which data
-and config produced them. ``run.json`` records status, timings and errors per client and step.
+(``CONFIG`` injected, the ``onetoone`` kernel, the notebooks folder as working directory) in
+report mode: tables formatted and contact data masked in the kernel, widgets shown as their
+static state, figures drawn by the folder's one copy of plotly.js. Then each executed notebook
+becomes a report page (:mod:`onetoone.report`), the index says what each stage found in plain
+words with its headline numbers, and, with ``pdf=True``, index and reports are printed to one
+PDF board pack (:mod:`onetoone.report.pdf`). ``run.json`` records status, timings and errors
+per client and step.
 
 A client whose data or notebook fails does not stop the others: its executed notebook is kept as
 the log, the summary names the client, the notebook and the error, and the batch's exit status is
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import hashlib
 import html
 import json
@@ -34,68 +37,6 @@ from pathlib import Path
 from . import __version__, paths
 
 RENDERER_ENV = "ONETOONE_PLOTLY_RENDERER"
-
-
-# -- personal data in reports ------------------------------------------------------------------
-_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*"
-                    r"\.([A-Za-z]{2,})(?![\w-])")
-_PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s\-().]{7,}\d(?![\w.])")
-_STREET_WORDS = (r"Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Close|Way|Drive|Dr|Gardens|Place|Pl|"
-                 r"Crescent|Terrace|Grove|Hill|Court|Ct|Row|Square|Sq|Walk|Park|Mews|Rise|View|Green")
-_STREET_NAME = re.compile(r"\b(?:[A-Z][A-Za-z'\-]+\s+){1,3}(?:" + _STREET_WORDS + r")\b")
-_STREET = re.compile(r"\b(\d{1,4}[A-Za-z]?),?\s+((?:[A-Z][A-Za-z'\-]+\s+){0,3})(" + _STREET_WORDS
-                     + r")\b")
-
-
-class PiiMasker:
-    """Masks email addresses, the client's phone numbers and street addresses in report text.
-
-    Emails and street-style addresses are masked wherever they appear. Phone numbers are masked
-    when their digits match a phone the client holds (so chart data, ids and money amounts, which
-    also look like long digit runs, are left alone).
-    """
-
-    def __init__(self, phones: set[str] | None = None, streets: set[str] | None = None):
-        self.phones = {p[-9:] for p in (phones or set()) if len(p) >= 9}
-        # street names without the house number: "12a Harbour Lane" -> "harbour lane"
-        self.streets = {re.sub(r"^\d+[A-Za-z]?,?\s+", "", s.strip()).lower()
-                        for s in (streets or set()) if s and len(s.strip()) > 4}
-
-    @classmethod
-    def from_workspace(cls, ws) -> "PiiMasker":
-        phones: set[str] = set()
-        streets: set[str] = set()
-        for table in ("customer_records", "customers"):
-            if not ws.has(table):
-                continue
-            cols = set(ws.table(table).columns)
-            if "phone" in cols:
-                for p in ws.sql(f'SELECT DISTINCT phone FROM "{table}" WHERE phone IS NOT NULL')["phone"]:
-                    digits = re.sub(r"\D", "", str(p))
-                    phones.add(digits)
-            if "street" in cols:
-                streets |= set(ws.sql(f'SELECT DISTINCT street FROM "{table}" '
-                                      "WHERE street IS NOT NULL")["street"].astype(str))
-        return cls(phones, streets)
-
-    def _phone(self, m: re.Match) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        if len(digits) >= 9 and digits[-9:] in self.phones:
-            return "\u2022" * max(len(m.group(0)) - 3, 3) + digits[-3:]
-        return m.group(0)
-
-    def __call__(self, text: str) -> str:
-        text = _EMAIL.sub(lambda m: f"{m.group(1)}\u2022\u2022\u2022@{m.group(2)}\u2022\u2022\u2022."
-                                    f"{m.group(3)}", text)
-        if self.phones:
-            text = _PHONE_CANDIDATE.sub(self._phone, text)
-        text = _STREET.sub(lambda m: f"\u2022\u2022 {m.group(3)}", text)
-        if self.streets:  # a client street named without its house number
-            text = _STREET_NAME.sub(self._street_name, text)
-        return text
-
-    def _street_name(self, m: re.Match) -> str:
-        return "\u2022\u2022\u2022" if m.group(0).strip().lower() in self.streets else m.group(0)
 
 
 # -- provenance --------------------------------------------------------------------------------
@@ -137,21 +78,6 @@ def provenance(cfg) -> dict:
             "generated_at": dt.datetime.now().replace(microsecond=0).isoformat()}
 
 
-# -- notebooks -> HTML -------------------------------------------------------------------------
-def notebook_to_html(nb_path: Path, html_path: Path, masker: PiiMasker, title: str) -> None:
-    """HTML with the code hidden, plotly embedded (offline), widget state dropped, PII masked."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(nb_path), as_version=4)
-    nb.metadata.pop("widgets", None)
-    nb.metadata["title"] = title
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
-    html_path.write_text(masker(body), encoding="utf-8")
-
-
 def _clean_error(exc: BaseException) -> str:
     name = type(exc).__name__
     if name == "PapermillExecutionError":
@@ -160,17 +86,24 @@ def _clean_error(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _env(key: str, value: str):
-    """Set an environment variable for the kernels started inside; restore it after."""
-    before = os.environ.get(key)
-    os.environ[key] = value
+def _env(values: dict[str, str]):
+    """Set environment variables for the kernels started inside; restore them after."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+REPORT_ENV = {RENDERER_ENV: "onetoone_report", "ONETOONE_STATIC_WIDGETS": "1",
+              "ONETOONE_MASK_CONTACT_DATA": "1"}
+"""What a report run's kernels see: plotly divs without plotly.js (the page loads the folder's
+copy), widgets as their static state, contact data masked in every table."""
 
 
 def _slug(text: str) -> str:
@@ -178,8 +111,9 @@ def _slug(text: str) -> str:
 
 
 def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = None,
-               progress: "queue.Queue | None" = None) -> dict:
-    """Ingest one client and run its notebooks; never raises (failures are in the result)."""
+               progress: "queue.Queue | None" = None, pdf: bool = False) -> dict:
+    """Ingest one client, run its notebooks, write its reports (and with ``pdf`` its board
+    pack); never raises (failures are in the result)."""
     import papermill as pm
 
     from .config import load_config
@@ -235,14 +169,14 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
 
     ing = step("ingest", do_ingest)
     if ing["status"] != "ok":
-        for _ in range(len(names) + 2):  # the notebooks, html and scorecard steps it skips
+        for _ in range(len(names) + 2 + int(pdf)):  # the notebooks, html, scorecard (pdf) it skips
             tick(f"{cfg.client}: skipped")
         result["seconds"] = round(time.perf_counter() - t0, 2)
         _write_client_index(cfg, client_dir, result, None)
         return result
 
     reports = []
-    with _env(RENDERER_ENV, "notebook"):  # kernels inherit it: plotly.js goes into the HTML
+    with _env(REPORT_ENV):  # kernels inherit it
         for name in names:
             executed = client_dir / "executed" / name
 
@@ -258,28 +192,45 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
             reports.append(rec)
 
     def do_html():
-        with Workspace.open(cfg, read_only=True) as ws:
-            masker = PiiMasker.from_workspace(ws)
-        for rec in reports:
-            executed = Path(rec["executed"])
-            if executed.exists():
-                html_name = executed.stem + ".html"
-                notebook_to_html(executed, client_dir / html_name, masker,
-                                 f"{cfg.client}: {executed.stem}")
-                rec["html"] = html_name
+        from .report import TITLES, notebook_to_html, write_plotly_js
+
+        write_plotly_js(client_dir)
+        done = [r for r in reports if Path(r["executed"]).exists()]
+        pages = [(TITLES.get(Path(r["executed"]).stem, Path(r["executed"]).stem),
+                  Path(r["executed"]).stem + ".html") for r in done]
+        for rec, (title, html_name) in zip(done, pages):
+            notebook_to_html(Path(rec["executed"]), client_dir / html_name, client=cfg.client,
+                             title=title, reports=pages)
+            rec["html"] = html_name
+            if rec["status"] == "ok":  # the page is the record; keep the notebook compressed
+                executed = Path(rec["executed"])
+                gz = executed.with_name(executed.name + ".gz")
+                with open(executed, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
+                    shutil.copyfileobj(src, dst)
+                executed.unlink()
+                rec["executed"] = str(gz)
         return {}
 
     step("html", do_html)
-    scorecard_html = None
+    scorecard = None
 
     def do_scorecard():
-        nonlocal scorecard_html
-        scorecard_html = _scorecard_section(cfg, client_dir)
+        nonlocal scorecard
+        scorecard = _scorecard_section(cfg, client_dir)
         return {}
 
     step("scorecard", do_scorecard)
     result["seconds"] = round(time.perf_counter() - t0, 2)
-    _write_client_index(cfg, client_dir, result, scorecard_html)
+    _write_client_index(cfg, client_dir, result, scorecard)
+    if pdf:
+        def do_pdf():
+            from .report.pdf import board_pack
+
+            return board_pack(client_dir, client=cfg.client)
+
+        step("pdf", do_pdf)
+        result["seconds"] = round(time.perf_counter() - t0, 2)
+        _write_client_index(cfg, client_dir, result, scorecard)
     return result
 
 
@@ -287,132 +238,116 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:1100px;
 color:#1f2933;padding:0 1rem;line-height:1.45}
-h1{margin-bottom:.2rem} .sub{color:#52606d;margin-top:0}
 table{border-collapse:collapse;margin:.6rem 0 1.4rem;font-size:.92rem}
 th,td{border-bottom:1px solid #e4e7eb;padding:.35rem .7rem;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums} th{background:#f5f7fa}
 .ok{color:#1f7a4d;font-weight:600} .failed{color:#b42318;font-weight:600}
-.card{border:1px solid #e4e7eb;border-radius:8px;padding:.8rem 1rem;margin:.8rem 0}
-.err{background:#fef3f2;border:1px solid #fecdca;padding:.6rem;border-radius:6px;white-space:pre-wrap;
-font-family:ui-monospace,monospace;font-size:.85rem}
-small{color:#52606d}
 """
 
+_MEASURE_LABELS = {
+    "active_customers": "active customers (bought in the period)",
+    "revenue_per_customer": "revenue per active customer",
+    "categories_per_customer": "categories bought per active customer",
+    "cost_to_serve_per_customer": "cost to serve per active customer",
+    "satisfaction": "satisfaction (mean of 1-5 ratings)",
+    "retention": "retention (bought again after buying the period before)",
+    "attrition": "attrition",
+    "share_of_wallet": "share of wallet (today)",
+}
 
-def _fmt(v) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != v:
-            return "n/a"
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
-    return html.escape(str(v))
 
+def _fmt_measure(measure: str, v: float, currency: str, n=None) -> str:
+    from .ui import format as F
 
-def _fmt_measure(measure: str, v: float, currency: str) -> str:
     if v != v:
-        return "n/a"
+        return F.MISSING
     if measure == "active_customers":
-        return f"{v:,.0f}"
+        return F.number(v, 0)
     if measure in ("retention", "attrition", "share_of_wallet"):
-        return f"{v:.1%}"
+        return F.percent(v)
     if measure in ("revenue_per_customer", "cost_to_serve_per_customer"):
-        return f"{currency} {v:,.2f}"
-    return f"{v:,.2f}"
+        return F.money(v, currency, decimals=2)
+    if measure == "satisfaction":
+        return F.mean_with_n(v, n)
+    return F.number(v, 2)
 
 
-def _scorecard_section(cfg, client_dir: Path) -> str:
-    """The scorecard (and pilot comparison) as HTML with one offline plotly chart."""
+def _scorecard_section(cfg, client_dir: Path) -> dict:
+    """The scorecard (and pilot comparison) for the index: sentence, table, chart, pilot."""
+    import pandas as pd
     import plotly.graph_objects as go
 
     from .measures import INSIDE, REST, pilot_vs_control, scorecard, scorecard_table
+    from .report import environment
+    from .ui import format as F
+    from .ui.static import figure_html
     from .workspace import Workspace
 
     with Workspace.open(cfg, read_only=True) as ws:
         card, notes = scorecard(cfg, ws)
         pilot = pilot_vs_control(cfg, ws) if cfg.pilot else None
     card.to_csv(client_dir / "scorecard.csv", index=False)
-    table = scorecard_table(card)
-    parts = [f"<h2>Short-term measures</h2><p class='sub'>Per {notes['period']}-period window "
-             f"ending {cfg.as_of}; customers inside the fence: {notes['customers_inside']:,} "
-             f"(from {html.escape(notes['fence_source'])}).</p>"]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    counts = card[card["measure"] == "satisfaction_responses"].set_index(["period_label", "group"])["value"]
+    table = scorecard_table(card[card["measure"] != "satisfaction_responses"])
     rows = []
     for (measure, group), r in table.iterrows():
-        cells = "".join(f"<td class='num'>{_fmt_measure(measure, float(x), cfg.currency)}</td>"
-                        for x in r.to_numpy())
-        rows.append(f"<tr><td>{measure.replace('_', ' ')}</td><td>{group}</td>{cells}</tr>")
-    parts.append(f"<table><tr><th>measure</th><th>group</th>{head}</tr>{''.join(rows)}</table>")
-    try:
-        from .ui.theme import TEMPLATE as template  # the house look, when present
-    except Exception:
-        template = "plotly_white"
+        cells = [_fmt_measure(measure, float(x), cfg.currency, counts.get((period, group)))
+                 for period, x in r.items()]
+        rows.append([_MEASURE_LABELS.get(measure, F.label(measure)), group, *cells])
+    shown = pd.DataFrame(rows, columns=["measure", "group", *[str(c) for c in table.columns]])
+    inside = notes["customers_inside"]
+    who = (f"{F.number(inside)} customers inside the picket fence against the rest"
+           if inside else "no customer is inside the picket fence, so all customers are one group")
+    sentence = (f"Per {notes['period']}-period window ending {F.date(cfg.as_of)}: {who} "
+                f"({notes['fence_source']}). A mean of fewer than {F.SMALL_N} ratings shows "
+                "its count (n).")
+    out = {"sentence": sentence, "table": F.table_html(shown, mask=False, max_rows=200),
+           "chart": "", "pilot": ""}
     rev = card[(card["measure"] == "revenue_per_customer") & card["group"].isin([INSIDE, REST])]
-    fig = go.Figure()
-    for group, g in rev.sort_values("period", ascending=False).groupby("group", sort=False):
-        fig.add_bar(x=g["period_label"], y=g["value"], name=group)
-    fig.update_layout(template=template, barmode="group", height=380,
-                      title="Revenue per active customer: inside the fence against the rest",
-                      yaxis_title=f"revenue per customer ({cfg.currency})", xaxis_title="period")
-    parts.append(fig.to_html(full_html=False, include_plotlyjs=True, default_height=380))
+    if len(rev):
+        from .ui.theme import TEMPLATE as template
+
+        fig = go.Figure()
+        for group, g in rev.sort_values("period", ascending=False).groupby("group", sort=False):
+            fig.add_bar(x=g["period_label"], y=g["value"], name=group)
+        fig.update_layout(template=template, barmode="group", height=360,
+                          title="Revenue per active customer: inside the fence against the rest",
+                          yaxis_title=f"revenue per customer ({cfg.currency})",
+                          xaxis_title="period")
+        out["chart"] = figure_html(fig)
     if pilot is not None:
         res, pn = pilot
         res.to_csv(client_dir / "pilot_vs_control.csv", index=False)
-        prow = "".join(
-            f"<tr><td>{html.escape(r.measure)}</td><td class='num'>{_fmt(r.pilot)}</td>"
-            f"<td class='num'>{_fmt(r.control)}</td><td class='num'>{_fmt(r.difference)}</td>"
-            f"<td class='num'>{_fmt(r.ci_low)} to {_fmt(r.ci_high)}</td>"
-            f"<td>{'yes' if r.significant else 'no'}</td></tr>" for r in res.itertuples())
-        parts.append(
-            f"<h3>Pilot '{html.escape(pn['pilot'])}' against a matched control</h3>"
-            f"<p class='sub'>{pn['matched_pairs']:,} matched pairs since {pn['start']} "
-            f"(control matched on tier and the 12 months' revenue before the start); 95 % "
-            f"bootstrap intervals from {pn['n_boot']:,} resamples.</p><table><tr><th>measure</th>"
-            f"<th>pilot</th><th>control</th><th>difference</th><th>95 % interval</th>"
-            f"<th>clear difference</th></tr>{prow}</table>")
-    return "\n".join(parts)
+        shown = pd.DataFrame({
+            "measure": res["measure"],
+            "pilot": [F.money(v, cfg.currency, 2) if "revenue" in m else F.number(v, 2)
+                      for m, v in zip(res["measure"], res["pilot"])],
+            "control": [F.money(v, cfg.currency, 2) if "revenue" in m else F.number(v, 2)
+                        for m, v in zip(res["measure"], res["control"])],
+            "difference": [F.number(v, 2) for v in res["difference"]],
+            "95 % interval": [f"{F.number(lo, 2)} to {F.number(hi, 2)}"
+                              for lo, hi in zip(res["ci_low"], res["ci_high"])],
+            "clear difference": ["yes" if x else "no" for x in res["significant"]]})
+        out["pilot"] = environment().from_string(
+            "<h3>Pilot '{{ p.pilot }}' against a matched control</h3><p>{{ pairs }} matched pairs "
+            "since {{ p.start }} (control matched on tier and the 12 months' revenue before the "
+            "start); 95 % bootstrap intervals from {{ boot }} resamples.</p>{{ table | safe }}"
+        ).render(p=pn, pairs=F.number(pn["matched_pairs"]), boot=F.number(pn["n_boot"]),
+                 table=F.table_html(shown, mask=False))
+    return out
 
 
-def _write_client_index(cfg, client_dir: Path, result: dict, scorecard_html: str | None) -> None:
+def _write_client_index(cfg, client_dir: Path, result: dict, scorecard: dict | None) -> None:
+    from .report import TITLES, stage_summaries, write_index
+
     prov = provenance(cfg)
     result["provenance"] = prov
-    cards = []
-    for rec in result["steps"]:
-        status = f"<span class='{rec['status']}'>{rec['status']}</span>"
-        link = (f"<a href='{html.escape(rec['html'])}'>{html.escape(rec['name'])}</a>"
-                if rec.get("html") else html.escape(rec["name"]))
-        figs = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{_fmt(v)}</td></tr>"
-                       for stage in rec.get("figures", {}).values()
-                       for k, v in list(stage.items())[:12])
-        err = (f"<div class='err'>{html.escape(rec['error'])}</div>"
-               + (f"<small>log: executed/{html.escape(Path(rec['executed']).name)}</small>"
-                  if rec.get("executed") else "") if rec.get("error") else "")
-        cards.append(f"<div class='card'><b>{link}</b> {status} <small>{rec.get('seconds', 0)} s"
-                     f"</small>{err}{f'<table>{figs}</table>' if figs else ''}</div>")
-    files = "".join(
-        f"<tr><td>{html.escape(f['source'])}</td><td>{html.escape(Path(f['file']).name)}</td>"
-        f"<td class='num'>{_fmt(f.get('bytes', 0))}</td><td><small>"
-        f"{html.escape(f.get('sha256') or f.get('error', ''))}</small></td></tr>"
-        for f in prov["files"])
-    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(cfg.client)}: one-to-one reports</title><style>{_CSS}</style></head><body>
-<h1>{html.escape(cfg.client)}</h1>
-<p class="sub">One-to-one programme reports, data as of {cfg.as_of}. Status:
-<span class="{result['status']}">{result['status']}</span> in {result.get('seconds', 0)} s.</p>
-{scorecard_html or "<p><i>No scorecard: the client's data could not be loaded.</i></p>"}
-<h2>Reports</h2>{''.join(cards)}
-<h2>What produced these reports</h2>
-<p class="sub">Config <code>{html.escape(prov['config'] or '')}</code> (sha256
-<small>{html.escape(str(prov['config_sha256']))}</small>), onetoone {prov['onetoone']}
-{('commit ' + html.escape(prov['git_commit'])) if prov['git_commit'] else ''}, Python {prov['python']},
-generated {prov['generated_at']}. Personal data (email addresses, phone numbers, street addresses)
-is masked in these pages.</p>
-<table><tr><th>source</th><th>file</th><th>bytes</th><th>sha256</th></tr>{files}</table>
-</body></html>"""
-    (client_dir / "index.html").write_text(PiiMasker()(body), encoding="utf-8")
+    reports = [("Summary", "index.html")] + [
+        (TITLES.get(Path(r["html"]).stem, Path(r["html"]).stem), r["html"])
+        for r in result["steps"] if r.get("html")]
+    write_index(client_dir / "index.html", cfg=cfg, result=result,
+                summaries=stage_summaries(result["steps"], cfg.currency), scorecard=scorecard,
+                provenance=prov, reports=reports)
     result["index"] = str(client_dir / "index.html")
     (client_dir / "run.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
 
@@ -436,8 +371,11 @@ def _write_batch_index(out_dir: Path, summary: dict) -> None:
 
 
 def run_batch(configs: list[Path], out_dir: Path = Path("reports"), jobs: int = 1,
-              notebooks: list[str] | None = None, progress: bool = True) -> dict:
+              notebooks: list[str] | None = None, progress: bool = True,
+              pdf: bool = False) -> dict:
     """Run every client (up to ``jobs`` in parallel); write run.json and an index; print a summary.
+
+    With ``pdf`` each client's index and reports are also printed to ``board_pack.pdf``.
 
     Returns the summary dict (``ok`` is False when any client failed).
     """
@@ -448,7 +386,7 @@ def run_batch(configs: list[Path], out_dir: Path = Path("reports"), jobs: int = 
     started = dt.datetime.now().replace(microsecond=0)
     t0 = time.perf_counter()
     n_nb = len(notebooks or [n for n in paths.REPORT_NOTEBOOKS if (paths.NOTEBOOKS / n).exists()])
-    total = len(configs) * (n_nb + 3)  # ingest + notebooks + html + scorecard
+    total = len(configs) * (n_nb + 3 + int(pdf))  # ingest + notebooks + html + scorecard (+ pdf)
     bar = tqdm(total=total, desc="batch", unit="step", disable=not progress)
     results: list[dict] = []
     if jobs <= 1 or len(configs) == 1:
@@ -457,13 +395,13 @@ def run_batch(configs: list[Path], out_dir: Path = Path("reports"), jobs: int = 
                 bar.set_postfix_str(msg[-60:])
                 bar.update(1)
         for c in configs:
-            results.append(run_client(Path(c), out_dir, notebooks, _Bar()))
+            results.append(run_client(Path(c), out_dir, notebooks, _Bar(), pdf))
     else:
         ctx = get_context("spawn")
         with ctx.Manager() as mgr:
             q = mgr.Queue()
             with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-                futs = [pool.submit(run_client, Path(c), out_dir, notebooks, q) for c in configs]
+                futs = [pool.submit(run_client, Path(c), out_dir, notebooks, q, pdf) for c in configs]
                 pending = set(futs)
                 while pending:
                     try:

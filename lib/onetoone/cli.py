@@ -136,7 +136,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
 
     summary = run_batch([Path(c) for c in args.configs], out_dir=Path(args.out), jobs=args.jobs,
-                        notebooks=args.notebook or None, progress=not args.quiet)
+                        notebooks=args.notebook or None, progress=not args.quiet,
+                        pdf=args.pdf)
     return 0 if summary["ok"] else 1
 
 
@@ -212,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=1, help="clients in parallel (default: %(default)s)")
     s.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--pdf", action="store_true",
+                   help="also print each client's index and reports to one PDF board pack "
+                        "(board_pack.pdf, with Chromium)")
     s.set_defaults(func=cmd_batch)
 
     from .readiness.cli import add_parser as add_survey_parser

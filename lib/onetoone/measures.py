@@ -108,17 +108,22 @@ def fence_members(ws: Workspace) -> tuple[set, str]:
     """The customers inside the picket fence and where that came from."""
     if ws.has("fence_assignment"):
         ids = ws.read("fence_assignment", columns=[C.CUSTOMER_ID])[C.CUSTOMER_ID]
-        return set(ids), "fence_assignment (Differentiate)"
+        if len(ids) == 0:  # Differentiate placed the fence and it pays for nobody
+            return set(), "the picket fence is empty: individual management pays for nobody"
+        return set(ids), "the customers Differentiate placed inside the fence"
     if ws.has("customer_value"):
         cv = ws.read("customer_value", columns=[C.CUSTOMER_ID, "tier"])
-        return set(cv.loc[cv["tier"] == "MVC", C.CUSTOMER_ID]), "MVC tier (no fence export found)"
-    return set(), "none: run Differentiate to place the fence"
+        return (set(cv.loc[cv["tier"] == "MVC", C.CUSTOMER_ID]),
+                "the most valuable tier (MVC), as Differentiate placed no fence")
+    return set(), "no fence yet: run Differentiate to place it"
 
 
 def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
     """The short-term measures per period and group; and notes on where the groups came from.
 
-    Returns a long DataFrame: period, period_label, group, measure, value. Retention for a
+    Returns a long DataFrame: period, period_label, group, measure, value. When the fence is
+    empty there is no "inside" group: only all customers are measured. ``satisfaction_responses``
+    counts the ratings each satisfaction mean rests on. Retention for a
     period is the share of the group's customers active in the period before who bought again
     in this one; attrition is its complement. Share of wallet is today's (from
     ``customer_value``), shown on the latest period only.
@@ -133,10 +138,11 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
         cv["group"] = np.where(cv[C.CUSTOMER_ID].isin(inside), INSIDE, REST)
         sow = cv
     rows = []
+    groups = (INSIDE, REST, ALL) if inside else (ALL,)  # nothing is inside an empty fence
     for p in ps[:-1]:
         prev = act[(act["period"] == p.index + 1) & (act["revenue"] > 0)]
         cur = act[act["period"] == p.index]
-        for group in (INSIDE, REST, ALL):
+        for group in groups:
             sel = cur if group == ALL else cur[cur["group"] == group]
             buyers = sel[sel["revenue"] > 0]
             n = len(buyers)
@@ -156,6 +162,7 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
             if sow is not None and p.index == 0:
                 s = sow if group == ALL else sow[sow["group"] == group]
                 vals["share_of_wallet"] = s["share_of_wallet"].mean() if len(s) else np.nan
+            vals["satisfaction_responses"] = float(sat_n)  # what the mean rests on
             rows += [{"period": p.index, "period_label": p.label, "group": group, "measure": m,
                       "value": float(v) if v == v else np.nan} for m, v in vals.items()]
     notes = {"fence_source": source, "customers_inside": len(inside),
@@ -168,7 +175,7 @@ def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
     t = card.pivot_table(index=["measure", "group"], columns="period_label", values="value",
                          aggfunc="first", dropna=False)
     t = t[sorted(t.columns)]
-    order = {m: i for i, m in enumerate(MEASURES)}
+    order = {m: i for i, m in enumerate([*MEASURES, "satisfaction_responses"])}
     gorder = {INSIDE: 0, REST: 1, ALL: 2}
     t = t.reset_index()
     t = t.sort_values(["measure", "group"], key=lambda s: s.map(order if s.name == "measure" else gorder))

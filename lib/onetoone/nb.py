@@ -46,8 +46,10 @@ class Session:
 
     def describe(self) -> str:
         tables = self.ws.tables()
+        where = (Path(self.ws.path).name if os.environ.get("ONETOONE_STATIC_WIDGETS")
+                 else self.ws.path)  # a report does not show paths on the analyst's machine
         return (f"client: {self.cfg.client} | as of {self.cfg.as_of} | currency {self.cfg.currency}"
-                f" | workspace {self.ws.path} ({len(tables)} tables)")
+                f" | workspace {where} ({len(tables)} tables)")
 
 
 def start(config: str | os.PathLike | None = "", renderer: str | None = None) -> Session:
@@ -58,12 +60,19 @@ def start(config: str | os.PathLike | None = "", renderer: str | None = None) ->
     """
     import plotly.io as pio
 
+    from .ui import format as ui_format
+    from .ui import static
+
+    static.register_renderer()  # the batch's renderer: plotly.js once per report folder
     pio.renderers.default = renderer or os.environ.get("ONETOONE_PLOTLY_RENDERER", "plotly_mimetype")
     try:
         from .ui import theme  # noqa: F401  (registers the house plotly template)
     except ImportError:
         pass
     cfg = load_config(resolve_config_path(config))
+    ui_format.install(cfg)  # every DataFrame shown goes through the one formatting layer
+    if static.enabled():  # a report run: widgets show their static state
+        static.install()
     return Session(cfg=cfg, ws=Workspace.open(cfg))
 
 
@@ -84,11 +93,9 @@ def record(stage: str, **figures) -> dict:
 
     clean = {k: _plain(v) for k, v in figures.items()}
     json.dumps(clean)  # fail here, not in a test, when a figure is not plain data
-    rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>"
-                   f"{v:,.4g}</td></tr>" if isinstance(v, (int, float)) and not isinstance(v, bool)
-                   else f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>"
-                   for k, v in clean.items())
-    html = f"<table><caption>Key figures: {stage}</caption>{rows}</table>"
+    from .ui.format import figures_html
+
+    html = figures_html(stage, clean)  # words and units, through the one formatting layer
     display({FIGURES_MIME: {"stage": stage, "figures": clean}, "text/html": html}, raw=True)
     return clean
 

@@ -65,13 +65,21 @@ def _top_recommendation(ws: Workspace) -> pd.DataFrame | None:
 
 
 def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) -> PlanInputs:
+def assumptions_for(cfg) -> nba.Assumptions:
+    """The plan's assumptions with the thresholds the client config sets (``lists``)."""
+    t = cfg.lists
+    return nba.Assumptions(decline_ratio=t.decliner_ratio, at_risk_p_alive=t.at_risk_p_alive,
+                           lost_value_quantile=1 - t.lost_top_share,
+                           lost_min_orders=t.lost_min_orders)
+
+
     """Read the workspace and assemble one row per customer for :func:`nba.next_best_actions`.
 
     The customers are everyone with a profile (golden record or source record) or a purchase.
     Missing inputs are noted, never fatal: no interactions, no customer_value (a fallback value
     from transactions is used), no recommendations.
     """
-    A = assumptions or nba.Assumptions()
+    A = assumptions or assumptions_for(cfg)
     as_of = cfg.as_of
     pol = policy.Policy.from_config(cfg)
     costs = channels.unit_costs(cfg.channel_costs)
@@ -144,7 +152,8 @@ def build_contact_plan(cfg, ws: Workspace, inputs: PlanInputs | None = None,
     inputs = inputs or plan_inputs(cfg, ws, assumptions)
     return nba.next_best_actions(inputs.customers, inputs.policy, cfg.as_of,
                                  costs=cfg.channel_costs, response_rates=inputs.rates,
-                                 assumptions=assumptions, future_contacts=inputs.future,
+                                 assumptions=assumptions or assumptions_for(cfg),
+                                 future_contacts=inputs.future,
                                  currency=cfg.currency)
 
 
@@ -243,7 +252,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     it = inputs.activity.interactions
     tiers = inputs.customers[[C.CUSTOMER_ID, "tier"]]
     breaches = policy.badgering_report(it, tiers, inputs.policy)
-    complainers = lists.repeat_complainers(it)
+    complainers = lists.repeat_complainers(it, min_complaints=cfg.lists.repeat_complaints)
     vols = channels.channel_volumes(it, tiers, cfg.channel_costs, as_of=cfg.as_of, months=12)
     write_results(ws, contact_plan=plan, contact_breaches=breaches, lost_valuable=inputs.lost,
                   repeat_complainers=complainers, response_rates=inputs.responses,

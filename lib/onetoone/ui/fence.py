@@ -464,6 +464,10 @@ class FenceWidget(widgets.VBox):
         Wall time of the last update (position, readout, figure).
     """
 
+    def static_view(self) -> list:
+        """What a report shows of the widget: the readout and the chart at this position."""
+        return [self.readout, self.figure]
+
     def __init__(self, fence: PicketFence, currency: str = "EUR", customers: int | None = None,
                  positions: int = 360, height: int = 440, **kwargs):
         self._base = fence

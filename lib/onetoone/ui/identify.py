@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import columns as C
+from .. import masking
 from ..identify import overrides as O
 from . import theme
 from .theme import PALETTE
@@ -170,8 +171,9 @@ def questions_figure(questions: pd.DataFrame, top: int = 6) -> go.Figure:
 def _table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
     if df is None or df.empty:
         return "<p><i>none</i></p>"
-    return df.head(max_rows).to_html(index=False, na_rep="", border=0, classes="onetoone-table",
-                                     escape=True)
+    from .format import table_html  # the one formatting layer (masks contact data in reports)
+
+    return table_html(df, max_rows=max_rows)
 
 
 class CustomerLookup(widgets.VBox):
@@ -185,6 +187,13 @@ class CustomerLookup(widgets.VBox):
     region
         Country for national phone numbers typed in the search box.
     """
+
+    def static_view(self) -> list:
+        """What a report shows: the customer looked up, or what the search box is for."""
+        if self.detail.value:
+            return [self.status, self.detail]
+        return [("<p><i>Customer lookup: search by name, email or phone in the live notebook "
+                 "to see a golden record, its source records and why they were merged.</i></p>")]
 
     def __init__(self, ws, region: str = "GB", **kwargs):
         self.ws = ws
@@ -240,6 +249,8 @@ class CustomerLookup(widgets.VBox):
         info = O.explain(self.ws, customer_id)
         cust = self.ws.table("customers")
         golden = cust.filter(cust[C.CUSTOMER_ID] == customer_id).to_pandas()
+        if masking.enabled():  # a report: contact fields masked before the record is turned
+            golden = masking.mask_frame(golden)
         g = golden.T.reset_index()
         g.columns = ["field", "value"]
         g = g[g["value"].notna() & (g["value"].astype(str) != "")]

@@ -291,6 +291,10 @@ class TimelineLookup(widgets.VBox):
     last : LeftOff or None
     """
 
+    def static_view(self) -> list:
+        """What a report shows: where we left off with the customer shown, and the timeline."""
+        return [self.summary, self.table]
+
     def __init__(self, transactions, interactions, as_of, *, products=None,
                  plan: pd.DataFrame | None = None, currency: str = "EUR", rows: int = 25,
                  examples: list[str] | None = None, **kwargs):
@@ -393,6 +397,10 @@ class ChannelShiftSimulator(widgets.VBox):
     current : dict
         :func:`channels.shift_summary` at the controls' values.
     """
+
+    def static_view(self) -> list:
+        """What a report shows: the readout and the chart at the share set here."""
+        return [self.readout, self.figure]
 
     def __init__(self, volumes: pd.DataFrame, costs=None, *, currency: str = "EUR",
                  share: float = 0.3, keep_tiers=("MVC",), months: int = 12, **kwargs):
