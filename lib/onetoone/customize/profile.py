@@ -2,45 +2,51 @@
 
 Sources, best first: Identify's golden ``customers`` (else the source ``customer_records``,
 whose ``record_key`` is the customer id before Identify has run), Differentiate's
-``customer_value`` for tier and segment. Without ``customer_value`` everybody is in one
-segment ("all customers") and the tier comes from the revenue rank (top ``mvc_share`` = MVC,
-contribution at or below ``bz_max_contribution`` = BZ, the rest maintain; MGC needs the
-potential Differentiate estimates, so nobody is MGC). :func:`customer_profile` says which
-sources it used in ``df.attrs["sources"]``.
+``customer_value`` for value, tier and segment. Tiers follow one rule, Differentiate's: read
+with :func:`onetoone.differentiate.read.customer_tiers`, which applies the documented fallback
+(:data:`onetoone.differentiate.tiers.FALLBACK_RULE`) when Differentiate has not run; then
+everybody is in one segment ("all customers"). :func:`customer_profile` says which sources it
+used in ``df.attrs["sources"]``.
 """
 
 from __future__ import annotations
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from .. import columns as C
 from ..customers import with_customer_id
+from ..differentiate.read import customer_tiers
+from ..differentiate.tiers import FALLBACK_RULE
 from ..workspace import Workspace
 
-__all__ = ["SEGMENT", "SEGMENT_NAME", "TIER", "customer_profile", "fallback_tiers"]
+__all__ = ["SEGMENT", "SEGMENT_NAME", "TIER", "customer_profile"]
 
 TIER = "tier"
 SEGMENT = "segment"
 SEGMENT_NAME = "segment_name"
 
 
-def fallback_tiers(revenue: pd.Series, contribution: pd.Series | None = None, *,
-                   mvc_share: float = 0.05, bz_max_contribution: float = 0.0) -> pd.Series:
-    """Tiers from the revenue rank when Differentiate has not run: MVC, BZ or maintain."""
-    tier = pd.Series("maintain", index=revenue.index, dtype=object)
-    n_top = int(np.ceil(mvc_share * len(revenue)))
-    if n_top:
-        tier[revenue.rank(ascending=False, method="first") <= n_top] = "MVC"
-    if contribution is not None:
-        tier[(contribution <= bz_max_contribution) & (tier != "MVC")] = "BZ"
-    return tier
+def _config_for(ws: Workspace, cfg, mvc_share: float, bz_max_contribution: float):
+    """The client config, or (for callers without one) a stand-in with the tier shares given and
+    the last transaction date as the analysis date."""
+    if cfg is not None:
+        return cfg
+    from ..config import ClientConfig, Tiers
+
+    t = ws.table("transactions")
+    last = t[C.DATE].max().to_pyarrow().as_py()
+    return ClientConfig(client="(no config)", as_of=pd.Timestamp(last).date(), sources=[],
+                        tiers=Tiers(mvc_share=mvc_share, bz_max_contribution=bz_max_contribution))
 
 
-def customer_profile(ws: Workspace, *, mvc_share: float = 0.05,
+def customer_profile(ws: Workspace, *, cfg=None, mvc_share: float = 0.05,
                      bz_max_contribution: float = 0.0) -> pd.DataFrame:
     """One row per customer who bought something: region, first_name, tier, segment.
+
+    ``cfg``: the client config (its tier thresholds, as-of date and channel costs feed the
+    fallback tiers when Differentiate has not run); without it, ``mvc_share`` and
+    ``bz_max_contribution`` are used with the last transaction date.
 
     Returns
     -------
@@ -52,13 +58,16 @@ def customer_profile(ws: Workspace, *, mvc_share: float = 0.05,
     sources, missing = [], []
     t = with_customer_id(ws, "transactions")
     t = t.filter(t[C.CUSTOMER_ID].notnull())
-    cost = t[C.COST].fill_null(0) if C.COST in t.columns else ibis.literal(0.0)
     region_of_tx = (t.filter(t[C.REGION].notnull()).group_by([C.CUSTOMER_ID, C.REGION])
                     .aggregate(n=ibis._.count()) if C.REGION in t.columns else None)
-    base = (t.group_by(C.CUSTOMER_ID)
-            .aggregate(revenue=t[C.AMOUNT].sum(), contribution=(t[C.AMOUNT] - cost).sum())
-            .to_pandas())
+    base = t.select(C.CUSTOMER_ID).distinct().to_pandas()
     base[C.CUSTOMER_ID] = base[C.CUSTOMER_ID].astype(str)
+    values, source = customer_tiers(
+        _config_for(ws, cfg, mvc_share, bz_max_contribution), ws,
+        columns=("revenue", "contribution", SEGMENT, SEGMENT_NAME, "clv", "potential"))
+    base = base.merge(values[[c for c in values.columns if c in (C.CUSTOMER_ID, "revenue",
+                                                                   "contribution")]],
+                      on=C.CUSTOMER_ID, how="left")
     people = None
     if ws.has("customers"):
         cols = [c for c in (C.CUSTOMER_ID, C.REGION, C.FIRST_NAME) if c in
@@ -86,30 +95,20 @@ def customer_profile(ws: Workspace, *, mvc_share: float = 0.05,
         modal.index = modal.index.astype(str)
         df[C.REGION] = df[C.REGION].fillna(df[C.CUSTOMER_ID].map(modal))
     df[C.REGION] = df[C.REGION].fillna("(unknown)")
-    cv_cols = None
-    if ws.has("customer_value"):
-        have = ws.table("customer_value").columns
-        cv_cols = [c for c in (C.CUSTOMER_ID, TIER, SEGMENT, SEGMENT_NAME, "clv", "potential")
-                   if c in have]
-    if cv_cols and TIER in cv_cols and SEGMENT in cv_cols:
-        cv = ws.read("customer_value", cv_cols)
-        cv[C.CUSTOMER_ID] = cv[C.CUSTOMER_ID].astype(str)
-        df = df.merge(cv, on=C.CUSTOMER_ID, how="left")
+    extra = [c for c in values.columns if c not in ("revenue", "contribution")]
+    df = df.merge(values[extra], on=C.CUSTOMER_ID, how="left")
+    df[TIER] = df[TIER].fillna("maintain")  # bought after customer_value was written
+    if source == "differentiate" and SEGMENT in df:
         if SEGMENT_NAME not in df:
             df[SEGMENT_NAME] = "segment " + df[SEGMENT].astype(str)
-        fb = fallback_tiers(df["revenue"], df["contribution"], mvc_share=mvc_share,
-                            bz_max_contribution=bz_max_contribution)
-        df[TIER] = df[TIER].fillna(fb)
         df[SEGMENT] = df[SEGMENT].fillna(-1).astype(int)
         df[SEGMENT_NAME] = df[SEGMENT_NAME].fillna("unsegmented")
         sources.append("customer_value")
     else:
-        df[TIER] = fallback_tiers(df["revenue"], df["contribution"], mvc_share=mvc_share,
-                                  bz_max_contribution=bz_max_contribution)
         df[SEGMENT] = 0
         df[SEGMENT_NAME] = "all customers"
-        missing.append("customer_value (Differentiate): one segment for everybody, tiers from "
-                       "the revenue rank (MVC, BZ, maintain; no MGC without potential)")
+        missing.append(f"customer_value (Differentiate): one segment for everybody; "
+                       f"{FALLBACK_RULE}")
     df.attrs["sources"] = sources
     df.attrs["missing"] = missing
     return df

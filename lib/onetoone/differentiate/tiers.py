@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..config import Tiers
 
-__all__ = ["TIERS", "TierResult", "assign_tiers"]
+__all__ = ["FALLBACK_RULE", "TIERS", "TierResult", "assign_tiers", "fallback_tiers"]
 
 TIERS = ("MVC", "MGC", "maintain", "BZ")
 """Tier labels, from most to least valuable."""
@@ -95,3 +95,30 @@ def assign_tiers(
     return TierResult(table, {"mvc_value": mvc_thr, "mgc_unrealised": mgc_thr,
                               "bz_contribution": float(tiers.bz_max_contribution),
                               "bz_band": band * bz_scale})
+
+
+FALLBACK_RULE = ("Differentiate has not run: tiers follow its rules with historical contribution "
+                 "(margin - cost to serve) as the value and nobody MGC, since growability needs "
+                 "the potential only Differentiate estimates")
+"""The one fallback every later stage uses when ``customer_value`` is absent (see
+:func:`fallback_tiers` and :func:`onetoone.differentiate.read.customer_tiers`)."""
+
+
+def fallback_tiers(
+    customers: pd.DataFrame,
+    tiers: Tiers | None = None,
+    *,
+    contribution_col: str = "contribution",
+) -> TierResult:
+    """Tiers when Differentiate has not run: :func:`assign_tiers` on historical value.
+
+    The same rules and thresholds as the stage, with two differences: the value that ranks
+    MVC is the customer's historical contribution (no lifetime value without the models), and
+    nobody is MGC (unrealised potential is unknown). BZ is contribution at or below
+    ``tiers.bz_max_contribution``, as in the stage. :data:`FALLBACK_RULE` says this in words.
+    """
+    unknown = pd.Series(0.0, index=customers.index)
+    frame = pd.DataFrame({"__value": customers[contribution_col], "__unrealised": unknown,
+                          "__contribution": customers[contribution_col]}, index=customers.index)
+    return assign_tiers(frame, tiers, value_col="__value", unrealised_col="__unrealised",
+                        contribution_col="__contribution")

@@ -6,8 +6,9 @@ left inside the engine) or a per-customer pandas frame:
 - :func:`activity`: transactions and interactions with ``customer_id`` attached;
 - :func:`customer_profile`: one row per customer with consent per channel and the profile
   attributes (golden record when Identify has run, else the source records);
-- :func:`customer_values`: Differentiate's ``customer_value`` when present, else a simple
-  fallback computed from transactions (:func:`fallback_values`), with a note saying so.
+- :func:`customer_values`: Differentiate's ``customer_value`` when present, else the one
+  documented fallback (:func:`onetoone.differentiate.read.customer_tiers`: Differentiate's
+  tier rule on its historical value summary), with a note saying so.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import pandas as pd
 
 from .. import columns as C
 from ..customers import identified, with_customer_id
+from ..differentiate.read import customer_tiers
+from ..differentiate.tiers import TIERS  # noqa: F401  (re-exported: Differentiate's tiers)
+from ..differentiate.value import line_costs
 from ..workspace import Workspace
-
-TIERS = ("MVC", "MGC", "maintain", "BZ")
-"""Differentiate's tiers (most valuable, most growable, the rest, below zero)."""
 
 PROFILE_ATTRIBUTES = (C.EMAIL, C.PHONE, C.STREET, C.POSTCODE, C.BIRTH_DATE, C.HOUSEHOLD_SIZE,
                       C.PREFERRED_CHANNEL, C.INTERESTS, C.GENDER)
@@ -113,18 +114,21 @@ VALUE_COLUMNS = ("revenue", "contribution", "clv", "potential", "unrealised_pote
 
 
 def purchase_summary(tx: ibis.Table, as_of: dt.date | str, *, customer_id: str = C.CUSTOMER_ID,
-                     date: str = C.DATE, amount: str = C.AMOUNT, cost: str = C.COST
-                     ) -> pd.DataFrame:
+                     date: str = C.DATE, amount: str = C.AMOUNT, cost: str = C.COST,
+                     products: ibis.Table | None = None) -> pd.DataFrame:
     """Per customer: revenue, margin, orders, first/last purchase, last 12 months and the 12
     before, and revenue in the two years before the last 12 months (computed in the engine).
+
+    Margin follows Differentiate's rule (:func:`onetoone.differentiate.value.line_costs`): the
+    line's cost, else quantity x the product's unit cost (``products``), else none.
     """
     end = ibis.timestamp(pd.Timestamp(_day(as_of)) + pd.Timedelta(days=1))
     y1 = ibis.timestamp(pd.Timestamp(_day(as_of)) + pd.Timedelta(days=1) - pd.Timedelta(days=365))
     y2 = ibis.timestamp(pd.Timestamp(_day(as_of)) + pd.Timedelta(days=1) - pd.Timedelta(days=730))
     y3 = ibis.timestamp(pd.Timestamp(_day(as_of)) + pd.Timedelta(days=1) - pd.Timedelta(days=1095))
-    t = tx.filter(tx[date] < end)
+    t = line_costs(tx.filter(tx[date] < end), products, cost=cost)
     amt = t[amount].fill_null(0)
-    margin = amt - (t[cost].fill_null(0) if cost in t.columns else 0)
+    margin = amt - t["line_cost"].fill_null(0.0)
     last = t[date] >= y1
     prev = (t[date] >= y2) & ~last
     before = (t[date] >= y3) & ~last
@@ -151,74 +155,34 @@ def purchase_summary(tx: ibis.Table, as_of: dt.date | str, *, customer_id: str =
     return df
 
 
-def fallback_values(tx: ibis.Table | None, contact_cost: pd.DataFrame | None, cfg,
-                    as_of: dt.date | str, *, summary: pd.DataFrame | None = None,
-                    customer_id: str = C.CUSTOMER_ID) -> pd.DataFrame:
-    """A simple value table from transactions when Differentiate has not run.
+def fallback_values(cfg, ws: Workspace, *, customer_id: str = C.CUSTOMER_ID) -> pd.DataFrame:
+    """Values when Differentiate has not run: its fallback tiers on its value summary.
 
-    contribution = margin - cost to serve (contacts x channel unit cost, when interactions
-    exist); tiers from the config shares: MVC = top ``mvc_share`` by contribution, BZ =
-    contribution at or below ``bz_max_contribution``, MGC = the next ``mgc_share`` by last
-    year's revenue (a stand-in: without Differentiate's potential, growability is unknown),
-    maintain = the rest. ``clv`` is last year's margin (no model), ``p_alive`` is unknown.
-    ``summary``: a :func:`purchase_summary` already computed (saves a pass over transactions).
+    :func:`onetoone.differentiate.read.customer_tiers` gives contribution (margin - cost to
+    serve) and the tier; ``clv`` stands in as last year's margin (no model), potential and
+    ``p_alive`` are unknown (NaN).
     """
-    if tx is None:
-        return pd.DataFrame({customer_id: pd.Series([], dtype="str"),
-                             "tier": pd.Series([], dtype="str")})
-    df = (summary.copy() if summary is not None
-          else purchase_summary(tx, as_of, customer_id=customer_id))
-    serve = 0.0
-    if contact_cost is not None and len(contact_cost):
-        serve = df[customer_id].map(contact_cost.set_index(customer_id)["cost"]).fillna(0.0)
-    df["cost_to_serve"] = serve
-    df["contribution"] = df["margin"] - df["cost_to_serve"]
-    margin_rate = (df["margin"] / df["revenue"].where(df["revenue"] > 0)).clip(0, 1).fillna(0)
+    df, _ = customer_tiers(cfg, ws, columns=("revenue", "gross_margin", "contribution",
+                                             "revenue_12m", "revenue_prev_12m", "last_purchase"))
+    if "revenue" not in df.columns:  # no transactions
+        return df
+    margin_rate = (df["gross_margin"] / df["revenue"].where(df["revenue"] > 0)).clip(0, 1).fillna(0)
     df["clv"] = df["revenue_12m"].clip(lower=0) * margin_rate
     df["potential"] = np.nan
     df["unrealised_potential"] = np.nan
     df["p_alive"] = np.nan
-    df["tier"] = assign_fallback_tiers(df, cfg.tiers.mvc_share, cfg.tiers.mgc_share,
-                                       cfg.tiers.bz_max_contribution)
-    return df
-
-
-def assign_fallback_tiers(df: pd.DataFrame, mvc_share: float, mgc_share: float,
-                          bz_max: float) -> np.ndarray:
-    """MVC / MGC / BZ / maintain from contribution and last year's revenue (see above)."""
-    n = len(df)
-    tier = np.full(n, "maintain", dtype=object)
-    if n == 0:
-        return tier
-    contrib = df["contribution"].to_numpy(float)
-    bz = contrib <= bz_max
-    order = np.argsort(-contrib, kind="stable")
-    k_mvc = int(np.ceil(mvc_share * n))
-    mvc = np.zeros(n, bool)
-    mvc[order[:k_mvc]] = True
-    mvc &= ~bz
-    rev12 = df["revenue_12m"].to_numpy(float)
-    rest = np.flatnonzero(~mvc & ~bz & (rev12 > 0))
-    k_mgc = int(np.ceil(mgc_share * n))
-    mgc = rest[np.argsort(-rev12[rest], kind="stable")[:k_mgc]]
-    tier[mvc] = "MVC"
-    tier[mgc] = "MGC"
-    tier[bz] = "BZ"
-    return tier
+    return df.drop(columns="gross_margin").rename(columns={C.CUSTOMER_ID: customer_id})
 
 
 def customer_values(ws: Workspace, act: Activity, cfg, contact_cost: pd.DataFrame | None = None,
                     *, summary: pd.DataFrame | None = None,
                     customer_id: str = C.CUSTOMER_ID) -> tuple[pd.DataFrame, str]:
-    """(values, source): Differentiate's ``customer_value`` or the fallback, and which it was."""
+    """(values, source): Differentiate's ``customer_value`` or the fallback, and which it was.
+
+    ``act``, ``contact_cost`` and ``summary`` are accepted for callers that have them; the
+    values (and the tier rule) come from Differentiate either way.
+    """
     if ws.has("customer_value"):
-        t = ws.table("customer_value")
-        keep = [c for c in (customer_id, *VALUE_COLUMNS) if c in t.columns]
-        df = t.select(keep).to_pandas()
-        df[customer_id] = df[customer_id].astype("str")
-        if "tier" not in df.columns:
-            raise ValueError("table customer_value has no column 'tier'; expected the tiers "
-                             f"{TIERS} written by `onetoone run differentiate`")
-        return df, "differentiate"
-    return fallback_values(act.transactions, contact_cost, cfg, cfg.as_of, summary=summary,
-                           customer_id=customer_id), "fallback"
+        df, source = customer_tiers(cfg, ws, columns=VALUE_COLUMNS)
+        return df.rename(columns={C.CUSTOMER_ID: customer_id}), source
+    return fallback_values(cfg, ws, customer_id=customer_id), "fallback"

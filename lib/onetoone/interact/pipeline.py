@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
+from ..differentiate.tiers import FALLBACK_RULE
 from ..workspace import Workspace
 from . import channels, data, lists, nba, policy, profiling
 
@@ -90,16 +91,16 @@ def assumptions_for(cfg) -> nba.Assumptions:
     if not len(profile):
         notes.append("No customer records: consent is unknown, so no outbound contact can be "
                      "planned; customer records with opt-ins per channel would allow it.")
-    summary = (data.purchase_summary(act.transactions, as_of) if act.transactions is not None
+    products = ws.table("products") if ws.has("products") else None
+    summary = (data.purchase_summary(act.transactions, as_of, products=products)
+               if act.transactions is not None
                else pd.DataFrame({C.CUSTOMER_ID: pd.Series([], dtype="str")}))
     serve = channels.cost_to_serve(it, costs) if it is not None else None
     values, source = data.customer_values(ws, act, cfg, serve,
                                           summary=summary if len(summary) else None)
     if source == "fallback":
-        notes.append("Differentiate's customer_value is not in the workspace: tiers come from a "
-                     "simple fallback (contribution = margin - contact costs from transactions; "
-                     "MGC = next band by last year's revenue, no potential or p_alive). "
-                     "Run `onetoone run differentiate` for CLV, potential and needs segments.")
+        notes.append(f"{FALLBACK_RULE}. Run `onetoone run differentiate` for CLV, potential "
+                     "and needs segments.")
     facts = nba.contact_facts(it, as_of, costs)
     responses = lists.response_rates(it, costs, as_of=as_of, months=24)
     rates = nba.measured_rates(responses, A.response_rates)
