@@ -65,7 +65,6 @@ def _top_recommendation(ws: Workspace) -> pd.DataFrame | None:
     return df.drop_duplicates(C.CUSTOMER_ID)
 
 
-def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) -> PlanInputs:
 def assumptions_for(cfg) -> nba.Assumptions:
     """The plan's assumptions with the thresholds the client config sets (``lists``)."""
     t = cfg.lists
@@ -75,6 +74,7 @@ def assumptions_for(cfg) -> nba.Assumptions:
 
 
     """Read the workspace and assemble one row per customer for :func:`nba.next_best_actions`.
+def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) -> PlanInputs:
 
     The customers are everyone with a profile (golden record or source record) or a purchase.
     Missing inputs are noted, never fatal: no interactions, no customer_value (a fallback value
