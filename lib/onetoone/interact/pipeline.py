@@ -73,8 +73,8 @@ def assumptions_for(cfg) -> nba.Assumptions:
                            lost_min_orders=t.lost_min_orders)
 
 
-    """Read the workspace and assemble one row per customer for :func:`nba.next_best_actions`.
 def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) -> PlanInputs:
+    """Read the workspace and assemble one row per customer for :func:`nba.next_best_actions`.
 
     The customers are everyone with a profile (golden record or source record) or a purchase.
     Missing inputs are noted, never fatal: no interactions, no customer_value (a fallback value
