@@ -42,6 +42,10 @@ class ConfiguratorWidget(widgets.VBox):
         :func:`onetoone.customize.profile.customer_profile`): the segment used for proposals.
     """
 
+    def static_view(self) -> list:
+        """What a report shows: the customer, the product and options chosen, price and check."""
+        return [self.who, self.product, self.modules_box, self.price, self.status, self.history]
+
     def __init__(self, configurator: Configurator, workspace, profile: pd.DataFrame | None = None,
                  customer_id: str = ""):
         self.configurator = configurator
@@ -52,7 +56,8 @@ class ConfiguratorWidget(widgets.VBox):
         self.segment_of = (self.profile[seg_col].to_dict() if self.profile is not None
                            and seg_col in self.profile else {})
         self.segment_names = ({} if self.profile is None or "segment_name" not in self.profile
-                              else dict(zip(self.profile[seg_col], self.profile["segment_name"], strict=False)))
+                              else dict(zip(self.profile[seg_col], self.profile["segment_name"],
+                                            strict=False)))
         self.customer = widgets.Text(value=customer_id, description="Customer",
                                      placeholder="customer id")
         self.lookup = widgets.Button(description="Look up", icon="search")
@@ -64,13 +69,21 @@ class ConfiguratorWidget(widgets.VBox):
         self.price = widgets.HTML()
         self.status = widgets.HTML()
         self.save = widgets.Button(description="Save configuration", button_style="primary",
-                                   icon="save")
+                                   icon="save", disabled=True)
         self.history = widgets.HTML()
         self._dropdowns: dict[str, widgets.Dropdown] = {}
+        self._building = False
+        self.looked_up: str | None = None  # the customer the configuration is for
+        self._valid = False
         self.add_class("onetoone-configurator")
+        for w, name in ((self.customer, "customer"), (self.lookup, "lookup"),
+                        (self.product, "product"), (self.price, "price"), (self.save, "save"),
+                        (self.status, "status"), (self.who, "who")):
+            w.add_class(f"configurator-{name}")
         self.lookup.on_click(lambda _: self.look_up())
         self.save.on_click(lambda _: self.save_current())
-        self.product.observe(lambda ch: self._build_modules(), names="value")
+        self.product.observe(self._on_product, names="value")
+        self.customer.observe(self._on_customer, names="value")
         super().__init__([widgets.HBox([self.customer, self.lookup]), self.who, self.product,
                           self.modules_box, self.price, widgets.HBox([self.save]), self.status,
                           self.history])
@@ -82,6 +95,19 @@ class ConfiguratorWidget(widgets.VBox):
     @property
     def options(self) -> dict[str, str]:
         return {m: d.value for m, d in self._dropdowns.items()}
+
+    def _on_product(self, change) -> None:
+        if not self._building:
+            self._build_modules()
+
+    def _on_customer(self, change) -> None:
+        # a different id in the box: the configuration on screen is not theirs until Look up
+        if change["new"].strip() != (self.looked_up or ""):
+            self.looked_up = None
+            self._refresh_save()
+
+    def _refresh_save(self) -> None:
+        self.save.disabled = not (self._valid and self.looked_up)
 
     def _build_modules(self, chosen: dict | None = None) -> None:
         p = self.product.value
@@ -107,45 +133,81 @@ class ConfiguratorWidget(widgets.VBox):
         except InvalidConfiguration as exc:
             self.price.value = (f"<b style='color:{PALETTE['bad']}'>Not possible:</b> "
                                 f"{html.escape(exc.rule)}")
-            self.save.disabled = True
+            self._valid = False
+            self._refresh_save()
             return
-        self.save.disabled = False
-        self.price.value = f"<b>Price: {theme.number(pc.price, decimals=2)}</b>"
+        self._valid = True
+        self._refresh_save()
+        name = html.escape(self.configurator.name(pc.product_id))
+        self.price.value = (f"<b>Price: <span class='configurator-amount'>"
+                            f"{theme.number(pc.price, decimals=2)}</span></b> for "
+                            f"<span class='configurator-product-name'>{name}</span>")
+
+    def _fail(self, what: str, exc: Exception) -> None:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "lock" in reason.lower():
+            reason = ("the workspace is locked by another process (a notebook or a run "
+                      f"holding it open): {reason}")
+        self.status.value = (f"<b style='color:{PALETTE['bad']}'>{html.escape(what)}:</b> "
+                             f"{html.escape(reason)}")
 
     # -- actions --------------------------------------------------------------------------------
     def look_up(self) -> None:
         """Show who the customer is, their history, and propose a configuration."""
         cid = self.customer.value.strip()
+        self.looked_up = None
+        self._refresh_save()
         if not cid:
             self.status.value = "Enter a customer id."
             return
-        with Workspace(self.path) as ws:
-            everyone = configuration_history(ws)
-        known = self.profile is not None and cid in self.profile.index
-        if self.profile is not None and not known:
-            self.who.value = f"<i>{html.escape(cid)} is not a known customer.</i>"
-        elif known:
+        known = self.profile is None or cid in self.profile.index
+        if not known:
+            self.who.value = (f"<i>{html.escape(cid)} is not a known customer: check the id "
+                              f"(Identify's lookup finds customers by name, email or phone). "
+                              f"Nothing can be saved for them.</i>")
+            self.status.value = ""
+            self.history.value = ""
+            return
+        try:
+            with Workspace(self.path, read_only=True) as ws:
+                everyone = configuration_history(ws)
+        except Exception as exc:  # noqa: BLE001 - any failure to open is shown, not raised
+            self._fail("Could not look up", exc)
+            return
+        if self.profile is not None:
             r = self.profile.loc[cid]
             self.who.value = (f"<b>{html.escape(str(r.get(C.FIRST_NAME) or cid))}</b>: tier "
                               f"{html.escape(str(r.get('tier')))}, "
                               f"{html.escape(str(r.get('segment_name')))}")
+        else:
+            self.who.value = f"<b>{html.escape(cid)}</b>"
         proposal = propose_configuration(self.configurator, everyone, cid, None,
                                          segment_of=self.segment_of,
                                          segment_names=self.segment_names)
         if proposal is None:
             proposal = propose_configuration(self.configurator, everyone, cid, self.product.value)
-        self.product.unobserve_all("value")
-        self.product.value = proposal.configuration.product_id
-        self.product.observe(lambda ch: self._build_modules(), names="value")
+        self._building = True
+        try:
+            self.product.value = proposal.configuration.product_id
+        finally:
+            self._building = False
         self._build_modules(proposal.configuration.options)
+        self.looked_up = cid
+        self._refresh_save()
         self.status.value = f"Proposed: {html.escape(proposal.reason)}."
         self._show_history(everyone[everyone[C.CUSTOMER_ID].astype(str) == cid])
 
     def save_current(self, status: str = "saved") -> bool:
-        """Validate and append the current configuration; False (with the rule) if refused."""
-        cid = self.customer.value.strip()
+        """Validate and append the current configuration; False (with the reason) if not saved.
+
+        Only for the customer last looked up and known; a refused configuration names the rule
+        it breaks; a workspace that cannot be written (locked by another process, read-only)
+        says so in the widget.
+        """
+        cid = self.looked_up
         if not cid:
-            self.status.value = "Look up a customer first."
+            self.status.value = ("Not saved: look up a known customer first "
+                                 "(the configuration is for the customer looked up).")
             return False
         try:
             with Workspace(self.path) as ws:
@@ -156,8 +218,12 @@ class ConfiguratorWidget(widgets.VBox):
             self.status.value = (f"<b style='color:{PALETTE['bad']}'>Refused:</b> breaks rule "
                                  f"{html.escape(exc.rule)}")
             return False
-        self.status.value = (f"Saved {html.escape(self.configurator.name(pc.product_id))} at "
-                             f"{theme.number(pc.price, decimals=2)}; proposed next time.")
+        except Exception as exc:  # noqa: BLE001 - a failed save is shown, never silent
+            self._fail("Not saved", exc)
+            return False
+        self.status.value = (f"Saved {html.escape(self.configurator.name(pc.product_id))} for "
+                             f"{html.escape(cid)} at {theme.number(pc.price, decimals=2)}; "
+                             f"proposed next time.")
         self._show_history(mine)
         return True
 
