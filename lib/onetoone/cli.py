@@ -142,17 +142,49 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 # -- lab -------------------------------------------------------------------------------------
-def cmd_lab(args: argparse.Namespace) -> int:
+def lab_folder(cfg) -> Path:
+    """The client's working copy of the notebooks: ``<workspace stem>.notebooks`` beside its
+    workspace (JupyterLab's autosave writes outputs there, never into the repository)."""
+    ws = Path(cfg.workspace_path)
+    return ws.parent / f"{ws.stem}.notebooks"
+
+
+def prepare_lab(config: str | None, port: int = 8888, no_browser: bool = False,
+                refresh: bool = False) -> tuple[list[str], dict[str, str], Path]:
+    """The JupyterLab command, its environment and the working folder it serves.
+
+    The workbook's notebooks are copied into :func:`lab_folder` (missing ones only, unless
+    ``refresh``: the consultant's edits are kept). ``--allow-root`` is passed when running as
+    root (JupyterLab refuses to start as root without it).
+    """
+    import shutil
+
+    from .nb import resolve_config_path
+
     env = dict(os.environ)
-    if args.config:
-        cfg_path = Path(args.config).resolve()
-        _config(cfg_path)  # validate before starting
-        env["ONETOONE_CONFIG"] = str(cfg_path)
-        print(f"client preselected: {cfg_path}")
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={paths.NOTEBOOKS}",
-           "--ip=127.0.0.1", f"--port={args.port}"]
-    if args.no_browser:
+    cfg_path = resolve_config_path(config)
+    cfg = _config(str(cfg_path))  # validate before starting
+    env["ONETOONE_CONFIG"] = str(cfg_path)
+    folder = lab_folder(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    for nb in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
+        dest = folder / nb.name
+        if refresh or not dest.exists():
+            shutil.copy2(nb, dest)
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={folder}",
+           "--ip=127.0.0.1", f"--port={port}"]
+    if no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd, env, folder
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    cmd, env, folder = prepare_lab(args.config, args.port, args.no_browser, args.refresh)
+    print(f"client: {env['ONETOONE_CONFIG']}")
+    print(f"notebooks: working copy in {folder} (the tracked notebooks/ stay untouched)")
+    os.chdir(folder)
     os.execvpe(cmd[0], cmd, env)
     return 0  # pragma: no cover
 
@@ -223,11 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_survey_parser(sub)
 
     s = sub.add_parser("lab", help="JupyterLab on the notebooks, with a client preselected",
-                       description="Start JupyterLab on the workbook's notebooks. With CONFIG, every "
-                                   "notebook opens on that client (ONETOONE_CONFIG) without edits.")
+                       description="Start JupyterLab on a per-client working copy of the "
+                                   "workbook's notebooks (beside the client's workspace). With "
+                                   "CONFIG, every notebook opens on that client (ONETOONE_CONFIG) "
+                                   "without edits; without it, on the sample client.")
     s.add_argument("config", nargs="?", help="client YAML")
     s.add_argument("--port", type=int, default=8888)
     s.add_argument("--no-browser", action="store_true")
+    s.add_argument("--refresh", action="store_true",
+                   help="overwrite the working copy's notebooks with the workbook's")
     s.set_defaults(func=cmd_lab)
 
     s = sub.add_parser("demo", help="run the whole workbook on the sample client",

@@ -27,7 +27,7 @@ PERIOD_MONTHS = {"M": 1, "Q": 3, "H": 6, "Y": 12}
 INSIDE, REST, ALL = "inside the fence", "rest", "all customers"
 MEASURES = ["active_customers", "revenue_per_customer", "categories_per_customer",
             "cost_to_serve_per_customer", "satisfaction", "retention", "attrition",
-            "share_of_wallet"]
+            C.SHARE_OF_WALLET]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def customer_period_activity(ws: Workspace, cfg: ClientConfig, ps: list[Period])
     for f in frames[1:]:
         out = out.merge(f, on=[C.CUSTOMER_ID, "__period"], how="outer")
     out = out.rename(columns={"__period": "period"})
-    for col in ("revenue", "orders", "categories", "cost_to_serve", "contacts", "satisfaction_sum",
+    for col in ("revenue", "orders", "categories", C.COST_TO_SERVE, "contacts", "satisfaction_sum",
                 "satisfaction_n"):
         if col not in out:
             out[col] = 0.0
@@ -112,8 +112,8 @@ def fence_members(ws: Workspace) -> tuple[set, str]:
             return set(), "the picket fence is empty: individual management pays for nobody"
         return set(ids), "the customers Differentiate placed inside the fence"
     if ws.has("customer_value"):
-        cv = ws.read("customer_value", columns=[C.CUSTOMER_ID, "tier"])
-        return (set(cv.loc[cv["tier"] == "MVC", C.CUSTOMER_ID]),
+        cv = ws.read("customer_value", columns=[C.CUSTOMER_ID, C.TIER])
+        return (set(cv.loc[cv[C.TIER] == "MVC", C.CUSTOMER_ID]),
                 "the most valuable tier (MVC), as Differentiate placed no fence")
     return set(), "no fence yet: run Differentiate to place it"
 
@@ -134,7 +134,7 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
     act["group"] = np.where(act[C.CUSTOMER_ID].isin(inside), INSIDE, REST)
     sow = None
     if ws.has("customer_value"):
-        cv = ws.read("customer_value", columns=[C.CUSTOMER_ID, "share_of_wallet"])
+        cv = ws.read("customer_value", columns=[C.CUSTOMER_ID, C.SHARE_OF_WALLET])
         cv["group"] = np.where(cv[C.CUSTOMER_ID].isin(inside), INSIDE, REST)
         sow = cv
     rows = []
@@ -153,15 +153,15 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
                 "active_customers": float(n),
                 "revenue_per_customer": buyers["revenue"].sum() / n if n else np.nan,
                 "categories_per_customer": buyers["categories"].mean() if n else np.nan,
-                "cost_to_serve_per_customer": sel["cost_to_serve"].sum() / n if n else np.nan,
+                "cost_to_serve_per_customer": sel[C.COST_TO_SERVE].sum() / n if n else np.nan,
                 "satisfaction": sel["satisfaction_sum"].sum() / sat_n if sat_n else np.nan,
                 "retention": retained,
                 "attrition": 1 - retained if retained == retained else np.nan,
-                "share_of_wallet": np.nan,
+                C.SHARE_OF_WALLET: np.nan,
             }
             if sow is not None and p.index == 0:
                 s = sow if group == ALL else sow[sow["group"] == group]
-                vals["share_of_wallet"] = s["share_of_wallet"].mean() if len(s) else np.nan
+                vals[C.SHARE_OF_WALLET] = s[C.SHARE_OF_WALLET].mean() if len(s) else np.nan
             vals["satisfaction_responses"] = float(sat_n)  # what the mean rests on
             rows += [{"period": p.index, "period_label": p.label, "group": group, "measure": m,
                       "value": float(v) if v == v else np.nan} for m, v in vals.items()]
@@ -240,11 +240,11 @@ def pilot_vs_control(cfg: ClientConfig, ws: Workspace, n_boot: int = 2000,
     pilot = _pilot_ids(cfg, ws)
     base = pd.DataFrame({C.CUSTOMER_ID: pd.concat([pre[C.CUSTOMER_ID], post[C.CUSTOMER_ID]]).unique()})
     if ws.has("customer_value"):
-        tiers = ws.read("customer_value", columns=[C.CUSTOMER_ID, "tier"])
+        tiers = ws.read("customer_value", columns=[C.CUSTOMER_ID, C.TIER])
         base = base.merge(tiers, on=C.CUSTOMER_ID, how="left")
     else:
-        base["tier"] = "all"
-    base["tier"] = base["tier"].fillna("unknown")
+        base[C.TIER] = "all"
+    base[C.TIER] = base[C.TIER].fillna("unknown")
     base = base.merge(pre.rename(columns={"revenue": "pre_revenue", "orders": "pre_orders"}),
                       on=C.CUSTOMER_ID, how="left")
     base = base.merge(post.rename(columns={"revenue": "post_revenue", "orders": "post_orders"}),
@@ -253,7 +253,7 @@ def pilot_vs_control(cfg: ClientConfig, ws: Workspace, n_boot: int = 2000,
     base["is_pilot"] = base[C.CUSTOMER_ID].isin(pilot)
     missing = len(pilot - set(base[C.CUSTOMER_ID]))
     pairs = []
-    for tier, grp in base.groupby("tier"):
+    for tier, grp in base.groupby(C.TIER):
         p = grp[grp["is_pilot"]]
         c = grp[~grp["is_pilot"]].copy()
         if p.empty or c.empty:

@@ -61,7 +61,7 @@ def _edition_name(df: pd.DataFrame, groups) -> pd.Series:
 
 
 def build_editions(pairs: pd.DataFrame, profile: pd.DataFrame, *,
-                   groups=(C.REGION, "segment_name"), size: int = 50, min_customers: int = 30,
+                   groups=(C.REGION, C.SEGMENT_NAME), size: int = 50, min_customers: int = 30,
                    customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID) -> Editions:
     """The ``size`` most-bought products (by distinct buyers) per group and nationally.
 
@@ -150,8 +150,8 @@ def grouping_coverage(train: pd.DataFrame, test: pd.DataFrame, profile: pd.DataF
     Returns ``grouping, editions, coverage``.
     """
     groupings = groupings or {"national": (), "by region": (C.REGION,),
-                              "by needs segment": ("segment_name",),
-                              "by region x segment": (C.REGION, "segment_name")}
+                              "by needs segment": (C.SEGMENT_NAME,),
+                              "by region x segment": (C.REGION, C.SEGMENT_NAME)}
     rows = []
     for name, cols in groupings.items():
         ed = build_editions(train, profile, groups=cols, size=size, min_customers=min_customers,

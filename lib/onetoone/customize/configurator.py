@@ -497,7 +497,7 @@ def propose_configuration(configurator: Configurator, history: pd.DataFrame, cus
     if seg is not None and len(h):
         same = h[h[C.CUSTOMER_ID].astype(str).map(segment_of) == seg]
         label = (segment_names or {}).get(seg, f"segment {seg}")
-        groups.append(("segment", same, f"most chosen by customers in {label}"))
+        groups.append((C.SEGMENT, same, f"most chosen by customers in {label}"))
     groups.append(("overall", h, "most chosen by all customers"))
     for source, g, why in groups:
         if not len(g):

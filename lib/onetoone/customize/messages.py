@@ -68,7 +68,7 @@ def tailored_messages(profile: pd.DataFrame, recommendations: pd.DataFrame | Non
         ``customer_id, tier, segment_name, product, packaging, delivery, service``.
     """
     treatments = treatments or TREATMENTS
-    df = profile[[customer_id, "tier", "segment_name", C.REGION, C.FIRST_NAME]].copy()
+    df = profile[[customer_id, C.TIER, C.SEGMENT_NAME, C.REGION, C.FIRST_NAME]].copy()
     df[customer_id] = df[customer_id].astype(str)
     names = (products.set_index(product_id)[C.NAME].astype(str).to_dict()
              if products is not None and C.NAME in products else {})
@@ -91,21 +91,21 @@ def tailored_messages(profile: pd.DataFrame, recommendations: pd.DataFrame | Non
     out = []
     for row in df.itertuples(index=False):
         r = row._asdict()
-        tier = r["tier"] if r["tier"] in treatments else "maintain"
+        tier = r[C.TIER] if r[C.TIER] in treatments else "maintain"
         first = r.get(C.FIRST_NAME)
         pid = r.get(product_id)
         facts = {
             "greeting": f"Dear {first}" if isinstance(first, str) and first else "Hello",
             "region": r[C.REGION] if isinstance(r[C.REGION], str) and r[C.REGION] != "(unknown)"
             else "your area",
-            "segment": r["segment_name"] or "valued",
+            C.SEGMENT: r[C.SEGMENT_NAME] or "valued",
             "subject": (r["subject_fav"].replace("_", " ") if isinstance(r["subject_fav"], str)
                         else "our range"),
             "top_product": names.get(pid, pid) if isinstance(pid, str) else "our new range",
             "reason": r["reason"] if isinstance(r.get("reason"), str) else "picked for you",
         }
         msg = {part: text.format(**facts) for part, text in treatments[tier].items()}
-        out.append({customer_id: r[customer_id], "tier": r["tier"],
-                    "segment_name": r["segment_name"], **msg})
-    return pd.DataFrame(out, columns=[customer_id, "tier", "segment_name", "product",
+        out.append({customer_id: r[customer_id], C.TIER: r[C.TIER],
+                    C.SEGMENT_NAME: r[C.SEGMENT_NAME], **msg})
+    return pd.DataFrame(out, columns=[customer_id, C.TIER, C.SEGMENT_NAME, "product",
                                       "packaging", "delivery", "service"])

@@ -61,7 +61,7 @@ __all__ = ["EditionRun", "RecommendationRun", "configurator_for_client", "descri
            "write_results"]
 
 RECOMMENDATION_COLUMNS = [C.CUSTOMER_ID, "rank", C.PRODUCT_ID, "score", "reason",
-                          "reason_product_id"]
+                          C.REASON_PRODUCT_ID]
 
 
 def holdout_months(cfg: ClientConfig) -> int:
@@ -140,11 +140,11 @@ class RecommendationRun:
 
 
 def _segments(profile: pd.DataFrame | None) -> tuple[dict, dict]:
-    if profile is None or "segment" not in profile:
+    if profile is None or C.SEGMENT not in profile:
         return {}, {}
-    seg = dict(zip(profile[C.CUSTOMER_ID].astype(str), profile["segment"]))
-    names = (dict(zip(profile["segment"], profile["segment_name"]))
-             if "segment_name" in profile else {})
+    seg = dict(zip(profile[C.CUSTOMER_ID].astype(str), profile[C.SEGMENT]))
+    names = (dict(zip(profile[C.SEGMENT], profile[C.SEGMENT_NAME]))
+             if C.SEGMENT_NAME in profile else {})
     return seg, names
 
 
@@ -313,7 +313,7 @@ def pick_customer(profile: pd.DataFrame | None, recs: pd.DataFrame | None,
         p = with_conf if len(with_conf) else p
     if not len(p):
         return None
-    order = p.assign(_mvc=p["tier"] == "MVC").sort_values(["_mvc", "revenue"],
+    order = p.assign(_mvc=p[C.TIER] == "MVC").sort_values(["_mvc", "revenue"],
                                                         ascending=[False, False])
     return str(order[C.CUSTOMER_ID].iloc[0])
 

@@ -22,9 +22,9 @@ from ..workspace import Workspace
 
 __all__ = ["SEGMENT", "SEGMENT_NAME", "TIER", "customer_profile"]
 
-TIER = "tier"
-SEGMENT = "segment"
-SEGMENT_NAME = "segment_name"
+TIER = C.TIER
+SEGMENT = C.SEGMENT
+SEGMENT_NAME = C.SEGMENT_NAME
 
 
 def _config_for(ws: Workspace, cfg, mvc_share: float, bz_max_contribution: float):
@@ -64,9 +64,9 @@ def customer_profile(ws: Workspace, *, cfg=None, mvc_share: float = 0.05,
     base[C.CUSTOMER_ID] = base[C.CUSTOMER_ID].astype(str)
     values, source = customer_tiers(
         _config_for(ws, cfg, mvc_share, bz_max_contribution), ws,
-        columns=("revenue", "contribution", SEGMENT, SEGMENT_NAME, "clv", "potential"))
+        columns=("revenue", C.CONTRIBUTION, SEGMENT, SEGMENT_NAME, C.CLV, C.POTENTIAL))
     base = base.merge(values[[c for c in values.columns if c in (C.CUSTOMER_ID, "revenue",
-                                                                   "contribution")]],
+                                                                   C.CONTRIBUTION)]],
                       on=C.CUSTOMER_ID, how="left")
     people = None
     if ws.has("customers"):
@@ -95,7 +95,7 @@ def customer_profile(ws: Workspace, *, cfg=None, mvc_share: float = 0.05,
         modal.index = modal.index.astype(str)
         df[C.REGION] = df[C.REGION].fillna(df[C.CUSTOMER_ID].map(modal))
     df[C.REGION] = df[C.REGION].fillna("(unknown)")
-    extra = [c for c in values.columns if c not in ("revenue", "contribution")]
+    extra = [c for c in values.columns if c not in ("revenue", C.CONTRIBUTION)]
     df = df.merge(values[extra], on=C.CUSTOMER_ID, how="left")
     df[TIER] = df[TIER].fillna("maintain")  # bought after customer_value was written
     if source == "differentiate" and SEGMENT in df:

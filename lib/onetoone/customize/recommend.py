@@ -38,7 +38,7 @@ __all__ = [
 
 ORDERS = "orders"
 LAST_DATE = "last_date"
-REASON_PRODUCT = "reason_product_id"
+REASON_PRODUCT = C.REASON_PRODUCT_ID
 REASON = "reason"
 SCORE = "score"
 RANK = "rank"

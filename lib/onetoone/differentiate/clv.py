@@ -567,7 +567,7 @@ class BGNBD:
             )
             out = first * second / denom
         out = np.where(tt == 0, 0.0, out)
-        return _wrap(out, frequency, "expected_purchases")
+        return _wrap(out, frequency, C.EXPECTED_PURCHASES)
 
     def probability_alive(self, frequency, recency, T):
         """P(customer still active | history), equation (13) of the paper."""
@@ -725,7 +725,7 @@ class GammaGamma:
         m = np.nan_to_num(_as_array(monetary_value, "monetary_value"))
         m = np.where(x > 0, m, 0.0)
         out = p * (v + x * m) / (p * x + q - 1)
-        return _wrap(out, frequency, "expected_value")
+        return _wrap(out, frequency, C.EXPECTED_VALUE)
 
     def mean_value(self) -> float:
         """Population mean value of a purchase, p v / (q - 1)."""
@@ -806,7 +806,7 @@ def customer_lifetime_value(
         disc_purchases += (cum - prev) / (1 + monthly) ** i
         prev = cum
     out = value * disc_purchases[codes]
-    return _wrap(out, frequency, "clv")
+    return _wrap(out, frequency, C.CLV)
 
 
 def predict_clv(
@@ -832,10 +832,10 @@ def predict_clv(
     horizon = horizon_months * _periods_per_month(time_unit)
     return pd.DataFrame(
         {
-            "p_alive": bgnbd.probability_alive(f, r, T),
-            "expected_purchases": bgnbd.expected_purchases(horizon, f, r, T),
-            "expected_value": gg.conditional_expected_value(f, m),
-            "clv": customer_lifetime_value(
+            C.P_ALIVE: bgnbd.probability_alive(f, r, T),
+            C.EXPECTED_PURCHASES: bgnbd.expected_purchases(horizon, f, r, T),
+            C.EXPECTED_VALUE: gg.conditional_expected_value(f, m),
+            C.CLV: customer_lifetime_value(
                 bgnbd,
                 gg,
                 f,

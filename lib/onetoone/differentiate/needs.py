@@ -256,13 +256,13 @@ class NeedsSegments:
     def table(self) -> pd.DataFrame:
         """The ``segments`` table: segment, segment_name, size, share, profile columns."""
         prof = self.profile.copy()
-        prof.insert(0, "segment_name", [self.names[s] for s in prof.index])
-        prof.index.name = "segment"
+        prof.insert(0, C.SEGMENT_NAME, [self.names[s] for s in prof.index])
+        prof.index.name = C.SEGMENT
         return prof.reset_index()
 
     def segment_name(self) -> pd.Series:
         """Segment name per customer."""
-        return self.labels.map(self.names).rename("segment_name")
+        return self.labels.map(self.names).rename(C.SEGMENT_NAME)
 
 
 class NoNeedsData(ValueError):
@@ -471,14 +471,14 @@ def segment_needs(
     order = pd.Series(raw).value_counts().index.tolist()
     remap = {old: new for new, old in enumerate(order)}
     lab = np.array([remap[x] for x in raw])
-    labels = pd.Series(lab, index=features.index, name="segment")
+    labels = pd.Series(lab, index=features.index, name=C.SEGMENT)
     diversity, entropy, separation = needs_diversity(Zw, lab)
     prof = features.groupby(lab).mean()
     prof.insert(0, "share", pd.Series(lab).value_counts(normalize=True).sort_index())
     prof.insert(0, "size", pd.Series(lab).value_counts().sort_index())
-    prof.index.name = "segment"
+    prof.index.name = C.SEGMENT
     zdf = pd.DataFrame(Z, columns=keep, index=features.index).groupby(lab).mean()
-    zdf.index.name = "segment"
+    zdf.index.name = C.SEGMENT
     names = name_segments(prof, zdf, features.mean())
     return NeedsSegments(labels=labels, k=best, scores=scores, profile=prof, z_profile=zdf,
                          names=names, diversity=diversity, entropy=entropy,

@@ -98,7 +98,7 @@ class Differentiation:
 
     def segment_table(self) -> pd.DataFrame:
         if self.segments is None:
-            g = self.customers.groupby(["segment", "segment_name"]).size()
+            g = self.customers.groupby([C.SEGMENT, C.SEGMENT_NAME]).size()
             return g.rename("size").reset_index()
         return self.segments.table()
 
@@ -109,8 +109,8 @@ class Differentiation:
         out = {
             "customers": len(cv),
             "revenue": round(float(cv["revenue"].sum()), 2),
-            "contribution": round(float(cv["contribution"].sum()), 2),
-            "clv_total": round(float(cv["clv"].sum()), 2),
+            C.CONTRIBUTION: round(float(cv[C.CONTRIBUTION].sum()), 2),
+            "clv_total": round(float(cv[C.CLV].sum()), 2),
             "gini_clv": round(self.skew["gini"], 4),
             "top_20pct_share": round(self.skew["top_20%"], 4),
             "segments": int(self.segments.k) if self.segments is not None else 0,
@@ -118,10 +118,10 @@ class Differentiation:
                                 else None),
             "matrix": self.matrix.label if self.matrix.known else "needs unknown",
             **{f"tier_{k}": int(v) for k, v in tiers.items()},
-            "migrators": int(cv["migrator"].sum()),
-            "decliners": int(cv["is_decliner"].sum()),
-            "lost_valuable": int(cv["is_lost_valuable"].sum()),
-            "low_share_high_potential": int(cv["is_low_share_high_potential"].sum()),
+            "migrators": int(cv[C.MIGRATOR].sum()),
+            "decliners": int(cv[C.IS_DECLINER].sum()),
+            "lost_valuable": int(cv[C.IS_LOST_VALUABLE].sum()),
+            "low_share_high_potential": int(cv[C.IS_LOW_SHARE_HIGH_POTENTIAL].sum()),
             "fence_customers": int(self.break_even.best.customers),
             "fence_managers": int(self.break_even.best.managers),
             "fence_net_benefit": round(self.break_even.best.net_benefit, 2),
@@ -271,35 +271,35 @@ def assemble(cfg: ClientConfig, value: pd.DataFrame, clv: LifetimeValue | None,
         cv["recency"] = s["recency"].fillna(0.0)
         cv["T"] = s["T"]
         cv["monetary_value"] = s["monetary_value"].fillna(0.0)
-        cv["p_alive"] = p["p_alive"]
-        cv["expected_purchases"] = p["expected_purchases"].fillna(0.0)
-        cv["clv"] = p["clv"].fillna(0.0)
+        cv[C.P_ALIVE] = p[C.P_ALIVE]
+        cv[C.EXPECTED_PURCHASES] = p[C.EXPECTED_PURCHASES].fillna(0.0)
+        cv[C.CLV] = p[C.CLV].fillna(0.0)
     else:
-        for col in ("frequency", "recency", "T", "monetary_value", "p_alive"):
+        for col in ("frequency", "recency", "T", "monetary_value", C.P_ALIVE):
             cv[col] = np.nan
-        cv["expected_purchases"] = 0.0
-        cv["clv"] = 0.0
+        cv[C.EXPECTED_PURCHASES] = 0.0
+        cv[C.CLV] = 0.0
     if segments is not None:
-        cv["segment"] = segments.labels.reindex(cv.index).fillna(NO_PURCHASE_SEGMENT).astype(int)
+        cv[C.SEGMENT] = segments.labels.reindex(cv.index).fillna(NO_PURCHASE_SEGMENT).astype(int)
         names = {**segments.names, NO_PURCHASE_SEGMENT: NO_PURCHASE_NAME}
-        cv["segment_name"] = cv["segment"].map(names)
+        cv[C.SEGMENT_NAME] = cv[C.SEGMENT].map(names)
     else:  # no needs segments: buyers are not segmented, the rest have not bought yet
         bought = cv["orders"].fillna(0) > 0
-        cv["segment"] = np.where(bought, NOT_SEGMENTED, NO_PURCHASE_SEGMENT)
-        cv["segment_name"] = np.where(bought, NOT_SEGMENTED_NAME, NO_PURCHASE_NAME)
-    cv["profile"] = tenure_band(cv["first_purchase"], cfg.as_of)
-    pot = potential_value(cv, value_col="clv", group_cols=("segment", "profile"),
+        cv[C.SEGMENT] = np.where(bought, NOT_SEGMENTED, NO_PURCHASE_SEGMENT)
+        cv[C.SEGMENT_NAME] = np.where(bought, NOT_SEGMENTED_NAME, NO_PURCHASE_NAME)
+    cv["profile"] = tenure_band(cv[C.FIRST_PURCHASE], cfg.as_of)
+    pot = potential_value(cv, value_col=C.CLV, group_cols=(C.SEGMENT, "profile"),
                           **cfg.lists.potential())
     cv = cv.join(pot)
-    tiers = assign_tiers(cv, cfg.tiers, value_col="clv")
+    tiers = assign_tiers(cv, cfg.tiers, value_col=C.CLV)
     cv = cv.join(tiers.table)
     cv = cv.reset_index()
     dec = L.decliners(cv, **cfg.lists.decliners())
     lost = L.lost_valuable(cv, cfg.as_of, **cfg.lists.lost_valuable())
     low = L.low_share_high_potential(cv, **cfg.lists.low_share_high_potential())
-    cv["is_decliner"] = cv[C.CUSTOMER_ID].isin(dec[C.CUSTOMER_ID])
-    cv["is_lost_valuable"] = cv[C.CUSTOMER_ID].isin(lost[C.CUSTOMER_ID])
-    cv["is_low_share_high_potential"] = cv[C.CUSTOMER_ID].isin(low[C.CUSTOMER_ID])
+    cv[C.IS_DECLINER] = cv[C.CUSTOMER_ID].isin(dec[C.CUSTOMER_ID])
+    cv[C.IS_LOST_VALUABLE] = cv[C.CUSTOMER_ID].isin(lost[C.CUSTOMER_ID])
+    cv[C.IS_LOW_SHARE_HIGH_POTENTIAL] = cv[C.CUSTOMER_ID].isin(low[C.CUSTOMER_ID])
     return cv, tiers
 
 
@@ -308,7 +308,7 @@ FENCE_VALUES = _FENCE_VALUES
 
 FENCE_VALUE_LABELS = {
     "contribution_12m": "contribution, last 12 months (margin less cost to serve)",
-    "clv": "lifetime margin (discounted CLV), per year",
+    C.CLV: "lifetime margin (discounted CLV), per year",
 }
 """How readouts, charts and exports name each fence value."""
 
@@ -328,7 +328,7 @@ def fence_for(cfg: ClientConfig, customers: pd.DataFrame, value: str | None = No
     if value not in customers.columns:
         raise KeyError(f"fence_for: customer_value has no column {value!r}; re-run "
                        f"Differentiate (onetoone run differentiate CONFIG)")
-    years = cfg.clv.horizon_months / 12 if value == "clv" else 1.0
+    years = cfg.clv.horizon_months / 12 if value == C.CLV else 1.0
     v = customers.set_index(C.CUSTOMER_ID)[value].astype(float).fillna(0.0)
     return PicketFence(v, economics=cfg.fence, value_years=years, value_name=value,
                        value_label=FENCE_VALUE_LABELS[value])
@@ -351,7 +351,7 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
     say(f"  value: {len(value):,} customers, revenue {value['revenue'].sum():,.0f} "
         f"{cfg.currency} ({seconds['value']:.1f} s)")
     rev = float(value["revenue"].sum())
-    margin_rate = float(np.clip(value["gross_margin"].sum() / rev, 0, 1)) if rev > 0 else 1.0
+    margin_rate = float(np.clip(value[C.GROSS_MARGIN].sum() / rev, 0, 1)) if rev > 0 else 1.0
     t0 = time.perf_counter()
     clv: LifetimeValue | None
     try:
@@ -360,7 +360,7 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
     except ConvergenceError as exc:
         clv = None
         notes.append(f"no lifetime value: {exc}")
-    seconds["clv"] = time.perf_counter() - t0
+    seconds[C.CLV] = time.perf_counter() - t0
     if clv is not None:
         say(f"  CLV: {clv.bgnbd!r}; {clv.gg!r} ({seconds['clv']:.1f} s)")
     t0 = time.perf_counter()
@@ -379,7 +379,7 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
             f"({seconds['needs']:.1f} s)")
     t0 = time.perf_counter()
     cv, tiers = assemble(cfg, value, clv, segments)
-    values = cv["clv"] if cv["clv"].sum() > 0 else cv["contribution"]
+    values = cv[C.CLV] if cv[C.CLV].sum() > 0 else cv[C.CONTRIBUTION]
     skew = skew_summary(values)
     matrix = differentiation_matrix(skew["gini"], segments.diversity if segments else None,
                                     unknown=needs_unknown)
@@ -398,14 +398,14 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
 
 
 CUSTOMER_VALUE_COLUMNS = [
-    C.CUSTOMER_ID, "revenue", "gross_margin", "cost_to_serve", "contribution", "orders",
-    "first_purchase", "last_purchase", "revenue_12m", "revenue_prev_12m", "revenue_before_12m",
+    C.CUSTOMER_ID, "revenue", C.GROSS_MARGIN, C.COST_TO_SERVE, C.CONTRIBUTION, "orders",
+    C.FIRST_PURCHASE, C.LAST_PURCHASE, C.REVENUE_12M, C.REVENUE_PREV_12M, C.REVENUE_BEFORE_12M,
     "gross_margin_12m", "cost_to_serve_12m", "contribution_12m",
     "returned_orders", "returns_value", "contacts", "inbound_contacts", "complaints",
-    "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases", "clv",
-    "profile", "potential", "share_of_wallet", "unrealised_potential", "potential_basis",
-    "tier", "migrator", "migrator_edge", "segment", "segment_name", "is_decliner",
-    "is_lost_valuable", "is_low_share_high_potential",
+    "frequency", "recency", "T", "monetary_value", C.P_ALIVE, C.EXPECTED_PURCHASES, C.CLV,
+    "profile", C.POTENTIAL, C.SHARE_OF_WALLET, C.UNREALISED_POTENTIAL, C.POTENTIAL_BASIS,
+    C.TIER, C.MIGRATOR, C.MIGRATOR_EDGE, C.SEGMENT, C.SEGMENT_NAME, C.IS_DECLINER,
+    C.IS_LOST_VALUABLE, C.IS_LOW_SHARE_HIGH_POTENTIAL,
 ]
 
 
@@ -420,14 +420,14 @@ def write(ws: Workspace, d: Differentiation) -> dict[str, int]:
 
 def _write_tables(ws: Workspace, d: Differentiation) -> dict[str, int]:
     cv = d.customers[[c for c in CUSTOMER_VALUE_COLUMNS if c in d.customers.columns]].copy()
-    for col in ("profile", "potential_basis", "segment_name", "tier", "migrator_edge"):
+    for col in ("profile", C.POTENTIAL_BASIS, C.SEGMENT_NAME, C.TIER, C.MIGRATOR_EDGE):
         cv[col] = cv[col].astype(object).where(cv[col].notna(), None)
     ws.write("customer_value", cv)
     seg = d.segment_table()
     ws.write("segments", seg)
     out = {"customer_value": len(cv), "segments": len(seg)}
     if d.assignment is not None:
-        fa = d.assignment.customers.merge(cv[[C.CUSTOMER_ID, "tier", "segment_name"]],
+        fa = d.assignment.customers.merge(cv[[C.CUSTOMER_ID, C.TIER, C.SEGMENT_NAME]],
                                           on=C.CUSTOMER_ID, how="left")
         ws.write("fence_assignment", fa)
         out["fence_assignment"] = len(fa)

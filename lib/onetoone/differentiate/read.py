@@ -32,7 +32,7 @@ def fallback_values(cfg, ws: Workspace) -> pd.DataFrame:
     """
     if not ws.has("transactions"):
         return pd.DataFrame({C.CUSTOMER_ID: pd.Series([], dtype="str"),
-                             "tier": pd.Series([], dtype="str")})
+                             C.TIER: pd.Series([], dtype="str")})
     tx = with_customer_id(ws, "transactions")
     it = with_customer_id(ws, "interactions") if ws.has("interactions") else None
     products = ws.table("products") if ws.has("products") else None
@@ -52,15 +52,15 @@ def customer_tiers(cfg, ws: Workspace, columns: tuple[str, ...] = ()) -> tuple[p
     """
     if ws.has("customer_value"):
         t = ws.table("customer_value")
-        if "tier" not in t.columns:
+        if C.TIER not in t.columns:
             raise ValueError("table customer_value has no column 'tier'; expected the tiers "
                              f"{TIERS} written by `onetoone run differentiate`")
-        keep = list(dict.fromkeys([C.CUSTOMER_ID, "tier", *[c for c in columns if c in t.columns]]))
+        keep = list(dict.fromkeys([C.CUSTOMER_ID, C.TIER, *[c for c in columns if c in t.columns]]))
         df = t.select(keep).to_pandas()
         source = DIFFERENTIATE
     else:
         fb = fallback_values(cfg, ws)
-        keep = list(dict.fromkeys([C.CUSTOMER_ID, "tier", *[c for c in columns if c in fb.columns]]))
+        keep = list(dict.fromkeys([C.CUSTOMER_ID, C.TIER, *[c for c in columns if c in fb.columns]]))
         df = fb[keep].copy()
         df.attrs["notes"] = fb.attrs.get("notes", [])
         source = FALLBACK

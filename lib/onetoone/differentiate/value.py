@@ -252,19 +252,19 @@ def historical_value(
                                  "contact_cost_12m": pd.Series(dtype="float64"),
                                  "last_contact": pd.Series(dtype="datetime64[us]")})
     out = value.merge(contacts, on="customer_id", how="outer")
-    for col in ("revenue", "gross_margin", "revenue_12m", "revenue_prev_12m",
-                "revenue_before_12m", "returns_value", "return_cost", "contact_cost",
+    for col in ("revenue", C.GROSS_MARGIN, C.REVENUE_12M, C.REVENUE_PREV_12M,
+                C.REVENUE_BEFORE_12M, "returns_value", "return_cost", "contact_cost",
                 "gross_margin_12m", "return_cost_12m", "contact_cost_12m"):
         out[col] = out[col].astype("float64").fillna(0.0)
     for col in ("orders", "returned_orders", "contacts", "inbound_contacts", "complaints"):
         out[col] = out[col].fillna(0).astype("int64")
-    out["cost_to_serve"] = out["contact_cost"] + out["return_cost"]
-    out["contribution"] = out["gross_margin"] - out["cost_to_serve"]
+    out[C.COST_TO_SERVE] = out["contact_cost"] + out["return_cost"]
+    out[C.CONTRIBUTION] = out[C.GROSS_MARGIN] - out[C.COST_TO_SERVE]
     out["cost_to_serve_12m"] = out.pop("contact_cost_12m") + out.pop("return_cost_12m")
     out["contribution_12m"] = out["gross_margin_12m"] - out["cost_to_serve_12m"]
-    cols = ["customer_id", "revenue", "gross_margin", "cost_to_serve", "contribution", "orders",
-            "first_purchase", "last_purchase", "revenue_12m", "revenue_prev_12m",
-            "revenue_before_12m", "returned_orders", "returns_value", "return_cost", "contacts",
+    cols = ["customer_id", "revenue", C.GROSS_MARGIN, C.COST_TO_SERVE, C.CONTRIBUTION, "orders",
+            C.FIRST_PURCHASE, C.LAST_PURCHASE, C.REVENUE_12M, C.REVENUE_PREV_12M,
+            C.REVENUE_BEFORE_12M, "returned_orders", "returns_value", "return_cost", "contacts",
             "inbound_contacts", "complaints", "contact_cost", "last_contact",
             "gross_margin_12m", "cost_to_serve_12m", "contribution_12m"]
     out = out[cols].sort_values("customer_id", kind="stable").reset_index(drop=True)

@@ -71,7 +71,7 @@ def golden_records(records: pd.DataFrame, survivorship: Mapping[str, str] | None
     df["__prio"] = df[source_system].map(prio).fillna(len(prio)).astype(int)
     base = df.groupby(customer_id, sort=True)
     out = pd.DataFrame(index=pd.Index(base.size().index, name=customer_id))
-    out["n_records"] = base.size().astype("int64")
+    out[C.N_RECORDS] = base.size().astype("int64")
     out["sources"] = base[source_system].agg(lambda s: ";".join(sorted(set(s.dropna()))))
     out["first_seen"] = base[created_at].min()
     for f in fields:
@@ -107,5 +107,5 @@ def golden_records(records: pd.DataFrame, survivorship: Mapping[str, str] | None
             shout = v.notna() & v.astype(str).str.isupper()
             out.loc[shout, f] = v[shout].astype(str).str.title()
     out = out.reset_index()
-    lead = [customer_id, *[f for f in fields], "n_records", "sources", "first_seen"]
+    lead = [customer_id, *[f for f in fields], C.N_RECORDS, "sources", "first_seen"]
     return out[lead]

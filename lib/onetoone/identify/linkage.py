@@ -497,8 +497,8 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
     """
     keys = pd.Index(pd.unique(pd.Series(record_keys, dtype=object)))
     n = len(keys)
-    e = pairs.loc[pairs["match_probability"] >= threshold,
-                  ["record_key_l", "record_key_r", "match_probability"]].copy()
+    e = pairs.loc[pairs[C.MATCH_PROBABILITY] >= threshold,
+                  ["record_key_l", "record_key_r", C.MATCH_PROBABILITY]].copy()
     stats = {"edges_at_threshold": len(e), "must_links": 0, "cannot_links": 0,
              "clusters_split": 0, "edges_refused": 0}
     if must_link is not None and len(must_link):
@@ -527,7 +527,7 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
         for comp in sorted(bad_components):
             nodes = np.flatnonzero(labels == comp)
             inside = e[np.isin(e["i"], nodes)].sort_values(
-                ["match_probability", "i", "j"], ascending=[False, True, True])
+                [C.MATCH_PROBABILITY, "i", "j"], ascending=[False, True, True])
             cset = [(a, b) for a, b in cannot if labels[a] == comp and labels[b] == comp]
             refused = _split_constrained(nodes, inside, set(cset), labels)
             stats["clusters_split"] += 1
@@ -538,9 +538,9 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
     # the cluster's strongest pairwise probability (edges kept inside a final cluster)
     e = e.assign(li=labels[e["i"].to_numpy()], lj=labels[e["j"].to_numpy()])
     inside = e[e["li"] == e["lj"]]
-    prob = inside.assign(p=inside["match_probability"].clip(upper=1.0)).groupby("li")["p"].max()
-    out["match_probability"] = out["__label"].map(prob).astype("float64")
-    out.loc[out["cluster_size"] == 1, "match_probability"] = np.nan
+    prob = inside.assign(p=inside[C.MATCH_PROBABILITY].clip(upper=1.0)).groupby("li")["p"].max()
+    out[C.MATCH_PROBABILITY] = out["__label"].map(prob).astype("float64")
+    out.loc[out["cluster_size"] == 1, C.MATCH_PROBABILITY] = np.nan
     return out.drop(columns="__label"), stats
 
 

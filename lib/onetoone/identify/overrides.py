@@ -110,8 +110,8 @@ def review_queue(pairs: pd.DataFrame, levels: pd.DataFrame, band: tuple[float, f
     lo, hi = band
     p = pairs
     held = p["guarded"] if "guarded" in p.columns else pd.Series(False, index=p.index)
-    sel = ((p["match_probability"] >= lo) & (p["match_probability"] < hi)) | (
-        held & (p["match_probability"] >= lo))
+    sel = ((p[C.MATCH_PROBABILITY] >= lo) & (p[C.MATCH_PROBABILITY] < hi)) | (
+        held & (p[C.MATCH_PROBABILITY] >= lo))
     q = p[sel].sort_values("match_weight", ascending=False)
     if limit:
         q = q.head(limit)
@@ -120,7 +120,7 @@ def review_queue(pairs: pd.DataFrame, levels: pd.DataFrame, band: tuple[float, f
                                   + q[f"last_name_n_{s}"].fillna("")).str.strip()
                     for s in ("l", "r") if f"first_name_n_{s}" in q.columns})
     keep = ["record_key_l", "record_key_r", "name_l", "name_r", "match_weight",
-            "match_probability"]
+            C.MATCH_PROBABILITY]
     keep = [c for c in keep if c in q.columns]
     keep += [c for c in ("guarded", "customer_id_l", "customer_id_r") if c in q.columns]
     keep += [c for c in q.columns if c.startswith("weight_")]

@@ -62,7 +62,7 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     norm["has_identifier"] = usable
     secs["normalise"] = time.perf_counter() - t0
     linkage = None
-    pairs = pd.DataFrame(columns=["record_key_l", "record_key_r", "match_probability",
+    pairs = pd.DataFrame(columns=["record_key_l", "record_key_r", C.MATCH_PROBABILITY,
                                   "match_weight"])
     if usable.sum() >= 2:
         linkage = L.link_records(norm[usable], rules=rules, max_comparisons=max_comparisons,
@@ -76,10 +76,10 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     clusters[C.CUSTOMER_ID] = L.customer_ids(clusters["cluster"])
     secs["cluster"] = time.perf_counter() - t
     rm = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, "has_identifier"]].merge(
-        clusters[[C.RECORD_KEY, C.CUSTOMER_ID, "cluster_size", "match_probability"]],
+        clusters[[C.RECORD_KEY, C.CUSTOMER_ID, "cluster_size", C.MATCH_PROBABILITY]],
         on=C.RECORD_KEY, how="left")
     rm = rm[[C.RECORD_KEY, C.CUSTOMER_ID, C.SOURCE_SYSTEM, C.RECORD_ID, "cluster_size",
-             "match_probability", "has_identifier"]]
+             C.MATCH_PROBABILITY, "has_identifier"]]
     cid = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
     if len(pairs):
         pairs["customer_id_l"] = pairs["record_key_l"].map(cid)
@@ -132,13 +132,13 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     rm, cust = res.record_map, res.customers
     band = idc.review_band
     p = res.pairs
-    review = int((((p["match_probability"] >= band[0]) & (p["match_probability"] < band[1]))
-                  | (p["guarded"] & (p["match_probability"] >= band[0]))).sum()) if len(p) else 0
+    review = int((((p[C.MATCH_PROBABILITY] >= band[0]) & (p[C.MATCH_PROBABILITY] < band[1]))
+                  | (p["guarded"] & (p[C.MATCH_PROBABILITY] >= band[0]))).sum()) if len(p) else 0
     summary = {
         "records": len(rm),
         "records_without_identifier": int((~rm["has_identifier"]).sum()),
         "customers": len(cust),
-        "multi_record_customers": int((cust["n_records"] > 1).sum()),
+        "multi_record_customers": int((cust[C.N_RECORDS] > 1).sum()),
         "duplicate_rate": float(1 - len(cust) / len(rm)) if len(rm) else 0.0,
         "scored_pairs": int(res.linkage.scored_pairs) if res.linkage else 0,
         "pairs_merged": int(p["same_customer"].sum()) if "same_customer" in p else 0,

@@ -74,7 +74,7 @@ def channel_volumes(interactions: ibis.Table | None, tiers: pd.DataFrame | None 
                     as_of: dt.date | str | None = None, months: int | None = 12,
                     customer_id: str = C.CUSTOMER_ID, channel: str = C.CHANNEL,
                     direction: str = C.DIRECTION, date: str = C.DATE,
-                    tier: str = "tier") -> pd.DataFrame:
+                    tier: str = C.TIER) -> pd.DataFrame:
     """Contacts and their cost by channel, direction and tier over the last ``months``.
 
     Parameters
@@ -127,7 +127,7 @@ def channel_volumes(interactions: ibis.Table | None, tiers: pd.DataFrame | None 
 def shift_savings(volumes: pd.DataFrame, share: float, *, keep_tiers: Iterable[str] = ("MVC",),
                   costs: Mapping[str, float] | None = None,
                   substitutes: Mapping[str, str] | None = None, channel: str = C.CHANNEL,
-                  tier: str = "tier", months: int = 12) -> pd.DataFrame:
+                  tier: str = C.TIER, months: int = 12) -> pd.DataFrame:
     """What moving ``share`` of contacts from costly channels to automated ones would save.
 
     Contacts of the ``keep_tiers`` stay with people; contacts already on an automated channel,

@@ -109,8 +109,8 @@ def _normalise_profile(df: pd.DataFrame, customer_id: str) -> pd.DataFrame:
 
 
 # -- values ------------------------------------------------------------------------------------
-VALUE_COLUMNS = ("revenue", "contribution", "clv", "potential", "unrealised_potential", "tier",
-                 "revenue_12m", "revenue_prev_12m", "last_purchase", "p_alive", "segment_name")
+VALUE_COLUMNS = ("revenue", C.CONTRIBUTION, C.CLV, C.POTENTIAL, C.UNREALISED_POTENTIAL, C.TIER,
+                 C.REVENUE_12M, C.REVENUE_PREV_12M, C.LAST_PURCHASE, C.P_ALIVE, C.SEGMENT_NAME)
 
 
 def purchase_summary(tx: ibis.Table, as_of: dt.date | str, *, customer_id: str = C.CUSTOMER_ID,
@@ -149,7 +149,7 @@ def purchase_summary(tx: ibis.Table, as_of: dt.date | str, *, customer_id: str =
         orders_before_12m=order_key.nunique(where=before & positive),
     )
     df = agg.to_pandas()
-    for c in ("revenue_12m", "revenue_prev_12m", "revenue_before_12m"):
+    for c in (C.REVENUE_12M, C.REVENUE_PREV_12M, C.REVENUE_BEFORE_12M):
         df[c] = df[c].fillna(0.0)
     df[customer_id] = df[customer_id].astype("str")
     return df
@@ -162,16 +162,16 @@ def fallback_values(cfg, ws: Workspace, *, customer_id: str = C.CUSTOMER_ID) -> 
     serve) and the tier; ``clv`` stands in as last year's margin (no model), potential and
     ``p_alive`` are unknown (NaN).
     """
-    df, _ = customer_tiers(cfg, ws, columns=("revenue", "gross_margin", "contribution",
-                                             "revenue_12m", "revenue_prev_12m", "last_purchase"))
+    df, _ = customer_tiers(cfg, ws, columns=("revenue", C.GROSS_MARGIN, C.CONTRIBUTION,
+                                             C.REVENUE_12M, C.REVENUE_PREV_12M, C.LAST_PURCHASE))
     if "revenue" not in df.columns:  # no transactions
         return df
-    margin_rate = (df["gross_margin"] / df["revenue"].where(df["revenue"] > 0)).clip(0, 1).fillna(0)
-    df["clv"] = df["revenue_12m"].clip(lower=0) * margin_rate
-    df["potential"] = np.nan
-    df["unrealised_potential"] = np.nan
-    df["p_alive"] = np.nan
-    return df.drop(columns="gross_margin").rename(columns={C.CUSTOMER_ID: customer_id})
+    margin_rate = (df[C.GROSS_MARGIN] / df["revenue"].where(df["revenue"] > 0)).clip(0, 1).fillna(0)
+    df[C.CLV] = df[C.REVENUE_12M].clip(lower=0) * margin_rate
+    df[C.POTENTIAL] = np.nan
+    df[C.UNREALISED_POTENTIAL] = np.nan
+    df[C.P_ALIVE] = np.nan
+    return df.drop(columns=C.GROSS_MARGIN).rename(columns={C.CUSTOMER_ID: customer_id})
 
 
 def customer_values(ws: Workspace, act: Activity, cfg, contact_cost: pd.DataFrame | None = None,

@@ -44,20 +44,20 @@ def lost_valuable(summary: pd.DataFrame, *, value_quantile: float = 0.8, min_ord
     if not 0 < value_quantile < 1:
         raise ValueError(f"value_quantile must be in (0, 1); found {value_quantile}")
     s = summary
-    before = s["revenue_before_12m"].fillna(0)
+    before = s[C.REVENUE_BEFORE_12M].fillna(0)
     buyers = before[before > 0]
     if buyers.empty:
-        return pd.DataFrame(columns=[customer_id, "revenue_before_12m", "revenue_prev_12m",
-                                     "orders_before_12m", "last_purchase", "rank",
+        return pd.DataFrame(columns=[customer_id, C.REVENUE_BEFORE_12M, C.REVENUE_PREV_12M,
+                                     "orders_before_12m", C.LAST_PURCHASE, "rank",
                                      "value_threshold"])
     threshold = float(np.quantile(buyers, value_quantile))
     active_then = (s["orders_prev_12m"].fillna(0) > 0) if "orders_prev_12m" in s.columns \
-        else (s["revenue_prev_12m"].fillna(0) > 0)
+        else (s[C.REVENUE_PREV_12M].fillna(0) > 0)
     lost = ((before >= threshold) & (s["orders_before_12m"].fillna(0) >= min_orders)
             & active_then & (s["orders_12m"].fillna(0) == 0))
-    out = s.loc[lost, [customer_id, "revenue_before_12m", "revenue_prev_12m",
-                       "orders_before_12m", "last_purchase"]].copy()
-    out = out.sort_values(["revenue_before_12m", customer_id], ascending=[False, True])
+    out = s.loc[lost, [customer_id, C.REVENUE_BEFORE_12M, C.REVENUE_PREV_12M,
+                       "orders_before_12m", C.LAST_PURCHASE]].copy()
+    out = out.sort_values([C.REVENUE_BEFORE_12M, customer_id], ascending=[False, True])
     out["rank"] = np.arange(1, len(out) + 1)
     out["value_threshold"] = threshold
     return out.reset_index(drop=True)

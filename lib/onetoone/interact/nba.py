@@ -32,8 +32,8 @@ from .. import columns as C
 from .channels import unit_costs, with_contact_cost
 from .policy import Policy, monthly_outbound
 
-PLAN_COLUMNS = ("customer_id", "action", "channel", "reason", "priority", "expected_value",
-                "planned_date", "question", "question_2", "tier", "value", "channel_cost")
+PLAN_COLUMNS = ("customer_id", "action", "channel", "reason", "priority", C.EXPECTED_VALUE,
+                C.PLANNED_DATE, "question", "question_2", C.TIER, "value", C.CHANNEL_COST)
 """Columns of the ``contact_plan`` table (the first eight are the stage contract)."""
 
 HUMAN_CHANNELS = ("call_centre", "store", "sales_rep", "mail")
@@ -284,15 +284,15 @@ def next_best_actions(customers: pd.DataFrame, policy: Policy, as_of: dt.date | 
     df = customers.reset_index(drop=True)
     n = len(df)
     cid = df[customer_id].astype("str")
-    tier = _col(df, "tier", policy.default_tier).fillna(policy.default_tier).astype("str").to_numpy(object)
-    r12 = _col(df, "revenue_12m", 0.0).fillna(0.0).to_numpy(float)
-    rprev = _col(df, "revenue_prev_12m", 0.0).fillna(0.0).to_numpy(float)
-    rbefore = _col(df, "revenue_before_12m", np.nan).to_numpy(float)
+    tier = _col(df, C.TIER, policy.default_tier).fillna(policy.default_tier).astype("str").to_numpy(object)
+    r12 = _col(df, C.REVENUE_12M, 0.0).fillna(0.0).to_numpy(float)
+    rprev = _col(df, C.REVENUE_PREV_12M, 0.0).fillna(0.0).to_numpy(float)
+    rbefore = _col(df, C.REVENUE_BEFORE_12M, np.nan).to_numpy(float)
     mrate = _col(df, "margin_rate", np.nan).fillna(A.default_margin_rate).clip(0, 1).to_numpy(float)
-    contrib = _col(df, "contribution", np.nan).to_numpy(float)
-    clv = _col(df, "clv", np.nan).to_numpy(float)
-    palive = _col(df, "p_alive", np.nan).to_numpy(float)
-    unreal = _col(df, "unrealised_potential", np.nan).to_numpy(float)
+    contrib = _col(df, C.CONTRIBUTION, np.nan).to_numpy(float)
+    clv = _col(df, C.CLV, np.nan).to_numpy(float)
+    palive = _col(df, C.P_ALIVE, np.nan).to_numpy(float)
+    unreal = _col(df, C.UNREALISED_POTENTIAL, np.nan).to_numpy(float)
     lost = _col(df, "lost_valuable", False).fillna(False).to_numpy(bool)
     hin_cost = _col(df, "human_inbound_cost_12m", 0.0).fillna(0.0).to_numpy(float)
     hin = _col(df, "human_inbound_12m", 0).fillna(0).to_numpy(float)
@@ -381,10 +381,10 @@ def next_best_actions(customers: pd.DataFrame, policy: Policy, as_of: dt.date | 
     value = np.where(np.isnan(clv), np.nan_to_num(contrib), clv)
     plan = pd.DataFrame({
         customer_id: cid.to_numpy(), "action": action.astype(str), "channel": channel,
-        "reason": reason, "priority": priority, "expected_value": ev,
-        "planned_date": pd.to_datetime(day), "question": np.where(leave, None, q1),
-        "question_2": np.where(leave, None, q2), "tier": tier.astype(str), "value": value,
-        "channel_cost": pd.Series(channel).map(costs).to_numpy(float),
+        "reason": reason, "priority": priority, C.EXPECTED_VALUE: ev,
+        C.PLANNED_DATE: pd.to_datetime(day), "question": np.where(leave, None, q1),
+        "question_2": np.where(leave, None, q2), C.TIER: tier.astype(str), "value": value,
+        C.CHANNEL_COST: pd.Series(channel).map(costs).to_numpy(float),
     })
     return plan.sort_values("priority", kind="stable").reset_index(drop=True)
 
@@ -394,7 +394,7 @@ def _reasons(df, action, first_choice, first_ev, channel, suits, why_fallback, u
              policy: Policy, currency: str) -> np.ndarray:
     n = len(df)
     out = np.empty(n, dtype=object)
-    last = pd.to_datetime(_col(df, "last_purchase", pd.NaT)).to_numpy()
+    last = pd.to_datetime(_col(df, C.LAST_PURCHASE, pd.NaT)).to_numpy()
     lc_open = _col(df, "last_complaint_open", False).fillna(False).to_numpy(bool)
     lc = pd.to_datetime(_col(df, "last_complaint", pd.NaT)).to_numpy()
     lc_topic = _col(df, "last_complaint_topic", None).to_numpy(object)

@@ -21,8 +21,8 @@ from ..differentiate.tiers import FALLBACK_RULE
 from ..workspace import Workspace
 from . import channels, data, lists, nba, policy, profiling
 
-EXPORT_COLUMNS = ("customer_id", "action", "channel", "priority", "planned_date", "message",
-                  "expected_value", "question", "tier", "first_name", "last_name", "email",
+EXPORT_COLUMNS = ("customer_id", "action", "channel", "priority", C.PLANNED_DATE, "message",
+                  C.EXPECTED_VALUE, "question", C.TIER, "first_name", "last_name", "email",
                   "phone", "street", "postcode", "city")
 """Columns of the CSV a campaign tool imports (see :func:`export_contact_plan`)."""
 
@@ -106,9 +106,9 @@ def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) 
     rates = nba.measured_rates(responses, A.response_rates)
     lost = lists.lost_valuable(summary, value_quantile=A.lost_value_quantile,
                                min_orders=A.lost_min_orders) if len(summary) else \
-        lists.lost_valuable(pd.DataFrame(columns=["customer_id", "revenue_before_12m",
+        lists.lost_valuable(pd.DataFrame(columns=["customer_id", C.REVENUE_BEFORE_12M,
                                                   "orders_before_12m", "orders_12m",
-                                                  "revenue_prev_12m", "last_purchase"]))
+                                                  C.REVENUE_PREV_12M, C.LAST_PURCHASE]))
     ids = pd.Index(profile[C.CUSTOMER_ID].astype("str")).union(
         pd.Index(summary[C.CUSTOMER_ID].astype("str")) if len(summary) else pd.Index([], dtype="str"))
     cust = pd.DataFrame({C.CUSTOMER_ID: ids.astype("str")})
@@ -121,10 +121,10 @@ def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) 
         cust = cust.merge(s, on=C.CUSTOMER_ID, how="left")
     vcols = [c for c in values.columns if c not in cust.columns or c == C.CUSTOMER_ID]
     cust = cust.merge(values[vcols], on=C.CUSTOMER_ID, how="left")
-    for c in ("revenue_12m", "revenue_prev_12m", "last_purchase"):
+    for c in (C.REVENUE_12M, C.REVENUE_PREV_12M, C.LAST_PURCHASE):
         if c in values.columns and c in summary.columns and c not in vcols:
             pass  # the engine's purchase summary is used for these (same definitions)
-    cust["tier"] = cust["tier"].fillna(pol.default_tier) if "tier" in cust.columns \
+    cust[C.TIER] = cust[C.TIER].fillna(pol.default_tier) if C.TIER in cust.columns \
         else pol.default_tier
     cust["lost_valuable"] = cust[C.CUSTOMER_ID].isin(set(lost[C.CUSTOMER_ID].astype("str")))
     if len(facts):
@@ -133,7 +133,7 @@ def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) 
     n_consent = cust.set_index(C.CUSTOMER_ID)[list(data.CONSENT_COLUMNS)].sum(axis=1)
     prof = cust[[C.CUSTOMER_ID]].merge(profile.drop(columns=list(data.CONSENT_COLUMNS)),
                                        on=C.CUSTOMER_ID, how="left")
-    questions = profiling.next_questions(prof, cust.set_index(C.CUSTOMER_ID)["tier"], asked,
+    questions = profiling.next_questions(prof, cust.set_index(C.CUSTOMER_ID)[C.TIER], asked,
                                          consented_channels=n_consent)
     cust = cust.merge(questions, on=C.CUSTOMER_ID, how="left")
     top = _top_recommendation(ws)
@@ -161,7 +161,7 @@ def build_contact_plan(cfg, ws: Workspace, inputs: PlanInputs | None = None,
 def check(cfg, plan: pd.DataFrame, inputs: PlanInputs) -> pd.DataFrame:
     """:func:`policy.check_plan` on a plan with the workspace's consent and history."""
     return policy.check_plan(plan, inputs.customers, inputs.activity.interactions, inputs.policy,
-                             cfg.as_of, tiers=inputs.customers.set_index(C.CUSTOMER_ID)["tier"])
+                             cfg.as_of, tiers=inputs.customers.set_index(C.CUSTOMER_ID)[C.TIER])
 
 
 def _mask(value: str | None, kind: str) -> str | None:
@@ -197,8 +197,8 @@ def export_contact_plan(plan: pd.DataFrame, path: str | Path, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     out = plan if include_leave_alone else plan[plan["action"] != "leave_alone"]
     out = out.sort_values("priority", kind="stable").rename(columns={"reason": "message"})
-    out = out.assign(planned_date=pd.to_datetime(out["planned_date"]).dt.strftime("%Y-%m-%d"),
-                     expected_value=out["expected_value"].round(2))
+    out = out.assign(planned_date=pd.to_datetime(out[C.PLANNED_DATE]).dt.strftime("%Y-%m-%d"),
+                     expected_value=out[C.EXPECTED_VALUE].round(2))
     if profile is not None:
         keep = [c for c in ("first_name", "last_name", "email", "phone", "street", "postcode",
                             "city") if c in profile.columns]
@@ -251,7 +251,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
             f"the contact plan breaks the contact policy {len(bad):,} time(s): "
             f"{bad['rule'].value_counts().to_dict()}")
     it = inputs.activity.interactions
-    tiers = inputs.customers[[C.CUSTOMER_ID, "tier"]]
+    tiers = inputs.customers[[C.CUSTOMER_ID, C.TIER]]
     breaches = policy.badgering_report(it, tiers, inputs.policy)
     complainers = lists.repeat_complainers(it, min_complaints=cfg.lists.repeat_complaints)
     vols = channels.channel_volumes(it, tiers, cfg.channel_costs, as_of=cfg.as_of, months=12)
@@ -261,7 +261,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     summary = {
         "customers": len(plan),
         "planned_contacts": int((plan["action"] != "leave_alone").sum()),
-        "expected_value": round(float(plan["expected_value"].sum()), 2),
+        C.EXPECTED_VALUE: round(float(plan[C.EXPECTED_VALUE].sum()), 2),
         "policy_violations": len(bad),
         "value_source": inputs.value_source,
         "lost_valuable": len(inputs.lost),

@@ -82,9 +82,9 @@ def _tier_table(tiers: pd.DataFrame | pd.Series | None, customer_id: str) -> pd.
     if tiers is None:
         return pd.DataFrame({"__cid": pd.Series([], dtype="str"), "__tier": pd.Series([], dtype="str")})
     if isinstance(tiers, pd.Series):
-        tiers = tiers.rename("tier").rename_axis(customer_id).reset_index()
+        tiers = tiers.rename(C.TIER).rename_axis(customer_id).reset_index()
     return pd.DataFrame({"__cid": tiers[customer_id].astype("str"),
-                         "__tier": tiers["tier"].astype("str")})
+                         "__tier": tiers[C.TIER].astype("str")})
 
 
 def monthly_outbound(interactions: ibis.Table, *, customer_id: str = C.CUSTOMER_ID,
@@ -122,7 +122,7 @@ def badgering_report(interactions: ibis.Table | None, tiers: pd.DataFrame | pd.S
         worst_month, months_over_cap, contacts_over_cap, quiet_breaches, last_breach;
         most over-contacted first.
     """
-    cols = ["customer_id", "tier", "cap", "max_per_month", "worst_month", "months_over_cap",
+    cols = ["customer_id", C.TIER, "cap", "max_per_month", "worst_month", "months_over_cap",
             "contacts_over_cap", "quiet_breaches", "last_breach"]
     if interactions is None:
         return pd.DataFrame(columns=cols)
@@ -135,7 +135,7 @@ def badgering_report(interactions: ibis.Table | None, tiers: pd.DataFrame | pd.S
     cap = ibis.cases(*[(tier == k, v) for k, v in caps.items()], else_=policy.cap(None))
     j = j.mutate(__tier2=tier, cap=cap)
     over = j.filter(j["contacts"] > j["cap"])
-    o = over.group_by([over[customer_id], over["__tier2"].name("tier"), over["cap"]]).aggregate(
+    o = over.group_by([over[customer_id], over["__tier2"].name(C.TIER), over["cap"]]).aggregate(
         max_per_month=over["contacts"].max(),
         worst_month=over["month"].argmax(over["contacts"]),
         months_over_cap=over.count(),
@@ -158,12 +158,12 @@ def badgering_report(interactions: ibis.Table | None, tiers: pd.DataFrame | pd.S
     df = o.merge(qb, on=customer_id, how="outer")
     if not len(df):
         return pd.DataFrame(columns=cols)
-    missing = df["tier"].isna()
+    missing = df[C.TIER].isna()
     if missing.any():
         tmap = tt.set_index("__cid")["__tier"]
-        df.loc[missing, "tier"] = (df.loc[missing, customer_id].map(tmap)
+        df.loc[missing, C.TIER] = (df.loc[missing, customer_id].map(tmap)
                                    .fillna(policy.default_tier))
-        df.loc[missing, "cap"] = df.loc[missing, "tier"].map(policy.cap)
+        df.loc[missing, "cap"] = df.loc[missing, C.TIER].map(policy.cap)
     df["max_per_month"] = df["max_per_month"].fillna(0).astype(int)
     df["months_over_cap"] = df["months_over_cap"].fillna(0).astype(int)
     df["contacts_over_cap"] = df["contacts_over_cap"].fillna(0).astype(int)
@@ -222,7 +222,7 @@ def check_plan(plan: pd.DataFrame, consent: pd.DataFrame, interactions: ibis.Tab
     add(cid.duplicated(keep=False).to_numpy(), "customer planned more than once", "duplicate")
     contact = (action != "leave_alone").to_numpy()
     chan = plan["channel"]
-    pdate = pd.to_datetime(plan["planned_date"])
+    pdate = pd.to_datetime(plan[C.PLANNED_DATE])
     add(~contact & (chan.notna() | pdate.notna()).to_numpy(), "leave_alone with a contact",
         "leave_alone rows must have no channel and no planned date")
     add(contact & (chan.isna() | pdate.isna()).to_numpy(), "contact without channel or date",
@@ -252,7 +252,7 @@ def check_plan(plan: pd.DataFrame, consent: pd.DataFrame, interactions: ibis.Tab
                             "__month": pdate.dt.to_period("M").dt.start_time})[contact
                                                                               & pdate.notna().to_numpy()]
     # caps: history in the planned month + the plan's own contacts that month
-    tier = (tiers.reindex(cid).to_numpy() if tiers is not None else plan["tier"].to_numpy())
+    tier = (tiers.reindex(cid).to_numpy() if tiers is not None else plan[C.TIER].to_numpy())
     cap = pd.Series(tier).map(lambda t: policy.cap(t if isinstance(t, str) else None)).to_numpy()
     own = planned.groupby(["__cid", "__month"]).size().rename("own")
     hist = pd.Series(0, index=own.index, dtype=int, name="hist")

@@ -52,11 +52,11 @@ class ConfiguratorWidget(widgets.VBox):
         self.path = Path(getattr(workspace, "workspace_path", workspace))
         self.profile = (profile.set_index(profile[C.CUSTOMER_ID].astype(str))
                         if profile is not None else None)
-        seg_col = "segment"
+        seg_col = C.SEGMENT
         self.segment_of = (self.profile[seg_col].to_dict() if self.profile is not None
                            and seg_col in self.profile else {})
-        self.segment_names = ({} if self.profile is None or "segment_name" not in self.profile
-                              else dict(zip(self.profile[seg_col], self.profile["segment_name"],
+        self.segment_names = ({} if self.profile is None or C.SEGMENT_NAME not in self.profile
+                              else dict(zip(self.profile[seg_col], self.profile[C.SEGMENT_NAME],
                                             strict=False)))
         self.customer = widgets.Text(value=customer_id, description="Customer",
                                      placeholder="customer id")

@@ -217,12 +217,12 @@ def edition_coverage_figure(curve: pd.DataFrame, groupings: pd.DataFrame | None 
 
 def messages_table(messages: pd.DataFrame, *, per_tier: int = 1, height: int = 420) -> go.Figure:
     """A few tailored messages per tier (product, packaging, delivery, service)."""
-    m = messages.groupby("tier", sort=True).head(per_tier)
+    m = messages.groupby(C.TIER, sort=True).head(per_tier)
     fig = go.Figure(go.Table(
         columnwidth=[0.7, 1.1, 3, 1.8, 1.8, 2],
-        header={"values": ["tier", "segment", "product", "packaging", "delivery", "service"],
+        header={"values": [C.TIER, C.SEGMENT, "product", "packaging", "delivery", "service"],
                 "fill_color": PALETTE["primary"], "font": {"color": "white"}, "align": "left"},
-        cells={"values": [m["tier"], m["segment_name"], m["product"], m["packaging"],
+        cells={"values": [m[C.TIER], m[C.SEGMENT_NAME], m["product"], m["packaging"],
                           m["delivery"], m["service"]], "align": "left", "height": 48}))
     return theme.style(fig, "Each tier hears a different offer, packaging, delivery and service",
                        "One customer per tier, messages filled from what we know about them",

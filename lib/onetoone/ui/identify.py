@@ -261,11 +261,11 @@ class CustomerLookup(widgets.VBox):
         why = "<p><i>A single source record: nothing was merged.</i></p>"
         if len(pairs):
             agree = [c for c in pairs.columns if c.startswith("agree_")]
-            show = pairs[["record_key_l", "record_key_r", "match_weight", "match_probability",
+            show = pairs[["record_key_l", "record_key_r", "match_weight", C.MATCH_PROBABILITY,
                           *(["same_customer"] if "same_customer" in pairs else []), *agree]]
             show = show.rename(columns=lambda c: c.replace("agree_", ""))
             show["match_weight"] = show["match_weight"].round(1)
-            show["match_probability"] = show["match_probability"].round(4)
+            show[C.MATCH_PROBABILITY] = show[C.MATCH_PROBABILITY].round(4)
             why = ("<p>Pairs scored between these records (fields: how they compared; a pair "
                    "with same_customer False was not merged):</p>" + _table_html(show))
         ov = info["overrides"]

@@ -81,11 +81,11 @@ def tier_channel_figure(volumes: pd.DataFrame, currency: str = "EUR") -> go.Figu
     """Contact cost by tier, stacked by channel: who the expensive channels serve."""
     if volumes is None or volumes.empty:
         return _empty("Contact cost by tier", "No interactions in the data.")
-    g = volumes.groupby(["tier", C.CHANNEL], as_index=False)[["contacts", "cost"]].sum()
-    tiers = [t for t in TIER_ORDER if t in set(g["tier"])] + sorted(set(g["tier"]) - set(TIER_ORDER))
+    g = volumes.groupby([C.TIER, C.CHANNEL], as_index=False)[["contacts", "cost"]].sum()
+    tiers = [t for t in TIER_ORDER if t in set(g[C.TIER])] + sorted(set(g[C.TIER]) - set(TIER_ORDER))
     fig = go.Figure()
     for i, ch in enumerate(sorted(g[C.CHANNEL].unique(), key=lambda c: -g.loc[g[C.CHANNEL] == c, "cost"].sum())):
-        s = g[g[C.CHANNEL] == ch].set_index("tier").reindex(tiers)
+        s = g[g[C.CHANNEL] == ch].set_index(C.TIER).reindex(tiers)
         fig.add_bar(x=tiers, y=s["cost"], name=_ch(ch), marker_color=COLORWAY[i % len(COLORWAY)],
                     customdata=s["contacts"].fillna(0),
                     hovertemplate=f"{_ch(ch)}, %{{x}}: %{{y:,.0f}} for %{{customdata:,}} "
@@ -94,7 +94,7 @@ def tier_channel_figure(volumes: pd.DataFrame, currency: str = "EUR") -> go.Figu
     fig.update_yaxes(title_text=f"Contact cost, last 12 months ({currency})",
                      **theme.money_axis(currency))
     fig.update_xaxes(title_text="Tier (MVC most valuable, MGC most growable, BZ below zero)")
-    per = g.groupby("tier")["cost"].sum()
+    per = g.groupby(C.TIER)["cost"].sum()
     low = [t for t in ("BZ", "maintain") if t in per.index]
     share_low = per[low].sum() / per.sum() if per.sum() else 0
     title = (f"{theme.percent(share_low, 0)} of contact cost goes to the maintain and below-zero "
@@ -136,7 +136,7 @@ def badgering_figure(breaches: pd.DataFrame, policy: Policy | None = None) -> go
                       "No customer exceeded a cap or was contacted in a quiet period.")
     over = breaches[breaches["contacts_over_cap"] > 0]
     fig = go.Figure()
-    for i, (tier, d) in enumerate(over.groupby("tier")):
+    for i, (tier, d) in enumerate(over.groupby(C.TIER)):
         counts = d["max_per_month"].value_counts().sort_index()
         fig.add_bar(x=counts.index, y=counts.values, name=f"{tier} (cap {int(d['cap'].iloc[0])})",
                     marker_color=COLORWAY[i % len(COLORWAY)],
@@ -164,12 +164,12 @@ def plan_figure(plan: pd.DataFrame, currency: str = "EUR") -> go.Figure:
     fig = go.Figure()
     for i, ch in enumerate(sorted(p["channel"].dropna().unique())):
         s = p[p["channel"] == ch].groupby("action").agg(n=("action", "size"),
-                                                       ev=("expected_value", "sum")).reindex(acts)
+                                                       ev=(C.EXPECTED_VALUE, "sum")).reindex(acts)
         fig.add_bar(x=[ACTION_LABELS[a] for a in acts], y=s["n"], name=_ch(ch),
                     marker_color=COLORWAY[i % len(COLORWAY)], customdata=s["ev"].fillna(0),
                     hovertemplate=f"{_ch(ch)}: %{{y:,}} contacts, expected value "
                                   f"%{{customdata:,.0f}} {currency}<extra></extra>")
-    ev = p.groupby("action")["expected_value"].sum().reindex(acts)
+    ev = p.groupby("action")[C.EXPECTED_VALUE].sum().reindex(acts)
     tot = p.groupby("action").size().reindex(acts)
     for a in acts:
         fig.add_annotation(x=ACTION_LABELS[a], y=tot[a], text=theme.money(ev[a], currency),
@@ -189,9 +189,9 @@ def lost_valuable_figure(lost: pd.DataFrame, currency: str = "EUR", top: int = 3
         return _empty("Valuable customers lost last year", "Nobody valuable stopped buying.")
     d = lost.head(top).iloc[::-1]
     fig = go.Figure()
-    fig.add_bar(y=d[C.CUSTOMER_ID].astype(str), x=d["revenue_before_12m"], orientation="h",
+    fig.add_bar(y=d[C.CUSTOMER_ID].astype(str), x=d[C.REVENUE_BEFORE_12M], orientation="h",
                 marker_color=PALETTE["accent"],
-                customdata=pd.to_datetime(d["last_purchase"]).dt.strftime("%d %b %Y"),
+                customdata=pd.to_datetime(d[C.LAST_PURCHASE]).dt.strftime("%d %b %Y"),
                 hovertemplate="%{y}: %{x:,.0f}; last purchase %{customdata}<extra></extra>")
     fig.update_xaxes(title_text=f"Revenue in the two years before the last 12 months ({currency})",
                      **theme.money_axis(currency))
@@ -359,7 +359,7 @@ class TimelineLookup(widgets.VBox):
         nba = ""
         if self.plan is not None and customer in self.plan.index:
             p = self.plan.loc[customer]
-            when = "" if pd.isna(p["planned_date"]) else \
+            when = "" if pd.isna(p[C.PLANNED_DATE]) else \
                 f" on {pd.Timestamp(p['planned_date']):%d %b %Y} by {_ch(p['channel'])}"
             nba = (f"<tr><td style='padding:2px 10px 2px 0;color:{PALETTE['muted']}'>Next best "
                    f"action</td><td><b style='color:{PALETTE['accent']}'>"
@@ -405,7 +405,7 @@ class ChannelShiftSimulator(widgets.VBox):
     def __init__(self, volumes: pd.DataFrame, costs=None, *, currency: str = "EUR",
                  share: float = 0.3, keep_tiers=("MVC",), months: int = 12, **kwargs):
         self.volumes, self.costs, self.currency, self.months = volumes, costs, currency, months
-        tiers = [t for t in TIER_ORDER if t in set(volumes.get("tier", []))]
+        tiers = [t for t in TIER_ORDER if t in set(volumes.get(C.TIER, []))]
         self.share = widgets.FloatSlider(value=100 * share, min=0, max=100, step=5,
                                          description="Contacts moved (%)", readout_format=".0f",
                                          style={"description_width": "140px"},
