@@ -35,6 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import __version__, paths
+from . import columns as C
 
 RENDERER_ENV = "ONETOONE_PLOTLY_RENDERER"
 
@@ -252,7 +253,7 @@ _MEASURE_LABELS = {
     "satisfaction": "satisfaction (mean of 1-5 ratings)",
     "retention": "retention (bought again after buying the period before)",
     "attrition": "attrition",
-    "share_of_wallet": "share of wallet (today)",
+    C.SHARE_OF_WALLET: "share of wallet (today)",
 }
 
 
@@ -263,7 +264,7 @@ def _fmt_measure(measure: str, v: float, currency: str, n=None) -> str:
         return F.MISSING
     if measure == "active_customers":
         return F.number(v, 0)
-    if measure in ("retention", "attrition", "share_of_wallet"):
+    if measure in ("retention", "attrition", C.SHARE_OF_WALLET):
         return F.percent(v)
     if measure in ("revenue_per_customer", "cost_to_serve_per_customer"):
         return F.money(v, currency, decimals=2)

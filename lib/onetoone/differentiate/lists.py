@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import columns as C
+
 __all__ = ["decliners", "lost_valuable", "low_share_high_potential"]
 
-_SHOW = ["customer_id", "revenue_prev_12m", "revenue_12m", "revenue_before_12m", "clv",
-         "p_alive", "last_purchase", "tier", "segment_name"]
+_SHOW = ["customer_id", C.REVENUE_PREV_12M, C.REVENUE_12M, C.REVENUE_BEFORE_12M, C.CLV,
+         C.P_ALIVE, C.LAST_PURCHASE, C.TIER, C.SEGMENT_NAME]
 
 
 def _need(df: pd.DataFrame, cols, where: str) -> None:
@@ -40,8 +42,8 @@ def decliners(
     top_share: float = 0.2,
     ratio: float = 0.5,
     include_lapsed: bool = False,
-    prev_col: str = "revenue_prev_12m",
-    cur_col: str = "revenue_12m",
+    prev_col: str = C.REVENUE_PREV_12M,
+    cur_col: str = C.REVENUE_12M,
 ) -> pd.DataFrame:
     """Last year's large customers whose spend this year is at most ``ratio`` of last year's.
 
@@ -85,8 +87,8 @@ def lost_valuable(
     top_share: float = 0.2,
     months: int = 12,
     min_orders: int = 2,
-    before_col: str = "revenue_before_12m",
-    last_col: str = "last_purchase",
+    before_col: str = C.REVENUE_BEFORE_12M,
+    last_col: str = C.LAST_PURCHASE,
     orders_col: str = "orders",
 ) -> pd.DataFrame:
     """Customers valuable before and without a purchase in the last ``months`` months.
@@ -115,8 +117,8 @@ def low_share_high_potential(
     *,
     max_share: float = 0.25,
     top_share: float = 0.2,
-    share_col: str = "share_of_wallet",
-    unrealised_col: str = "unrealised_potential",
+    share_col: str = C.SHARE_OF_WALLET,
+    unrealised_col: str = C.UNREALISED_POTENTIAL,
 ) -> pd.DataFrame:
     """Customers with a share of wallet <= ``max_share`` whose unrealised potential is in the
     top ``top_share`` of all customers; largest unrealised potential first."""
@@ -125,4 +127,4 @@ def low_share_high_potential(
     thr = u.quantile(1 - top_share)
     mask = (cv[share_col] <= max_share) & (u >= thr) & (u > 0)
     out = cv.loc[mask].sort_values(unrealised_col, ascending=False, kind="stable")
-    return out[_cols(out, [share_col, "potential", unrealised_col])].reset_index(drop=True)
+    return out[_cols(out, [share_col, C.POTENTIAL, unrealised_col])].reset_index(drop=True)

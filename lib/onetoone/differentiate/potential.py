@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import columns as C
+
 __all__ = ["potential_value", "tenure_band"]
 
 
@@ -41,8 +43,8 @@ def tenure_band(first_purchase: pd.Series, as_of, *, edges_years=(1, 2, 3)) -> p
 def potential_value(
     customers: pd.DataFrame,
     *,
-    value_col: str = "clv",
-    group_cols: Sequence[str] = ("segment", "profile"),
+    value_col: str = C.CLV,
+    group_cols: Sequence[str] = (C.SEGMENT, "profile"),
     percentile: float = 0.8,
     min_group: int = 30,
     wallet: pd.Series | None = None,
@@ -113,8 +115,8 @@ def potential_value(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(pot > 0, pos / pot, 0.0)
     return pd.DataFrame({
-        "potential": pot.astype(float),
-        "share_of_wallet": np.clip(share, 0, 1),
-        "unrealised_potential": (pot - pos).clip(lower=0).astype(float),
-        "potential_basis": basis,
+        C.POTENTIAL: pot.astype(float),
+        C.SHARE_OF_WALLET: np.clip(share, 0, 1),
+        C.UNREALISED_POTENTIAL: (pot - pos).clip(lower=0).astype(float),
+        C.POTENTIAL_BASIS: basis,
     }, index=customers.index)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import columns as C
 from ..config import Tiers
 
 __all__ = ["FALLBACK_RULE", "TIERS", "TierResult", "assign_tiers", "fallback_tiers"]
@@ -48,16 +49,16 @@ class TierResult:
 
     def counts(self) -> pd.Series:
         """Customers per tier, in :data:`TIERS` order."""
-        return self.table["tier"].value_counts().reindex(list(TIERS), fill_value=0)
+        return self.table[C.TIER].value_counts().reindex(list(TIERS), fill_value=0)
 
 
 def assign_tiers(
     customers: pd.DataFrame,
     tiers: Tiers | None = None,
     *,
-    value_col: str = "clv",
-    unrealised_col: str = "unrealised_potential",
-    contribution_col: str = "contribution",
+    value_col: str = C.CLV,
+    unrealised_col: str = C.UNREALISED_POTENTIAL,
+    contribution_col: str = C.CONTRIBUTION,
 ) -> TierResult:
     """Assign MVC / MGC / BZ / maintain and flag migrators (see the module docstring)."""
     tiers = tiers or Tiers()
@@ -70,7 +71,7 @@ def assign_tiers(
     c = customers[contribution_col].astype(float).fillna(0.0)
     n = len(customers)
     if n == 0:
-        return TierResult(pd.DataFrame(columns=["tier", "migrator", "migrator_edge"]), {})
+        return TierResult(pd.DataFrame(columns=[C.TIER, C.MIGRATOR, C.MIGRATOR_EDGE]), {})
     mvc_thr = float(v.quantile(1 - tiers.mvc_share))
     bz = c <= tiers.bz_max_contribution
     mvc = ~bz & (v >= mvc_thr) & (v > 0)
@@ -90,7 +91,7 @@ def assign_tiers(
         else pd.Series(False, index=v.index)
     near_bz = (c - tiers.bz_max_contribution).abs() <= band * bz_scale
     edge = np.select([near_mvc, near_bz, near_mgc & (tier != "MVC")], ["MVC", "BZ", "MGC"], default="")
-    table = pd.DataFrame({"tier": tier, "migrator": edge != "", "migrator_edge": edge},
+    table = pd.DataFrame({C.TIER: tier, C.MIGRATOR: edge != "", C.MIGRATOR_EDGE: edge},
                          index=customers.index)
     return TierResult(table, {"mvc_value": mvc_thr, "mgc_unrealised": mgc_thr,
                               "bz_contribution": float(tiers.bz_max_contribution),
@@ -108,7 +109,7 @@ def fallback_tiers(
     customers: pd.DataFrame,
     tiers: Tiers | None = None,
     *,
-    contribution_col: str = "contribution",
+    contribution_col: str = C.CONTRIBUTION,
 ) -> TierResult:
     """Tiers when Differentiate has not run: :func:`assign_tiers` on historical value.
 

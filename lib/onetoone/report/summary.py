@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import columns as C
 from ..ui import format as F
 
 STAGES = (
@@ -128,7 +129,7 @@ def _interact(f: dict, currency: str) -> tuple[str, list]:
     planned = _get(f, "planned_contacts", "export_rows")
     viol = _get(f, "policy_violations")
     cost = _get(f, "contact_cost_12m")
-    ev = _get(f, "expected_value")
+    ev = _get(f, C.EXPECTED_VALUE)
     over = _get(f, "over_contacted")
     if not _get(f, "has_interactions", default=True) and planned is None:
         return "The client holds no contact history: there is no contact plan.", []

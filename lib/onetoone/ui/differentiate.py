@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .. import columns as C
 from ..differentiate.clv import HoldoutCheck
 from ..differentiate.matrix import QUADRANTS, MatrixPlacement
 from ..differentiate.needs import NeedsSegments
@@ -33,8 +34,8 @@ TIER_NAMES = {"MVC": "Most valuable (MVC)", "MGC": "Most growable (MGC)",
               "maintain": "Maintain", "BZ": "Below zero (BZ)"}
 
 
-def value_distribution_figure(cv: pd.DataFrame, *, value_col: str = "clv",
-                              contribution_col: str = "contribution", currency: str = "EUR",
+def value_distribution_figure(cv: pd.DataFrame, *, value_col: str = C.CLV,
+                              contribution_col: str = C.CONTRIBUTION, currency: str = "EUR",
                               height: int = 480) -> go.Figure:
     """Value by customer decile: lifetime value and past contribution, most valuable first.
 
@@ -67,13 +68,13 @@ def value_distribution_figure(cv: pd.DataFrame, *, value_col: str = "clv",
     return theme.style(fig, title, sub, height=height)
 
 
-def tiers_figure(cv: pd.DataFrame, *, value_col: str = "clv", currency: str = "EUR",
+def tiers_figure(cv: pd.DataFrame, *, value_col: str = C.CLV, currency: str = "EUR",
                  height: int = 460) -> go.Figure:
     """Share of customers against share of lifetime value, per tier, with migrators."""
-    g = cv.groupby("tier").agg(customers=(value_col, "size"), value=(value_col, "sum"),
-                               unrealised=("unrealised_potential", "sum"),
-                               migrators=("migrator", "sum"),
-                               contribution=("contribution", "sum"))
+    g = cv.groupby(C.TIER).agg(customers=(value_col, "size"), value=(value_col, "sum"),
+                               unrealised=(C.UNREALISED_POTENTIAL, "sum"),
+                               migrators=(C.MIGRATOR, "sum"),
+                               contribution=(C.CONTRIBUTION, "sum"))
     g = g.reindex(list(TIERS)).fillna(0)
     names = [TIER_NAMES[t] for t in g.index]
     tot_c, tot_v = g["customers"].sum(), g["value"].sum()
@@ -196,7 +197,7 @@ def matrix_figure(placement: MatrixPlacement, *, height: int = 560) -> go.Figure
 
 
 def decliners_figure(decliners: pd.DataFrame, *, top: int = 20, currency: str = "EUR",
-                     prev_col: str = "revenue_prev_12m", cur_col: str = "revenue_12m",
+                     prev_col: str = C.REVENUE_PREV_12M, cur_col: str = C.REVENUE_12M,
                      id_col: str = "customer_id", height: int | None = None) -> go.Figure:
     """The largest decliners: last year's revenue against this year's, biggest drop first."""
     d = decliners.head(top).iloc[::-1]
