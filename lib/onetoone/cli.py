@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="onetoone",
         description="Run the one-to-one programme (Identify, Differentiate, Interact, Customize) "
                     "on a client's own customer data.")
+    p.add_argument("--debug", action="store_true",
+                   help="show the full traceback of a failure (otherwise one line says what "
+                        "happened and what to do)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     s = sub.add_parser("sample", help="regenerate the sample client (deterministic with a seed)",
@@ -273,18 +276,53 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def explain(exc: BaseException) -> tuple[str, int]:
+    """One line for a failure (what happened and what to do) and the exit status."""
+    import errno
+
+    import duckdb
+
     from .config import ConfigError
     from .ingest import IngestError
+    from .workspace import MissingTableError, WorkspaceError, explain_duckdb_error
 
+    if isinstance(exc, ConfigError | IngestError):
+        return f"error: {exc}", 2
+    if isinstance(exc, WorkspaceError | MissingTableError):
+        return f"error: {exc}", 1
+    if isinstance(exc, duckdb.Error | OSError):
+        path = getattr(exc, "filename", None) or "the workspace"
+        clear = explain_duckdb_error(path, exc)
+        if clear is not None:
+            return f"error: {clear}", 1
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return (f"error: the disk is full while writing {path}: free some space and run this "
+                    "again", 1)
+        if isinstance(exc, PermissionError | OSError) and exc.errno in (errno.EACCES, errno.EROFS,
+                                                                         errno.EPERM):
+            return (f"error: cannot write {path}: the folder is read-only or not yours; run from "
+                    "a writable copy", 1)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
+            return f"error: file not found: {path}", 1
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (f"error: {type(exc).__name__}: {first} (an unexpected failure; run again with --debug "
+            "for the traceback and report it)", 1)
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, IngestError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        print("interrupted: every source or stage committed before it is kept; the one that was "
+              "running is unchanged", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line (--debug: traceback)
+        if args.debug:
+            raise
+        line, status = explain(exc)
+        print(line, file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -48,6 +48,32 @@ class MissingTableError(LookupError):
     """A stage asked for a table an earlier step has not written."""
 
 
+class WorkspaceError(OSError):
+    """The workspace file cannot be opened or written; the message says why and what to do."""
+
+
+def explain_duckdb_error(path: Path, exc: BaseException) -> WorkspaceError | None:
+    """A one-line WorkspaceError for DuckDB's lock, permission and disk-full errors, else None."""
+    import re
+
+    msg = str(exc)
+    m = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", msg)
+    if m:
+        return WorkspaceError(f"the workspace {path} is locked by another process (pid {m.group(2)}, "
+                              f"{m.group(1)}): close the notebook kernel or command that has it "
+                              f"open (or `kill {m.group(2)}`), then run this again")
+    low = msg.lower()
+    if "permission denied" in low or "read-only file system" in low or "read only" in low:
+        return WorkspaceError(f"cannot write the workspace {path}: its folder is read-only; run "
+                              "from a writable copy or set `workspace:` in the client YAML to a "
+                              "writable path")
+    if "no space left" in low or "disk is full" in low or "disk full" in low:
+        return WorkspaceError(f"the disk is full while writing {path}: free some space (or set "
+                              "`workspace:` to another disk) and run this again; the sources "
+                              "already committed are kept, the interrupted one is unchanged")
+    return None
+
+
 class StaleInputError(RuntimeError):
     """A stage would read tables from an interrupted, failed or out-of-date upstream run.
 
@@ -92,9 +118,15 @@ class Workspace:
         self._run: StageRun | None = None
         self.read_only = read_only
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         config = {"threads": threads or os.cpu_count() or 2}
-        self.duckdb = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.duckdb = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except (duckdb.Error, OSError) as exc:
+            clear = explain_duckdb_error(self.path, exc)
+            if clear is None:
+                raise
+            raise clear from exc
         self.con = ibis.duckdb.from_connection(self.duckdb)
 
     @classmethod

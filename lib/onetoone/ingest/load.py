@@ -171,6 +171,7 @@ class _Col:
     parsed: str  # the typed value
     error: str  # SQL giving the reason, or NULL
     fatal: bool
+    mid: list[tuple[str, str]] = field(default_factory=list)  # (alias, SQL on the text), computed once
 
 
 def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[str, str]) -> _Col:
@@ -190,6 +191,7 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
         what = "empty identifier" if col.name.endswith("_id") else "empty required value"
         errs.append((f"{tq} IS NULL", f"{what} ({col.name})"))
     as_of_end = f"TIMESTAMP '{cfg.as_of + dt.timedelta(days=1)} 00:00:00'"
+    mid: list[tuple[str, str]] = []
     if col.dtype == "str":
         parsed = tq
         if col.name in _VOCAB and (col.name != C.RULE or source.table == "component_rules"):
@@ -205,8 +207,12 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
         native = kinds.get(col.name) == "number"
         s = _number_text_sql(tq, cfg, source, native)
         pat = number_pattern(source.decimal, source.thousands, native)
-        ok = f"regexp_full_match({s}, {_lit(pat)})"
-        dbl = _to_double_sql(s, source, native)
+        ok_a, dbl_a = _q(f"ok_{col.name}"), _q(f"d_{col.name}")
+        mid = [(f"s_{col.name}", s),
+               (f"ok_{col.name}", f"regexp_full_match({_q('s_' + col.name)}, {_lit(pat)})"),
+               (f"d_{col.name}", f"CASE WHEN {ok_a} THEN "
+                                 f"{_to_double_sql(_q('s_' + col.name), source, native)} END")]
+        ok, dbl = ok_a, dbl_a
         desc = ("a plain number" if native else
                 f"decimal {source.decimal!r}, " + (f"thousands {source.thousands!r}"
                                                    if source.thousands else "no thousands separator"))
@@ -232,11 +238,12 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
     elif col.dtype in ("date", "timestamp"):
         fmt = source.date_formats.get(col.name, source.date_format)
         if kinds.get(col.name) == "datetime" or not fmt:
-            parsed = _iso_sql(tq)
+            mid = [(f"d_{col.name}", _iso_sql(tq))]
             expected = "ISO 8601 (YYYY-MM-DD, optionally with a time)"
         else:
-            parsed = f"try_strptime({tq}, {_lit(fmt)})"
+            mid = [(f"d_{col.name}", f"try_strptime({tq}, {_lit(fmt)})")]
             expected = fmt
+        parsed = _q(f"d_{col.name}")
         errs.append((f"{tq} IS NOT NULL AND ({parsed}) IS NULL",
                      f"does not match the declared date format ({col.name}; {expected}) "
                      "or is not a real date"))
@@ -260,20 +267,29 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
     else:  # pragma: no cover - the data model only uses the types above
         raise AssertionError(col.dtype)
     error = "CASE " + " ".join(f"WHEN {c} THEN {_lit(r)}" for c, r in errs) + " END" if errs else "NULL"
-    return _Col(col.name, text, parsed, error, fatal)
+    return _Col(col.name, text, parsed, error, fatal, mid)
 
 
 # -- one source ------------------------------------------------------------------------------
 def _validate(con, cfg: ClientConfig, source: Source, cols: list[str], kinds: dict) -> list[_Col]:
     canon = {c.name: c for c in C.columns_of(source.table)}
     specs = [_column_sql(canon[c], source, cfg, kinds) for c in cols]
-    inner = ", ".join(f"{s.text} AS {_q('t_' + s.name)}" for s in specs)
-    outer = ", ".join(f"{s.parsed} AS {_q('p_' + s.name)}, {s.error} AS {_q('e_' + s.name)}"
-                      for s in specs)
+    keep = f"{FILE_COL}, {ROW_COL}, {ORD_COL}"
+    level1 = ", ".join([keep] + [f"{s.text} AS {_q('t_' + s.name)}" for s in specs])
+    tcols = ", ".join(_q("t_" + s.name) for s in specs)
+    level2 = ", ".join([keep] + ([tcols] if tcols else [])
+                       + [f"{e} AS {_q(a)}" for s in specs for a, e in s.mid[:1]])
+    level3 = ", ".join([keep] + ([tcols] if tcols else [])
+                       + [_q(a) for s in specs for a, _ in s.mid[:1]]
+                       + [f"{e} AS {_q(a)}" for s in specs for a, e in s.mid[1:2]])
+    level4 = ", ".join([keep] + ([tcols] if tcols else [])
+                       + [_q(a) for s in specs for a, _ in s.mid[:2]]
+                       + [f"{e} AS {_q(a)}" for s in specs for a, e in s.mid[2:3]])
+    outer = ", ".join([keep] + [f"{s.parsed} AS {_q('p_' + s.name)}, {s.error} AS {_q('e_' + s.name)}"
+                                for s in specs])
     con.execute(f"DROP TABLE IF EXISTS {TYPED}")
-    con.execute(f"CREATE TEMP TABLE {TYPED} AS SELECT {FILE_COL}, {ROW_COL}, {ORD_COL}"
-                + (f", {outer}" if outer else "") + f" FROM (SELECT {FILE_COL}, {ROW_COL}, {ORD_COL}"
-                + (f", {inner}" if inner else "") + f" FROM {STAGE})")
+    con.execute(f"CREATE TEMP TABLE {TYPED} AS SELECT {outer} FROM (SELECT {level4} FROM "
+                f"(SELECT {level3} FROM (SELECT {level2} FROM (SELECT {level1} FROM {STAGE}))))")
     return specs
 
 
@@ -370,7 +386,7 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
         con.execute(f"DELETE FROM {QUARANTINE} WHERE source = ?", [source.name])
         con.execute(f'INSERT INTO "{table}" ({names}) SELECT {", ".join(values)} FROM {TYPED} t '
                     f"ANTI JOIN (SELECT DISTINCT _ord FROM {ISSUES} WHERE fatal) f "
-                    f"ON f._ord = t.{ORD_COL} ORDER BY t.{ORD_COL}")
+                    f"ON f._ord = t.{ORD_COL}")
         loaded = con.execute(f'SELECT count(*) FROM "{table}" WHERE "{SOURCE_COL}" = ?',
                              [source.name]).fetchone()[0]
         con.execute(f"INSERT INTO {QUARANTINE} SELECT {_lit(source.name)}, {_lit(table)}, _file, _line, "
