@@ -29,40 +29,92 @@ import pandas as pd
 
 from .. import columns as C
 
-BlockingRule = tuple[str, ...]
-"""A blocking rule: records are compared when all these normalised columns are equal."""
+BlockingRule = tuple[str, ...] | str
+"""A blocking rule: records are compared when all these normalised columns are equal, or
+:data:`SWAPPED` (given name of one = family name of the other, and the other way round)."""
 
-DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
+SWAPPED = "swapped_names"
+_SWAPPED_SQL = "l.first_name_n = r.last_name_n AND l.last_name_n = r.first_name_n"
+
+IDENTIFIER_COLUMNS = ("national_id_n", "account_number_n", "loyalty_number_n", "card_number_n")
+
+CANDIDATE_BLOCKING_RULES: tuple[BlockingRule, ...] = (
+    *((c,) for c in IDENTIFIER_COLUMNS),
     ("email_n",),
     ("phone_n",),
+    ("first_name_n", "last_name_n", "region_n"),
+    SWAPPED,
     ("last_name_n", "birth_date_n"),
     ("first_name_n", "birth_date_n"),
+    ("birth_date_n", "name_key_n"),
     ("postcode_n", "last_name_n"),
     ("postcode_n", "first_name_n"),
+    ("postcode_n", "birth_date_n"),
+    ("postcode_n", "house_number_n"),
+    ("street_n", "house_number_n"),
+    ("street_n", "postcode_n"),
+    ("city_n", "last_name_n", "name_key_n"),
+    ("birth_year_n", "name_key_n", "city_n"),
+    ("birth_date_n", "house_number_n"),
+    ("birth_date_n", "city_n"),
+    ("birth_date_n", "address_line2_n"),
+    ("first_name_n", "house_number_n", "city_n"),
 )
-"""Candidate pairs: same email, same phone, same surname or given name with the same birth
-date, same postcode with the same surname or given name."""
+"""Blocking rules the model takes when their columns are filled (in this order): every
+single strong identifier, the full name within a region (the full name alone when there is
+no region: a common name in one country makes a large block) and swapped, a name or the initials with the
+birth date, an address key with a name, birth date or house number."""
 
-EM_RULES: tuple[BlockingRule, ...] = (
+DEFAULT_BLOCKING_RULES = CANDIDATE_BLOCKING_RULES
+
+CANDIDATE_TRAINING: tuple[tuple[str, ...], ...] = (
+    *((c,) for c in IDENTIFIER_COLUMNS),
     ("phone_n",),
+    ("birth_date_n",),
+    ("postcode_n",),
     ("last_name_n", "birth_date_n"),
-    ("postcode_n", "first_name_n"),
+    ("first_name_n", "postcode_n"),
+    ("street_n",),
+    ("city_n", "birth_year_n"),
+    ("last_name_n",),
 )
-"""Training sessions for m (expectation maximisation). Not on email: couples who share an
-address book email would be learnt as matches and weaken a different given name."""
+"""Expectation-maximisation sessions, in order of preference; :func:`plan_model` takes them
+until every comparison has been trained by one that does not block on its columns. Not on
+email: couples who share an address book email would be learnt as matches."""
 
-COMPARISON_COLUMNS: dict[str, tuple[str, ...]] = {
+EM_RULES = CANDIDATE_TRAINING
+
+COMPARISON_READS: dict[str, tuple[str, ...]] = {
     "first_name": ("first_name_n", "last_name_n"),
     "last_name": ("last_name_n", "first_name_n"),
+    "birth_date": ("birth_date_n",),
     "email": ("email_n",),
     "phone": ("phone_n",),
-    "birth_date": ("birth_date_n",),
-    "address": ("postcode_n", "street_n", "city_n"),
+    "national_id": ("national_id_n",),
+    "account_number": ("account_number_n",),
+    "loyalty_number": ("loyalty_number_n",),
+    "card_number": ("card_number_n",),
+    "address": ("postcode_n", "street_n"),
+    "house_number": ("house_number_n",),
+    "address_line2": ("address_line2_n",),
+    "city": ("city_n",),
+    "region": ("region_n",),
 }
-"""Comparison (a field of the explanation) -> the normalised columns it reads."""
+"""Comparison (a field of the explanation) -> the normalised columns it may read (names
+read both, for the swapped-names level). A comparison is used when its first column is
+filled (``address`` when the postcode or the street is)."""
+
+COMPARISON_COLUMNS = COMPARISON_READS
 
 LINK_COLUMNS = ("first_name_n", "last_name_n", "email_n", "phone_n", "birth_date_n",
-                "postcode_n", "street_n", "city_n")
+                "postcode_n", "street_n", "city_n", "region_n", "house_number_n",
+                "address_line2_n", *IDENTIFIER_COLUMNS, "name_key_n", "birth_year_n")
+
+KEY_COLUMN = {k: f"{k}_n" for k in (
+    "first_name", "last_name", "email", "phone", "postcode", "street", "city", "region",
+    "birth_date", "house_number", "address_line2", "national_id", "account_number",
+    "loyalty_number", "card_number", "name_key", "birth_year")}
+"""Config key (``identify.blocking_rules``, ``identify.training``) -> normalised column."""
 
 
 class BlockingRuleTooLoose(ValueError):
@@ -71,7 +123,17 @@ class BlockingRuleTooLoose(ValueError):
 
 # -- blocking ---------------------------------------------------------------------------------
 def _rule_name(rule: BlockingRule) -> str:
-    return " & ".join(rule)
+    return rule if isinstance(rule, str) else " & ".join(rule)
+
+
+def _rule_columns(rule: BlockingRule) -> tuple[str, ...]:
+    return ("first_name_n", "last_name_n") if rule == SWAPPED else tuple(rule)
+
+
+def _splink_rule(rule: BlockingRule):
+    from splink import block_on
+
+    return _SWAPPED_SQL if rule == SWAPPED else block_on(*rule)
 
 
 def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
@@ -79,8 +141,11 @@ def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
     """Count the pairs each blocking rule would generate, without generating them.
 
     For a rule on columns (a, b) the count is the sum over distinct non-null (a, b) values of
-    n (n - 1) / 2, computed with one GROUP BY in DuckDB. Pairs found by several rules are
-    counted once per rule, so the total is an upper bound of what will be scored.
+    n (n - 1) / 2, computed with one GROUP BY in DuckDB (for :data:`SWAPPED`, the product of
+    the counts of each name pair and its reverse). Pairs found by several rules are counted
+    once per rule, so the total is an upper bound of what will be scored; it is what decides
+    whether a rule is too loose (splink's :mod:`splink.blocking_analysis` then counts the
+    pairs each rule adds, see :func:`marginal_comparisons`).
 
     Returns
     -------
@@ -90,19 +155,37 @@ def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
     """
     rows = []
     for rule in rules:
-        cols = ", ".join(f'"{c}"' for c in rule)
-        notnull = " AND ".join(f'"{c}" IS NOT NULL' for c in rule)
-        key = " || ' | ' || ".join(f'CAST("{c}" AS VARCHAR)' for c in rule)
-        q = (f"WITH g AS (SELECT {key} AS k, COUNT(*)::HUGEINT AS n FROM \"{table}\" "
-             f"WHERE {notnull} GROUP BY {cols}) "
-             "SELECT COALESCE(SUM(n * (n - 1) / 2), 0)::BIGINT, arg_max(k, n), COALESCE(MAX(n), 0) "
-             "FROM g")
+        cols_t = _rule_columns(rule)
+        cols = ", ".join(f'"{c}"' for c in cols_t)
+        notnull = " AND ".join(f'"{c}" IS NOT NULL' for c in cols_t)
+        key = " || ' | ' || ".join(f'CAST("{c}" AS VARCHAR)' for c in cols_t)
+        if rule == SWAPPED:
+            q = (f"WITH g AS (SELECT first_name_n AS f, last_name_n AS s, {key} AS k, "
+                 f"COUNT(*)::HUGEINT AS n FROM \"{table}\" WHERE {notnull} GROUP BY 1, 2, 3), "
+                 "j AS (SELECT a.k, a.n * b.n AS c, a.n + b.n AS nn FROM g a JOIN g b "
+                 "ON a.f = b.s AND a.s = b.f AND a.f < a.s) "
+                 "SELECT COALESCE(SUM(c), 0)::BIGINT, arg_max(k, c), COALESCE(MAX(nn), 0) FROM j")
+        else:
+            q = (f"WITH g AS (SELECT {key} AS k, COUNT(*)::HUGEINT AS n FROM \"{table}\" "
+                 f"WHERE {notnull} GROUP BY {cols}) "
+                 "SELECT COALESCE(SUM(n * (n - 1) / 2), 0)::BIGINT, arg_max(k, n), "
+                 "COALESCE(MAX(n), 0) FROM g")
         total, kmax, nmax = con.execute(q).fetchall()[0]
         nmax = int(nmax)
         rows.append({"rule": _rule_name(rule), "comparisons": int(total), "largest_block": kmax,
                      "largest_block_records": nmax,
                      "largest_block_comparisons": nmax * (nmax - 1) // 2})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["rule", "comparisons", "largest_block",
+                                       "largest_block_records", "largest_block_comparisons"])
+
+
+def _too_loose_message(r, max_comparisons: int) -> str:
+    return (f"blocking rule {r['rule']!r} would make {int(r['comparisons']):,} comparisons; "
+            f"the limit (identify.max_comparisons) is {max_comparisons:,}. Its largest block is "
+            f"{r['largest_block']!r} with {int(r['largest_block_records']):,} records "
+            f"({int(r['largest_block_comparisons']):,} pairs). Add a column to the rule (e.g. "
+            "birth date or postcode) so blocks stay small, clean placeholder values such as "
+            "a shared default email or phone, or raise identify.max_comparisons in the config.")
 
 
 def check_blocking(counts: pd.DataFrame, max_comparisons: int) -> None:
@@ -110,14 +193,7 @@ def check_blocking(counts: pd.DataFrame, max_comparisons: int) -> None:
     bad = counts[counts["comparisons"] > max_comparisons]
     total = int(counts["comparisons"].sum())
     if len(bad):
-        r = bad.iloc[0]
-        raise BlockingRuleTooLoose(
-            f"blocking rule {r['rule']!r} would make {int(r['comparisons']):,} comparisons; "
-            f"the limit (identify.max_comparisons) is {max_comparisons:,}. Its largest block is "
-            f"{r['largest_block']!r} with {int(r['largest_block_records']):,} records "
-            f"({int(r['largest_block_comparisons']):,} pairs). Add a column to the rule (e.g. "
-            "birth date or postcode) so blocks stay small, clean placeholder values such as "
-            "a shared default email or phone, or raise identify.max_comparisons in the config.")
+        raise BlockingRuleTooLoose(_too_loose_message(bad.iloc[0], max_comparisons))
     if total > max_comparisons:
         raise BlockingRuleTooLoose(
             f"the blocking rules together would make up to {total:,} comparisons; the limit "
@@ -126,114 +202,328 @@ def check_blocking(counts: pd.DataFrame, max_comparisons: int) -> None:
             + ". Drop or tighten the largest rule, or raise identify.max_comparisons.")
 
 
+def marginal_comparisons(sdf, rules: Sequence[BlockingRule], total_upper: int) -> pd.DataFrame:
+    """splink's count of the pairs each rule adds to the rules before it
+    (:func:`splink.blocking_analysis.count_comparisons_from_blocking_rules`): exact up to
+    2 million candidate pairs, estimated from a record sample above that."""
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    prop = 1.0 if total_upper <= 2_000_000 else max(0.01, (2_000_000 / total_upper) ** 0.5)
+    recs = count_comparisons_from_blocking_rules(
+        sdf, blocking_rules=[_splink_rule(r) for r in rules], link_type="dedupe_only",
+        unique_id_column_name=C.RECORD_KEY, record_sample_proportion=prop)
+    return pd.DataFrame({"rule": [_rule_name(r) for r in rules],
+                         "new_comparisons": [int(r["marginal_comparison_count"]) for r in recs],
+                         "cumulative_comparisons": [int(r["cumulative_comparison_count"])
+                                                    for r in recs],
+                         "estimated": [bool(r["is_estimate"]) for r in recs]})
+
+
 def blocking_recall(norm: pd.DataFrame, truth: pd.Series,
                     rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES) -> dict:
     """Share of true pairs (same ``truth`` label) that at least one blocking rule generates.
 
     Pairs a rule misses are never scored, whatever the model; this is the ceiling of recall.
-    ``truth`` is aligned with ``norm`` (one label per record, null = unknown).
+    ``truth`` is aligned with ``norm`` (one label per record, null = unknown). Rules on
+    columns ``norm`` lacks generate nothing.
     """
     df = norm.assign(__t=truth.to_numpy(), __i=np.arange(len(norm)))
     df = df[df["__t"].notna()]
     con = duckdb.connect()
-    con.register("r", df)
+    con.register("r", df[["__t", "__i"]])
     pairs = con.execute('SELECT a.__i AS i, b.__i AS j FROM r a JOIN r b ON a.__t = b.__t '
                         'AND a.__i < b.__i').fetch_df()
+    con.close()
     n_true = len(pairs)
     if n_true == 0:
         return {"true_pairs": 0, "blocked_true_pairs": 0, "blocking_recall": float("nan")}
     hit = np.zeros(n_true, bool)
+    by_i = df.set_index("__i")
+
+    def side(c: str):
+        v = by_i[c] if c in by_i.columns else pd.Series(None, index=by_i.index, dtype=object)
+        return v.reindex(pairs["i"]).to_numpy(), v.reindex(pairs["j"]).to_numpy()
+
     for rule in rules:
         ok = np.ones(n_true, bool)
-        for c in rule:
-            v = df.set_index("__i")[c]
-            a, b = v.reindex(pairs["i"]).to_numpy(), v.reindex(pairs["j"]).to_numpy()
-            ok &= pd.notna(a) & pd.notna(b) & (a == b)
+        if rule == SWAPPED:
+            (fa, fb), (la, lb) = side("first_name_n"), side("last_name_n")
+            ok = pd.notna(fa) & pd.notna(lb) & pd.notna(la) & pd.notna(fb) \
+                & (fa == lb) & (la == fb)
+        else:
+            for c in rule:
+                a, b = side(c)
+                ok &= pd.notna(a) & pd.notna(b) & (a == b)
         hit |= ok
-    con.close()
     return {"true_pairs": int(n_true), "blocked_true_pairs": int(hit.sum()),
             "blocking_recall": float(hit.mean())}
 
 
+# -- choosing the model from the data ------------------------------------------------------------
+@dataclass
+class ModelPlan:
+    """What :func:`plan_model` chose from the columns the records fill.
+
+    Attributes
+    ----------
+    fill
+        Normalised column -> share of records with a value.
+    comparisons
+        Comparisons the model uses (keys of :data:`COMPARISON_READS`).
+    blocking
+        Blocking rules of the prediction.
+    prior_rules
+        Deterministic rules (near-certain matches) that estimate the prior.
+    training
+        Blocking rules of the expectation-maximisation sessions.
+    notes
+        One plain sentence per column, rule or session left out, and why.
+    set_in_config
+        Which of blocking / comparisons / training came from the client config.
+    """
+
+    fill: dict[str, float]
+    comparisons: list[str]
+    blocking: list[BlockingRule]
+    prior_rules: list[BlockingRule]
+    training: list[tuple[str, ...]]
+    notes: list[str] = field(default_factory=list)
+    set_in_config: tuple[str, ...] = ()
+
+
+def _config_rule(rule) -> BlockingRule:
+    if isinstance(rule, str):
+        return SWAPPED if rule == SWAPPED else (KEY_COLUMN[rule],)
+    return tuple(KEY_COLUMN[k] for k in rule)
+
+
+def _comparison_used(name: str, present: set[str]) -> bool:
+    if name == "address":
+        return "postcode_n" in present or "street_n" in present
+    return COMPARISON_READS[name][0] in present
+
+
+def _reads(name: str, present: set[str]) -> set[str]:
+    return {c for c in COMPARISON_READS[name] if c in present}
+
+
+def plan_model(norm: pd.DataFrame, *, blocking_rules=None, comparisons=None, training=None,
+               min_fill_rate: float = 0.01) -> ModelPlan:
+    """Choose comparisons, blocking rules, prior rules and training sessions from what the
+    records hold.
+
+    A normalised column is *filled* when at least ``min_fill_rate`` of the records have a
+    value and it takes at least two distinct values. Comparisons: every one whose column is
+    filled (or those of ``comparisons``). Blocking rules: every rule of
+    :data:`CANDIDATE_BLOCKING_RULES` whose columns are filled (or ``blocking_rules``, config
+    keys as in ``identify.blocking_rules``). Training: sessions of
+    :data:`CANDIDATE_TRAINING` on filled columns, taken in order while they train a
+    comparison no earlier session trained (a session cannot train a comparison that reads a
+    column it blocks on), or ``training``. Comparisons no session can train are named in
+    ``notes`` (their m stays at splink's default).
+    """
+    n = max(len(norm), 1)
+    fill = {c: float(norm[c].notna().sum() / n) if c in norm.columns else 0.0
+            for c in LINK_COLUMNS}
+    present = {c for c, f in fill.items() if f >= min_fill_rate and f > 0
+               and norm[c].nunique(dropna=True) >= 2}
+    notes: list[str] = []
+    set_in = []
+    for c in LINK_COLUMNS:
+        if c in norm.columns and 0 < fill[c] and c not in present:
+            notes.append(f"{c.removesuffix('_n')}: filled on {fill[c]:.1%} of the records "
+                         f"(or one value only), below identify.min_fill_rate = "
+                         f"{min_fill_rate:g}; not used")
+    if comparisons is not None:
+        set_in.append("comparisons")
+        comps = []
+        for name in comparisons:
+            if _comparison_used(name, present):
+                comps.append(name)
+            else:
+                notes.append(f"comparison {name!r} (identify.comparisons) is left out: its "
+                             "column is not filled in these records")
+    else:
+        comps = [c for c in COMPARISON_READS if _comparison_used(c, present)]
+    if blocking_rules is not None:
+        set_in.append("blocking_rules")
+        rules = []
+        for r in blocking_rules:
+            rule = _config_rule(r)
+            missing = [c for c in _rule_columns(rule) if c not in present]
+            if missing:
+                notes.append(f"blocking rule {_rule_name(rule)!r} (identify.blocking_rules) is "
+                             f"left out: {', '.join(missing)} not filled")
+            else:
+                rules.append(rule)
+    else:
+        cands = [("first_name_n", "last_name_n")
+                 if r == ("first_name_n", "last_name_n", "region_n") and "region_n" not in present
+                 else r for r in CANDIDATE_BLOCKING_RULES]
+        rules = [r for r in cands if all(c in present for c in _rule_columns(r))]
+    prior: list[BlockingRule] = []
+    for c in (*IDENTIFIER_COLUMNS, "email_n", "phone_n"):
+        if c in present:
+            partner = next((x for x in ("first_name_n", "last_name_n", "birth_date_n")
+                            if x in present), None)
+            prior.append((c, partner) if partner else (c,))
+    if {"first_name_n", "last_name_n"} <= present:
+        for third in ("birth_date_n", "postcode_n", "street_n"):
+            if third in present:
+                prior.append(("first_name_n", "last_name_n", third))
+                break
+    if not prior:
+        prior = list(rules[:1])
+    if training is not None:
+        set_in.append("training")
+        sessions = []
+        for r in training:
+            rule = _config_rule(r)
+            missing = [c for c in rule if c not in present]
+            if missing:
+                notes.append(f"training session {_rule_name(rule)!r} (identify.training) is "
+                             f"skipped: {', '.join(missing)} not filled")
+            else:
+                sessions.append(rule)
+        candidates = sessions
+        chosen_all = True
+    else:
+        candidates = [r for r in CANDIDATE_TRAINING if all(c in present for c in r)]
+        chosen_all = False
+    untrained = set(comps)
+    chosen: list[tuple[str, ...]] = []
+    for r in candidates:
+        trains = {c for c in comps if not (_reads(c, present) & set(r))}
+        if chosen_all or trains & untrained:
+            chosen.append(r)
+            untrained -= trains
+        if not untrained and not chosen_all:
+            break
+    for c in sorted(untrained, key=comps.index):
+        notes.append(f"comparison {c!r}: no training session on the filled columns avoids "
+                     f"{', '.join(sorted(_reads(c, present)))}, so its m values are not trained")
+    return ModelPlan(fill=fill, comparisons=comps, blocking=rules, prior_rules=prior,
+                     training=chosen, notes=notes, set_in_config=tuple(set_in))
+
+
 # -- the splink model ---------------------------------------------------------------------------
-def _comparisons() -> list:
+def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
+                 present: set[str] | None = None) -> list:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
+    present = set(LINK_COLUMNS) if present is None else present
+
     def name(col: str, other: str, label: str):
+        levels = [cll.NullLevel(col),
+                  cll.ExactMatchLevel(col).configure(tf_adjustment_column=col,
+                                                     label_for_charts="exact")]
+        if other in present:
+            levels.append(cll.CustomLevel(
+                f"jaro_winkler_similarity({col}_l, {other}_r) >= 0.9 AND "
+                f"jaro_winkler_similarity({other}_l, {col}_r) >= 0.9",
+                label_for_charts="first and last name swapped"))
+        levels += [cll.JaroWinklerLevel(col, 0.92).configure(label_for_charts="Jaro-Winkler >= 0.92"),
+                   cll.JaroWinklerLevel(col, 0.80).configure(label_for_charts="Jaro-Winkler >= 0.80"),
+                   cll.DamerauLevenshteinLevel(col, 2).configure(label_for_charts="two edits"),
+                   cll.ElseLevel().configure(label_for_charts="different")]
         return cl.CustomComparison(
             output_column_name=label,
             comparison_description=f"{label}: Jaro-Winkler with term-frequency adjustment",
+            comparison_levels=levels)
+
+    def exact(col: str, label: str, typo: bool = False, fuzzy: bool = False):
+        levels = [cll.NullLevel(col),
+                  cll.ExactMatchLevel(col).configure(tf_adjustment_column=col,
+                                                     label_for_charts="exact")]
+        if typo:
+            levels.append(cll.DamerauLevenshteinLevel(col, 1).configure(
+                label_for_charts="one typo"))
+        if fuzzy:
+            levels.append(cll.JaroWinklerLevel(col, 0.9).configure(
+                label_for_charts="Jaro-Winkler >= 0.9"))
+        levels.append(cll.ElseLevel().configure(label_for_charts="different"))
+        return cl.CustomComparison(
+            output_column_name=label,
+            comparison_description=f"{label}: exact{', one typo' if typo else ''}",
+            comparison_levels=levels)
+
+    def dob():
+        return cl.CustomComparison(
+            output_column_name="birth_date", comparison_description="birth date with tolerance",
             comparison_levels=[
-                cll.NullLevel(col),
-                cll.ExactMatchLevel(col).configure(tf_adjustment_column=col,
-                                                   label_for_charts="exact"),
+                cll.NullLevel("birth_date_n"),
+                cll.ExactMatchLevel("birth_date_n").configure(
+                    tf_adjustment_column="birth_date_n", label_for_charts="exact"),
                 cll.CustomLevel(
-                    f"jaro_winkler_similarity({col}_l, {other}_r) >= 0.9 AND "
-                    f"jaro_winkler_similarity({other}_l, {col}_r) >= 0.9",
-                    label_for_charts="first and last name swapped"),
-                cll.JaroWinklerLevel(col, 0.92).configure(label_for_charts="Jaro-Winkler >= 0.92"),
-                cll.JaroWinklerLevel(col, 0.80).configure(label_for_charts="Jaro-Winkler >= 0.80"),
-                cll.DamerauLevenshteinLevel(col, 2).configure(label_for_charts="two edits"),
+                    "(month(birth_date_n_l) = day(birth_date_n_r) AND day(birth_date_n_l) = "
+                    "month(birth_date_n_r) AND year(birth_date_n_l) = year(birth_date_n_r))",
+                    label_for_charts="day and month swapped"),
+                cll.CustomLevel(
+                    "damerau_levenshtein(strftime(birth_date_n_l, '%Y%m%d'), "
+                    "strftime(birth_date_n_r, '%Y%m%d')) <= 1",
+                    label_for_charts="one digit differs"),
+                cll.AbsoluteDateDifferenceLevel("birth_date_n", threshold=31, metric="day",
+                                                input_is_string=False).configure(
+                    label_for_charts="within a month"),
+                cll.AbsoluteDateDifferenceLevel("birth_date_n", threshold=1, metric="year",
+                                                input_is_string=False).configure(
+                    label_for_charts="within a year"),
                 cll.ElseLevel().configure(label_for_charts="different"),
             ])
 
-    def exact(col: str, label: str):
+    def address():
+        if "postcode_n" not in present:
+            return exact("street_n", "address", fuzzy=True)
+        levels = [cll.NullLevel("postcode_n")]
+        if "street_n" in present:
+            levels.append(cll.And(cll.ExactMatchLevel("postcode_n"),
+                                  cll.JaroWinklerLevel("street_n", 0.9)).configure(
+                label_for_charts="same postcode and street"))
+        levels += [cll.ExactMatchLevel("postcode_n").configure(
+                       tf_adjustment_column="postcode_n", label_for_charts="same postcode"),
+                   cll.DamerauLevenshteinLevel("postcode_n", 1).configure(
+                       label_for_charts="postcode one edit")]
+        if "street_n" in present:
+            levels.append(cll.JaroWinklerLevel("street_n", 0.9).configure(
+                label_for_charts="same street, postcode differs"))
+        levels.append(cll.ElseLevel().configure(label_for_charts="different"))
         return cl.CustomComparison(
-            output_column_name=label, comparison_description=f"{label}: exact",
-            comparison_levels=[cll.NullLevel(col),
-                               cll.ExactMatchLevel(col).configure(
-                                   tf_adjustment_column=col, label_for_charts="exact"),
-                               cll.ElseLevel().configure(label_for_charts="different")])
+            output_column_name="address",
+            comparison_description="postcode and street together (one piece of evidence)",
+            comparison_levels=levels)
 
-    dob = cl.CustomComparison(
-        output_column_name="birth_date", comparison_description="birth date with tolerance",
-        comparison_levels=[
-            cll.NullLevel("birth_date_n"),
-            cll.ExactMatchLevel("birth_date_n").configure(
-                tf_adjustment_column="birth_date_n", label_for_charts="exact"),
-            cll.CustomLevel(
-                "(month(birth_date_n_l) = day(birth_date_n_r) AND day(birth_date_n_l) = "
-                "month(birth_date_n_r) AND year(birth_date_n_l) = year(birth_date_n_r))",
-                label_for_charts="day and month swapped"),
-            cll.AbsoluteDateDifferenceLevel("birth_date_n", threshold=31, metric="day",
-                                            input_is_string=False).configure(
-                label_for_charts="within a month"),
-            cll.AbsoluteDateDifferenceLevel("birth_date_n", threshold=1, metric="year",
-                                            input_is_string=False).configure(
-                label_for_charts="within a year"),
-            cll.ElseLevel().configure(label_for_charts="different"),
-        ])
-    address = cl.CustomComparison(
-        output_column_name="address",
-        comparison_description="postcode and street together (one piece of evidence)",
-        comparison_levels=[
-            cll.NullLevel("postcode_n"),
-            cll.And(cll.ExactMatchLevel("postcode_n"),
-                    cll.JaroWinklerLevel("street_n", 0.9)).configure(
-                label_for_charts="same postcode and street"),
-            cll.ExactMatchLevel("postcode_n").configure(
-                tf_adjustment_column="postcode_n", label_for_charts="same postcode"),
-            cll.LevenshteinLevel("postcode_n", 1).configure(label_for_charts="postcode one edit"),
-            cll.ElseLevel().configure(label_for_charts="different"),
-        ])
-    return [name("first_name_n", "last_name_n", "first_name"),
-            name("last_name_n", "first_name_n", "last_name"),
-            exact("email_n", "email"), exact("phone_n", "phone"), dob, address]
+    build = {
+        "first_name": lambda: name("first_name_n", "last_name_n", "first_name"),
+        "last_name": lambda: name("last_name_n", "first_name_n", "last_name"),
+        "birth_date": dob,
+        "email": lambda: exact("email_n", "email"),
+        "phone": lambda: exact("phone_n", "phone"),
+        **{k: (lambda k=k: exact(f"{k}_n", k, typo=True))
+           for k in ("national_id", "account_number", "loyalty_number", "card_number")},
+        "address": address,
+        "house_number": lambda: exact("house_number_n", "house_number"),
+        "address_line2": lambda: exact("address_line2_n", "address_line2", fuzzy=True),
+        "city": lambda: exact("city_n", "city", fuzzy=True),
+        "region": lambda: exact("region_n", "region"),
+    }
+    return [build[n]() for n in names]
 
 
-def build_settings(rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES):
+def build_settings(rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES,
+                   comparisons: Sequence[str] = tuple(COMPARISON_READS),
+                   present: set[str] | None = None, extra_columns: Sequence[str] = ()):
     """The splink settings: comparisons on the normalised columns and the blocking rules."""
-    from splink import SettingsCreator, block_on
+    from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=C.RECORD_KEY,
-        comparisons=_comparisons(),
-        blocking_rules_to_generate_predictions=[block_on(*r) for r in rules],
+        comparisons=_comparisons(comparisons, present),
+        blocking_rules_to_generate_predictions=[_splink_rule(r) for r in rules],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
-        additional_columns_to_retain=[C.SOURCE_SYSTEM],
+        additional_columns_to_retain=[C.SOURCE_SYSTEM, *extra_columns],
         max_iterations=25,
         em_convergence=0.001,
     )
@@ -254,13 +544,19 @@ class LinkageResult:
     weight_histogram
         Match weights of every scored pair in bins of 1: bin_start, pairs.
     blocking
-        :func:`count_comparisons` of the rules.
+        Per rule: :func:`count_comparisons` and splink's :func:`marginal_comparisons`.
     levels
-        Per field and level: field, gamma, label, m, u, weight (the fitted model).
+        Per field and level: field, gamma, label, m, u, weight, m_trained (the fitted model).
     scored_pairs
         How many pairs the blocking rules generated and the model scored.
     lambda_
         The fitted prior: probability that two random records match.
+    plan
+        The :class:`ModelPlan` (comparisons, rules, sessions, notes).
+    training
+        One row per training session: session, pairs, status (trained / skipped and why).
+    recall_estimate
+        Blocking recall estimated without ground truth (:func:`link_records`).
     seconds
         Time spent per step.
     """
@@ -271,13 +567,25 @@ class LinkageResult:
     levels: pd.DataFrame
     scored_pairs: int
     lambda_: float
+    plan: ModelPlan | None = None
+    training: pd.DataFrame | None = None
+    recall_estimate: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
 
 
-def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES,
+PROBE_RULES: tuple[tuple[str, ...], ...] = (("last_name_n",), ("first_name_n",),
+                                             ("birth_date_n",), ("postcode_n",))
+"""Loose rules used only to estimate blocking recall (never to merge)."""
+
+
+def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = None,
                  max_comparisons: int = 50_000_000, keep_probability: float = 0.5,
                  u_max_pairs: float | None = None, seed: int = 1994,
-                 em_rules: Sequence[BlockingRule] = EM_RULES, m_floor: float = 1e-4, threads: int | None = None,
+                 em_rules: Sequence[BlockingRule] | None = None, m_floor: float = 1e-4,
+                 threads: int | None = None, comparisons: Sequence[str] | None = None,
+                 min_fill_rate: float = 0.01, estimate_recall: bool = True,
+                 recall_threshold: float = 0.95, plan: ModelPlan | None = None,
+                 refine_prior: bool = True,
                  record_key: str = C.RECORD_KEY,
                  source_system: str = C.SOURCE_SYSTEM) -> LinkageResult:
     """Score candidate pairs of records with a splink model trained on the records themselves.
@@ -288,8 +596,11 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
         Normalised records (:func:`onetoone.identify.normalise.normalise_records`), one row per
         source record with ``record_key`` unique. Records without any identifier should be
         left out by the caller (they cannot match and only cost comparisons).
-    rules
-        Blocking rules (tuples of normalised columns).
+    rules, comparisons, em_rules
+        Blocking rules (tuples of normalised columns, or :data:`SWAPPED`), comparisons and
+        training sessions; each chosen from the filled columns by :func:`plan_model` when None
+        (or pass a ``plan``). Rules given here that are too loose are refused; chosen rules
+        that are too loose are left out with a note.
     max_comparisons
         Refuse to run when a rule (or all together) would generate more pairs than this.
     keep_probability
@@ -299,85 +610,265 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] = DEFAULT_
         2,000,000 (exact levels are term-frequency adjusted, so their u does not rest on it).
     seed
         Seed of the u sampling (results are reproducible).
-    em_rules
-        Blocking rules of the expectation-maximisation sessions that estimate m.
     m_floor
         Smallest m a level may keep: EM can drive a level that true matches rarely reach to
         1e-30 (a weight of -100), letting one typo veto everything else; data entry errors
         exist, so no single disagreement may weigh less than log2(m_floor / u).
+    estimate_recall
+        Also score, on a sample of records, the pairs only loose single-column rules
+        (:data:`PROBE_RULES`) find; the share of pairs above ``recall_threshold`` that the
+        real rules find too estimates blocking recall without ground truth. Probe pairs are
+        never returned or merged.
 
     Raises
     ------
     BlockingRuleTooLoose
         When the blocking rules would explode; nothing is scored.
     """
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import DuckDBAPI, Linker
 
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
-    cols = [record_key, source_system, *LINK_COLUMNS]
-    missing = [c for c in cols if c not in norm.columns]
-    if missing:
-        raise KeyError(f"link_records expected normalised records with columns {cols}; "
-                       f"missing {missing} (run normalise_records first)")
-    df = norm[cols].copy()
+    log = logging.getLogger(__name__)
     if record_key != C.RECORD_KEY or source_system != C.SOURCE_SYSTEM:
-        df = df.rename(columns={record_key: C.RECORD_KEY, source_system: C.SOURCE_SYSTEM})
+        norm = norm.rename(columns={record_key: C.RECORD_KEY, source_system: C.SOURCE_SYSTEM})
+    for c in (C.RECORD_KEY, C.SOURCE_SYSTEM):
+        if c not in norm.columns:
+            raise KeyError(f"link_records expected normalised records with column {c!r} "
+                           "(run normalise_records first)")
+    link_cols = [c for c in LINK_COLUMNS if c in norm.columns]
+    df = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, *link_cols]].copy()
+    for c in LINK_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
     if df[C.RECORD_KEY].duplicated().any():
         dup = df.loc[df[C.RECORD_KEY].duplicated(), C.RECORD_KEY].iloc[0]
         raise ValueError(f"record keys must be unique; {dup!r} appears more than once")
+    if plan is None:
+        plan = plan_model(df, blocking_rules=None, comparisons=comparisons, training=None,
+                          min_fill_rate=min_fill_rate)
+        if rules is not None:
+            plan.blocking, plan.set_in_config = list(rules), (*plan.set_in_config, "blocking_rules")
+        if em_rules is not None:
+            plan.training = [tuple(r) for r in em_rules]
+    explicit_rules = "blocking_rules" in plan.set_in_config
+    present = {c for c in LINK_COLUMNS if plan.fill.get(c, 0) > 0}
     df["birth_date_n"] = pd.to_datetime(df["birth_date_n"]).astype("datetime64[s]")
     for c in LINK_COLUMNS:
         if c != "birth_date_n":
             df[c] = df[c].astype(object).where(df[c].notna(), None)
+    # a deterministic uniform number per record: the probe sample for the recall estimate
+    h = pd.util.hash_pandas_object(df[C.RECORD_KEY], index=False).to_numpy()
+    df["probe_u"] = (h % np.uint64(1_000_003)).astype(np.float64) / 1_000_003.0
 
     con = duckdb.connect(config={"threads": threads or 2})
+    con.execute("SET enable_progress_bar = false")
     con.register("__records_df", df)
-    typed = ", ".join(f'CAST("{c}" AS {"TIMESTAMP" if c == "birth_date_n" else "VARCHAR"}) '
+    typed = ", ".join(f'CAST("{c}" AS {"TIMESTAMP" if c == "birth_date_n" else "DOUBLE" if c == "probe_u" else "VARCHAR"}) '
                       f'AS "{c}"' for c in df.columns)  # an all-empty column is not INTEGER
     con.execute(f"CREATE TABLE records AS SELECT {typed} FROM __records_df")
     con.unregister("__records_df")
-    counts = count_comparisons(con, "records", rules)
+    counts = count_comparisons(con, "records", plan.blocking)
+    if not explicit_rules:
+        loose = counts["comparisons"] > max_comparisons
+        for _, r in counts[loose].iterrows():
+            plan.notes.append("left out: " + _too_loose_message(r, max_comparisons))
+        plan.blocking = [r for r, bad in zip(plan.blocking, loose) if not bad]
+        counts = counts[~loose].reset_index(drop=True)
+    if not plan.blocking:
+        con.close()
+        raise BlockingRuleTooLoose("no blocking rule is left to compare records with: "
+                                   + "; ".join(plan.notes[-3:]))
     check_blocking(counts, max_comparisons)
     secs["count"] = time.perf_counter() - t0
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(con)
     sdf = db_api.register("records")
-    linker = Linker(sdf, build_settings(rules), log_level=None)
+    try:
+        counts = counts.merge(marginal_comparisons(sdf, plan.blocking,
+                                                   int(counts["comparisons"].sum())),
+                              on="rule", how="left")
+    except Exception as exc:  # noqa: BLE001  (the count is advice; the limit was checked above)
+        log.warning("splink blocking analysis failed: %s", exc)
+    secs["count"] = time.perf_counter() - t0
+
+    # loose rules on a sample of records, scored by the trained model in a second pass
+    probe_rules: list[str] = []
+    probe_share = 0.0
+    if estimate_recall:
+        probes = [r for r in PROBE_RULES if r[0] in present]
+        pc = count_comparisons(con, "records", probes)
+        total = int(pc["comparisons"].sum())
+        budget = max(20_000.0, 0.5 * float(counts["comparisons"].sum()))
+        if total:
+            probe_share = min(1.0, budget / total)
+            probe_rules = [f"l.{r[0]} = r.{r[0]} AND (l.probe_u < {probe_share:.6f} OR "
+                           f"r.probe_u < {probe_share:.6f})" for r in probes]
+    settings = build_settings(plan.blocking, plan.comparisons, present,
+                              extra_columns=["probe_u"] if probe_rules else [])
+    linker = Linker(sdf, settings, log_level=None)
     t = time.perf_counter()
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("email_n", "first_name_n"), block_on("phone_n", "first_name_n")], recall=0.7)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [_splink_rule(r) for r in plan.prior_rules], recall=0.7)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("prior from deterministic rules failed (%s); using 1 match per record", exc)
+        linker._settings_obj._probability_two_random_records_match = min(
+            0.5, 1.0 / max(len(df) - 1, 1))
     if u_max_pairs is None:
-        u_max_pairs = float(min(2e6, max(5e5, 20 * len(df))))
+        u_max_pairs = float(min(2e6, max(1e5, 10 * len(df))))
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed,
                                                       num_chunks=1)
     secs["u"] = time.perf_counter() - t
     t = time.perf_counter()
-    for rule in em_rules:
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), estimate_without_term_frequencies=True)
-        except Exception as exc:  # noqa: BLE001  (a session with too few pairs: keep going)
-            logging.getLogger(__name__).warning("EM session on %s skipped: %s", _rule_name(rule), exc)
+    linker, sessions = _train(linker, sdf, con, plan)
     _floor_m(linker, m_floor)
+    _tie_swapped_levels(linker)
     secs["em"] = time.perf_counter() - t
     t = time.perf_counter()
     pred = linker.inference.predict()
-    pname = pred.physical_name
+    n_real = len(plan.blocking)
+    real = f"CAST(match_key AS INTEGER) < {n_real}"
+    lam0 = float(linker._settings_obj._probability_two_random_records_match)
+    lam = _refine_prior(con, pred.physical_name, real, lam0, len(df)) if refine_prior else lam0
+    pname = "__predictions"
+    shift = _logit2(lam) - _logit2(lam0)
+    con.execute(f"CREATE TABLE {pname} AS SELECT * REPLACE (match_weight + {shift!r} AS "
+                f"match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS "
+                f"match_probability) FROM {pred.physical_name}")
+    recall_est = {}
+    if probe_rules:
+        recall_est = _probe_recall(linker, sdf, con, pname, probe_rules, probe_share, lam,
+                                   recall_threshold)
     hist = con.execute(f"SELECT floor(match_weight) AS bin_start, COUNT(*) AS pairs FROM {pname} "
-                       "GROUP BY 1 ORDER BY 1").fetch_df()
+                       f"WHERE {real} GROUP BY 1 ORDER BY 1").fetch_df()
     scored = int(hist["pairs"].sum()) if len(hist) else 0
-    pairs = con.execute(f"SELECT * FROM {pname} WHERE match_probability >= ?",
+    pairs = con.execute(f"SELECT * EXCLUDE (probe_u_l, probe_u_r) FROM {pname} "
+                        f"WHERE match_probability >= ? AND {real}"
+                        if _has_probe_cols(con, pname) else
+                        f"SELECT * FROM {pname} WHERE match_probability >= ? AND {real}",
                         [keep_probability]).fetch_df()
     secs["predict"] = time.perf_counter() - t
     levels = _levels(linker)
-    lam = float(linker._settings_obj._probability_two_random_records_match)
     con.close()
     pairs = _tidy_pairs(pairs)
     secs["total"] = time.perf_counter() - t0
     return LinkageResult(pairs=pairs, weight_histogram=hist, blocking=counts, levels=levels,
-                         scored_pairs=scored, lambda_=lam, seconds=secs)
+                         scored_pairs=scored, lambda_=lam, plan=plan, training=sessions,
+                         recall_estimate=recall_est, seconds=secs)
+
+
+def _logit2(p: float) -> float:
+    return float(np.log2(p / (1.0 - p)))
+
+
+def _refine_prior(con, table: str, real: str, lam0: float, n_records: int,
+                  iterations: int = 30) -> float:
+    """The prior re-estimated from the scored pairs: with m and u fixed, the expected number
+    of matches is the sum of the pairs' match probabilities (pairs no rule generates add
+    next to nothing), so lambda = that sum / all possible pairs, iterated to a fixed point
+    (expectation maximisation of the mixing share alone). The deterministic rules' estimate
+    rests on a guessed recall; this one does not."""
+    n_pairs = n_records * (n_records - 1) / 2
+    if n_pairs <= 0:
+        return lam0
+    con.execute(f"CREATE TEMP TABLE __bf AS SELECT match_weight - {_logit2(lam0)!r} AS bf "
+                f"FROM {table} WHERE {real}")
+    lam = lam0
+    for _ in range(iterations):
+        total = con.execute("SELECT COALESCE(SUM(1.0 / (1.0 + pow(2.0, -(bf + ?)))), 0) "
+                            "FROM __bf", [_logit2(lam)]).fetchone()[0]
+        new = float(min(max(total / n_pairs, 1e-12), 0.5))
+        if abs(new - lam) <= 1e-4 * lam:
+            lam = new
+            break
+        lam = new
+    con.execute("DROP TABLE __bf")
+    return lam
+
+
+def _probe_recall(linker, sdf, con, pname: str, probe_rules: list[str], share: float,
+                  lam: float, threshold: float) -> dict:
+    """Blocking recall estimated without ground truth: score the pairs the loose probe rules
+    generate around a sample of records (share ``share``) with the trained model and the
+    refined prior; among likely matches (probability >= ``threshold``) touching a probe
+    record, the share the real rules found too."""
+    from splink import Linker
+
+    model = linker.misc.save_model_to_json()
+    model["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": r, "sql_dialect": "duckdb"} for r in probe_rules]
+    model["probability_two_random_records_match"] = lam
+    try:
+        probe = Linker(sdf, model, log_level=None).inference.predict(
+            threshold_match_probability=threshold)
+    except Exception as exc:  # noqa: BLE001  (an estimate only: the linkage stands)
+        logging.getLogger(__name__).warning("blocking recall probe failed: %s", exc)
+        return {}
+    kl, kr = f"{C.RECORD_KEY}_l", f"{C.RECORD_KEY}_r"
+    found, only_loose = con.execute(
+        f"SELECT (SELECT count(*) FROM {pname} WHERE match_probability >= ? "
+        f"AND (probe_u_l < ? OR probe_u_r < ?)), "
+        f"(SELECT count(*) FROM {probe.physical_name} p ANTI JOIN {pname} m "
+        f"ON p.{kl} = m.{kl} AND p.{kr} = m.{kr})",
+        [threshold, share, share]).fetchone()
+    found, only_loose = int(found), int(only_loose)
+    return {"probe_share": share, "pairs_found_by_rules": found,
+            "pairs_found_only_by_loose_rules": only_loose,
+            "estimated_blocking_recall": (found / (found + only_loose)
+                                          if found + only_loose else float("nan"))}
+
+
+def _has_probe_cols(con, table: str) -> bool:
+    cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    return "probe_u_l" in cols
+
+
+def _train(linker, sdf, con, plan: ModelPlan):
+    """Run the plan's EM sessions; a session that fails leaves the model as it was (the
+    linker is rebuilt from the model saved before it)."""
+    from splink import Linker, block_on
+
+    rows = []
+    if plan.training:
+        cnt = count_comparisons(con, "records", plan.training)["comparisons"].tolist()
+    else:
+        cnt = []
+    for rule, n_pairs in zip(plan.training, cnt):
+        name = _rule_name(rule)
+        if n_pairs < 10:
+            rows.append({"session": name, "pairs": int(n_pairs),
+                         "status": "skipped: fewer than 10 pairs to learn from"})
+            continue
+        saved = linker.misc.save_model_to_json()
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*rule), estimate_without_term_frequencies=True,
+                max_pairs=2e6 if n_pairs > 2e6 else None)
+            rows.append({"session": name, "pairs": int(n_pairs), "status": "trained"})
+        except Exception as exc:  # noqa: BLE001  (nothing to learn: the model stays as it was)
+            linker = Linker(sdf, saved, log_level=None)
+            rows.append({"session": name, "pairs": int(n_pairs),
+                         "status": f"skipped: {str(exc).splitlines()[0][:160]}"})
+    return linker, pd.DataFrame(rows, columns=["session", "pairs", "status"])
+
+
+def _tie_swapped_levels(linker) -> None:
+    """A swapped given and family name is the same evidence as both names agreeing (without
+    the term-frequency adjustment), counted once per name comparison: its m and u are set to
+    those of the comparison's exact level. Left to EM and random sampling, u is near zero
+    (swaps are rare among random pairs), so a swapped common name (Noah Smith / Smith Noah)
+    would outweigh every disagreement."""
+    for comp in linker._settings_obj.comparisons:
+        levels = [lv for lv in comp.comparison_levels if not lv.is_null_level]
+        exact = next((lv for lv in levels if lv.label_for_charts == "exact"), None)
+        swapped = next((lv for lv in levels if lv.label_for_charts == "first and last name swapped"),
+                       None)
+        if exact is None or swapped is None or not exact.m_probability or not exact.u_probability:
+            continue
+        swapped.m_probability = exact.m_probability
+        swapped.u_probability = exact.u_probability
 
 
 def _floor_m(linker, m_floor: float) -> None:
@@ -399,14 +890,15 @@ def _levels(linker) -> pd.DataFrame:
             m, u = lvl.m_probability, lvl.u_probability
             rows.append({"field": comp.output_column_name, "gamma": lvl.comparison_vector_value,
                          "label": lvl.label_for_charts, "m": m, "u": u,
-                         "weight": float(np.log2(m / u)) if m and u else np.nan})
+                         "weight": float(np.log2(m / u)) if m and u else np.nan,
+                         "m_trained": bool(lvl._trained_m_probabilities)})
     return pd.DataFrame(rows)
 
 
 def _tidy_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     ren = {f"{C.RECORD_KEY}_l": "record_key_l", f"{C.RECORD_KEY}_r": "record_key_r"}
     pairs = pairs.rename(columns=ren)
-    for f in COMPARISON_COLUMNS:
+    for f in COMPARISON_READS:
         mw = pairs.get(f"mw_{f}")
         if mw is None:
             continue
@@ -430,12 +922,18 @@ def _union_find_components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def _split_constrained(nodes: np.ndarray, edges: pd.DataFrame, cannot: set[tuple[int, int]],
-                       labels: np.ndarray) -> list[tuple[int, int]]:
-    """Greedy re-clustering of one component: strongest edges first, never joining a
-    cannot-link pair. Writes new labels into ``labels``; returns the edges it refused."""
+                       labels: np.ndarray, unique: dict[int, object] | None = None
+                       ) -> list[tuple[int, int]]:
+    """Greedy re-clustering of one component: strongest edges first (must-links, with an
+    infinite probability, before all), never joining a cannot-link pair, nor two records of
+    one unique source unless by a must-link. Writes new labels into ``labels``; returns the
+    edges it refused."""
+    unique = unique or {}
     parent = {int(v): int(v) for v in nodes}
     members = {int(v): {int(v)} for v in nodes}
     banned: dict[int, set[int]] = {int(v): set() for v in nodes}
+    tags: dict[int, set] = {int(v): ({unique[int(v)]} if int(v) in unique else set())
+                            for v in nodes}
     for a, b in cannot:
         banned[a].add(b)
         banned[b].add(a)
@@ -447,11 +945,12 @@ def _split_constrained(nodes: np.ndarray, edges: pd.DataFrame, cannot: set[tuple
         return x
 
     refused = []
-    for a, b in zip(edges["i"].to_numpy(), edges["j"].to_numpy()):
+    forced = np.isinf(edges[C.MATCH_PROBABILITY].to_numpy(dtype=float))
+    for a, b, must in zip(edges["i"].to_numpy(), edges["j"].to_numpy(), forced):
         ra, rb = find(int(a)), find(int(b))
         if ra == rb:
             continue
-        if members[rb] & banned[ra]:
+        if members[rb] & banned[ra] or (not must and tags[ra] & tags[rb]):
             refused.append((int(a), int(b)))
             continue
         if len(members[ra]) < len(members[rb]):
@@ -459,6 +958,7 @@ def _split_constrained(nodes: np.ndarray, edges: pd.DataFrame, cannot: set[tuple
         parent[rb] = ra
         members[ra] |= members.pop(rb)
         banned[ra] |= banned.pop(rb)
+        tags[ra] |= tags.pop(rb)
     base = int(labels.max()) + 1
     roots = {}
     for v in nodes:
@@ -470,7 +970,8 @@ def _split_constrained(nodes: np.ndarray, edges: pd.DataFrame, cannot: set[tuple
 
 def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: float,
                     must_link: pd.DataFrame | None = None,
-                    cannot_link: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+                    cannot_link: pd.DataFrame | None = None,
+                    unique_source: pd.Series | None = None) -> tuple[pd.DataFrame, dict]:
     """Group records into customers: connected components of the pairs at ``threshold``,
     with must-link edges added and cannot-link pairs kept apart.
 
@@ -486,6 +987,10 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
         Frames with record_key_l, record_key_r: decisions from clerical review. A must-link
         joins the two records' clusters; a cannot-link removes the edge between them and
         splits any cluster that would still hold both (strongest edges kept first).
+    unique_source
+        Per record key, the name of its source when that source is declared unique (null
+        otherwise): a cluster never holds two records of one unique source unless a
+        must-link joins them (the cluster is re-built from its strongest edges).
 
     Returns
     -------
@@ -500,7 +1005,7 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
     e = pairs.loc[pairs[C.MATCH_PROBABILITY] >= threshold,
                   ["record_key_l", "record_key_r", C.MATCH_PROBABILITY]].copy()
     stats = {"edges_at_threshold": len(e), "must_links": 0, "cannot_links": 0,
-             "clusters_split": 0, "edges_refused": 0}
+             "clusters_split": 0, "edges_refused": 0, "unique_source_splits": 0}
     if must_link is not None and len(must_link):
         ml = must_link[["record_key_l", "record_key_r"]].assign(match_probability=np.inf)
         ml = ml[ml["record_key_l"].isin(keys) & ml["record_key_r"].isin(keys)]
@@ -522,14 +1027,24 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
             direct = np.array([(a, b) in cset for a, b in zip(lo, hi)], dtype=bool)
             e = e[~direct]
     labels = _union_find_components(n, e["i"].to_numpy(), e["j"].to_numpy())
-    if cannot:
-        bad_components = {labels[a] for a, b in cannot if labels[a] == labels[b]}
+    unique: dict[int, object] = {}
+    if unique_source is not None:
+        us = pd.Series(unique_source).reindex(keys)
+        unique = {int(i): v for i, v in zip(np.flatnonzero(us.notna().to_numpy()),
+                                            us.dropna().to_numpy())}
+    bad_components = {labels[a] for a, b in cannot if labels[a] == labels[b]}
+    if unique:
+        u = pd.DataFrame({"label": labels[list(unique)], "src": list(unique.values())})
+        dup = u[u.duplicated(["label", "src"], keep=False)]["label"].unique()
+        stats["unique_source_splits"] = int(len(set(dup) - bad_components))
+        bad_components |= set(int(x) for x in dup)
+    if bad_components:
+        order = e.sort_values([C.MATCH_PROBABILITY, "i", "j"], ascending=[False, True, True])
         for comp in sorted(bad_components):
             nodes = np.flatnonzero(labels == comp)
-            inside = e[np.isin(e["i"], nodes)].sort_values(
-                [C.MATCH_PROBABILITY, "i", "j"], ascending=[False, True, True])
+            inside = order[np.isin(order["i"].to_numpy(), nodes)]
             cset = [(a, b) for a, b in cannot if labels[a] == comp and labels[b] == comp]
-            refused = _split_constrained(nodes, inside, set(cset), labels)
+            refused = _split_constrained(nodes, inside, set(cset), labels, unique)
             stats["clusters_split"] += 1
             stats["edges_refused"] += len(refused)
     out = pd.DataFrame({C.RECORD_KEY: keys.to_numpy(), "__label": labels})
@@ -601,7 +1116,7 @@ def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> dict:
 # -- the household guard -----------------------------------------------------------------------
 GIVEN_NAME_DIFFERENT = 0
 PHONE_EXACT = 1
-BIRTH_DATE_AGREES = (3, 4)  # day and month swapped, exact
+BIRTH_DATE_AGREES = (3, 4, 5)  # one digit differs, day and month swapped, exact
 
 
 def household_guard(pairs: pd.DataFrame) -> pd.Series:
@@ -615,6 +1130,12 @@ def household_guard(pairs: pd.DataFrame) -> pd.Series:
     """
     if len(pairs) == 0 or "gamma_first_name" not in pairs.columns:
         return pd.Series(False, index=pairs.index)
+    none = pd.Series(-1, index=pairs.index)
+    strong = pd.Series(False, index=pairs.index)
+    for c in IDENTIFIER_COLUMNS:  # an identifier in common is personal evidence too
+        g = pairs.get(f"gamma_{c.removesuffix('_n')}")
+        if g is not None:
+            strong |= g >= 1  # exact or one typo
     return ((pairs["gamma_first_name"] == GIVEN_NAME_DIFFERENT)
-            & (pairs["gamma_phone"] != PHONE_EXACT)
-            & ~pairs["gamma_birth_date"].isin(BIRTH_DATE_AGREES))
+            & (pairs.get("gamma_phone", none) != PHONE_EXACT)
+            & ~pairs.get("gamma_birth_date", none).isin(BIRTH_DATE_AGREES) & ~strong)

@@ -243,12 +243,53 @@ def normalise_date(s: pd.Series, *, earliest: str = "1900-01-01",
     return d.mask(bad).astype("datetime64[s]")
 
 
+def normalise_identifier(s: pd.Series) -> pd.Series:
+    """Account, card, loyalty and national identifiers: upper-case letters and digits only
+    (``"123-456 789"`` -> ``"123456789"``). Placeholders (fewer than 4 characters, or one
+    character repeated such as ``000000``) become null."""
+    def one(v: str) -> str | None:
+        t = re.sub(r"[^0-9A-Z]", "", unidecode(v).upper())
+        if len(t) < 4 or len(set(t)) == 1:
+            return None
+        return t
+
+    return _per_distinct(s, one)
+
+
+def normalise_house_number(s: pd.Series) -> pd.Series:
+    """House numbers folded (``" 12 A"`` -> ``"12a"``); a 0 is no number."""
+    def one(v: str) -> str | None:
+        t = _fold(v).replace(" ", "")
+        t = t[:-2] if t.endswith(".0") else t
+        return None if t in ("", "0") else t
+
+    return _per_distinct(s, one)
+
+
+def name_key(first: pd.Series, last: pd.Series) -> pd.Series:
+    """A fuzzy blocking key: the initials of the normalised given and family name, in
+    alphabetical order (so swapped names share it). Null unless both names are known."""
+    f = pd.Series(first, copy=False).astype("string").str[:1]
+    la = pd.Series(last, copy=False).astype("string").str[:1]
+    lo = f.where(f <= la, la)
+    hi = la.where(f <= la, f)
+    out = (lo + hi).astype(object)
+    return out.where(out.notna(), None)
+
+
 MATCH_COLUMNS: dict[str, str] = {
     "first_name_n": C.FIRST_NAME, "last_name_n": C.LAST_NAME, "email_n": C.EMAIL,
     "phone_n": C.PHONE, "postcode_n": C.POSTCODE, "street_n": C.STREET, "city_n": C.CITY,
-    "birth_date_n": C.BIRTH_DATE,
+    "birth_date_n": C.BIRTH_DATE, "region_n": C.REGION, "house_number_n": C.HOUSE_NUMBER,
+    "address_line2_n": C.ADDRESS_LINE2, "national_id_n": C.NATIONAL_ID,
+    "account_number_n": C.ACCOUNT_NUMBER, "loyalty_number_n": C.LOYALTY_NUMBER,
+    "card_number_n": C.CARD_NUMBER,
 }
-"""Normalised match column -> the canonical column it is made from."""
+"""Normalised match column -> the canonical column it is made from (``name_key_n`` and
+``birth_year_n`` are derived from several)."""
+
+IDENTIFIER_MATCH_COLUMNS = ("national_id_n", "account_number_n", "loyalty_number_n",
+                            "card_number_n")
 
 
 def normalise_records(records: pd.DataFrame, *, region: str = "GB", as_of=None,
@@ -287,19 +328,33 @@ def normalise_records(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     out["city_n"] = normalise_name(col(city))
     out["birth_date_n"] = normalise_date(col(birth_date),
                                          latest=str(as_of) if as_of is not None else None)
+    out["region_n"] = normalise_name(col(C.REGION))
+    out["house_number_n"] = normalise_house_number(col(C.HOUSE_NUMBER))
+    out["address_line2_n"] = normalise_street(col(C.ADDRESS_LINE2))
+    for c in IDENTIFIER_MATCH_COLUMNS:
+        out[c] = normalise_identifier(col(MATCH_COLUMNS[c]))
+    out["name_key_n"] = name_key(out["first_name_n"], out["last_name_n"])
+    year = out["birth_date_n"].dt.year
+    out["birth_year_n"] = year.astype("Int64").astype("string").astype(object).where(
+        year.notna(), None)
     return out
 
 
 def has_identifier(norm: pd.DataFrame) -> np.ndarray:
     """Which normalised records carry something a match could rest on.
 
-    A record is usable when it has an email, a phone, or a last name together with a first
-    name, birth date or postcode. The others (an unregistered loyalty card, an anonymous
-    caller) stay single customers and are counted, never dropped.
+    A record is usable when it has an email, a phone or an account / card / national
+    identifier, or a name (given or family) together with one more of: the other name, a
+    birth date, a postcode or a street. The others (an unregistered loyalty card, a caller
+    who gave only a first name) stay single customers and are counted, never dropped.
     """
     def present(c: str) -> np.ndarray:
         return norm[c].notna().to_numpy() if c in norm.columns else np.zeros(len(norm), bool)
 
-    surname_plus = present("last_name_n") & (present("first_name_n") | present("birth_date_n")
-                                             | present("postcode_n"))
-    return present("email_n") | present("phone_n") | surname_plus
+    first, last = present("first_name_n"), present("last_name_n")
+    other = present("birth_date_n") | present("postcode_n") | present("street_n")
+    named = (first & last) | ((first | last) & other)
+    ids = present("email_n") | present("phone_n")
+    for c in IDENTIFIER_MATCH_COLUMNS:
+        ids |= present(c)
+    return ids | named

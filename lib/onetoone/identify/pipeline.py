@@ -45,12 +45,21 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                        must_link: pd.DataFrame | None = None,
                        cannot_link: pd.DataFrame | None = None,
                        survivorship: dict | None = None, source_priority=(),
-                       rules=L.DEFAULT_BLOCKING_RULES, seed: int = 1994) -> IdentifyResult:
+                       rules=None, seed: int = 1994, blocking_rules=None, comparisons=None,
+                       training=None, min_fill_rate: float = 0.01,
+                       unique_sources=(), estimate_recall: bool = True) -> IdentifyResult:
     """Resolve customer records into customers.
 
     Records with no usable identifier (:func:`normalise.has_identifier`) skip linkage and
     become single customers; they are kept and flagged (``has_identifier`` False), never
-    dropped. Must-link pairs merge, cannot-link pairs never end in one customer.
+    dropped. Must-link pairs merge, cannot-link pairs never end in one customer, and no
+    customer holds two records of a source in ``unique_sources`` (config source names, or
+    source systems) unless a must-link says so.
+
+    ``blocking_rules``, ``comparisons`` and ``training`` are the config's
+    ``identify.blocking_rules`` / ``comparisons`` / ``training`` (config keys); None lets
+    :func:`linkage.plan_model` choose from the filled columns. ``rules`` takes blocking rules
+    already in normalised columns (tests, benchmarks).
     """
     t0 = time.perf_counter()
     secs = {}
@@ -65,14 +74,27 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     pairs = pd.DataFrame(columns=["record_key_l", "record_key_r", C.MATCH_PROBABILITY,
                                   "match_weight"])
     if usable.sum() >= 2:
-        linkage = L.link_records(norm[usable], rules=rules, max_comparisons=max_comparisons,
-                                 keep_probability=min(review_low, threshold), seed=seed)
+        plan = L.plan_model(norm[usable], blocking_rules=blocking_rules, comparisons=comparisons,
+                            training=training, min_fill_rate=min_fill_rate)
+        if rules is not None:
+            plan.blocking = list(rules)
+            plan.set_in_config = (*plan.set_in_config, "blocking_rules")
+        linkage = L.link_records(norm[usable], plan=plan, max_comparisons=max_comparisons,
+                                 keep_probability=min(review_low, threshold), seed=seed,
+                                 estimate_recall=estimate_recall, recall_threshold=threshold)
         pairs = linkage.pairs
         secs.update({f"link_{k}": v for k, v in linkage.seconds.items()})
     pairs["guarded"] = L.household_guard(pairs) if household_guard else False
     t = time.perf_counter()
+    unique_of = None
+    if len(unique_sources):
+        col = "source" if "source" in norm.columns else C.SOURCE_SYSTEM
+        src = norm[col].astype(object)
+        unique_of = pd.Series(src.where(src.isin(list(unique_sources))).to_numpy(),
+                              index=norm[C.RECORD_KEY].to_numpy())
     clusters, stats = L.cluster_records(norm[C.RECORD_KEY], pairs[~pairs["guarded"]], threshold,
-                                        must_link=must_link, cannot_link=cannot_link)
+                                        must_link=must_link, cannot_link=cannot_link,
+                                        unique_source=unique_of)
     clusters[C.CUSTOMER_ID] = L.customer_ids(clusters["cluster"])
     secs["cluster"] = time.perf_counter() - t
     rm = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, "has_identifier"]].merge(
@@ -92,6 +114,36 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     secs["total"] = time.perf_counter() - t0
     return IdentifyResult(norm=norm, record_map=rm, customers=customers, pairs=pairs,
                           linkage=linkage, cluster_stats=stats, seconds=secs)
+
+
+def model_table(lk: L.LinkageResult) -> pd.DataFrame:
+    """The model's choices as one table: what, item, detail (comparisons, blocking rules,
+    prior rules, training sessions with their outcome, notes, the recall estimate)."""
+    rows = []
+    plan = lk.plan
+    if plan is not None:
+        set_in = set(plan.set_in_config)
+        for c in plan.comparisons:
+            rows.append(("comparison", c, "identify.comparisons" if "comparisons" in set_in
+                         else "chosen from the filled columns"))
+        for r in plan.blocking:
+            rows.append(("blocking rule", L._rule_name(r), "identify.blocking_rules"
+                         if "blocking_rules" in set_in else "chosen from the filled columns"))
+        for r in plan.prior_rules:
+            rows.append(("prior rule", L._rule_name(r), "deterministic rule for the prior"))
+        for note in plan.notes:
+            rows.append(("note", "", note))
+        for c, f in plan.fill.items():
+            rows.append(("fill rate", c.removesuffix("_n"), f"{f:.4f}"))
+    if lk.training is not None:
+        for _, t in lk.training.iterrows():
+            rows.append(("training session", t["session"],
+                         f"{t['status']} ({int(t['pairs']):,} pairs)"))
+    for k, v in lk.recall_estimate.items():
+        rows.append(("blocking recall estimate", k,
+                     f"{v:.6g}" if isinstance(v, float) else str(v)))
+    rows.append(("prior", "probability two random records match", f"{lk.lambda_:.6g}"))
+    return pd.DataFrame(rows, columns=["what", "item", "detail"])
 
 
 def _storable_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -115,11 +167,17 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     records = ws.read("customer_records")
     ov = O.read_overrides(ws)
     must, cannot = O.split_decisions(ov)
+    unique = [s.name for s in cfg.sources if s.table == "customer_records" and s.unique]
+    if "source" not in records.columns:  # an older workspace: the unique source's system
+        unique = [s.system for s in cfg.sources
+                  if s.table == "customer_records" and s.unique and s.system]
     res = identify_customers(
         records, region=cfg.country, as_of=cfg.as_of, threshold=idc.threshold_probability,
         review_low=idc.review_band[0], max_comparisons=idc.max_comparisons,
         household_guard=idc.household_guard, must_link=must, cannot_link=cannot,
-        survivorship=idc.survivorship, source_priority=idc.source_priority)
+        survivorship=idc.survivorship, source_priority=idc.source_priority,
+        blocking_rules=idc.blocking_rules, comparisons=idc.comparisons,
+        training=idc.training, min_fill_rate=idc.min_fill_rate, unique_sources=unique)
     with ws.stage_run("identify"):  # one transaction for all of them, in the run ledger
         ws.write("record_map", res.record_map)
         ws.write("customers", res.customers)
@@ -129,6 +187,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
             ws.write("linkage_levels", res.linkage.levels)
             ws.write("linkage_weights", res.linkage.weight_histogram)
             ws.write("linkage_blocking", res.linkage.blocking)
+            ws.write("linkage_model", model_table(res.linkage))
     rm, cust = res.record_map, res.customers
     band = idc.review_band
     p = res.pairs
@@ -147,7 +206,16 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         "must_links": int(res.cluster_stats["must_links"]),
         "cannot_links": int(res.cluster_stats["cannot_links"]),
         "clusters_split": int(res.cluster_stats["clusters_split"]),
+        "unique_source_splits": int(res.cluster_stats.get("unique_source_splits", 0)),
     }
+    lk = res.linkage
+    if lk is not None:
+        est = lk.recall_estimate.get("estimated_blocking_recall")
+        if est is not None:
+            summary["estimated_blocking_recall"] = float(est)
+        summary["comparisons"] = ", ".join(lk.plan.comparisons) if lk.plan else ""
+        summary["untrained_comparisons"] = sorted(
+            set(lk.levels.loc[~lk.levels["m_trained"], "field"])) if len(lk.levels) else []
     rec, missing = R.recognition_summary(ws)
     for table in R.ACTIVITY:
         row = rec[(rec["table"] == table) & (rec["dimension"] == "all")]
@@ -160,6 +228,18 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
     say(f"  {summary['records']:,} source records -> {summary['customers']:,} customers "
         f"({summary['records_without_identifier']:,} records without a usable identifier kept "
         f"as single customers; {summary['pairs_for_review']:,} pairs for clerical review)")
+    if lk is not None:
+        if "estimated_blocking_recall" in summary:
+            r = lk.recall_estimate
+            say(f"  blocking recall, estimated without ground truth: "
+                f"{summary['estimated_blocking_recall']:.1%} ({r['pairs_found_by_rules']:,} "
+                f"likely matches on a {r['probe_share']:.0%} probe sample found by the rules, "
+                f"{r['pairs_found_only_by_loose_rules']:,} only by loose single-column rules)")
+        for note in (lk.plan.notes if lk.plan else []):
+            say(f"  model: {note}")
+        if lk.training is not None:
+            for _, t in lk.training[lk.training["status"] != "trained"].iterrows():
+                say(f"  training session {t['session']}: {t['status']}")
     for m in missing:
         say(f"  note: {m}")
     return summary
