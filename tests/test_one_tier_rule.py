@@ -26,7 +26,7 @@ def _workspace(tmp_path, n=300, seed=11):
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
-        for k in range(int(rng.integers(1, 8))):
+        for _ in range(int(rng.integers(1, 8))):
             day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 1000)))
             rows.append((f"pos:{i}", day, f"p{rng.integers(0, 6)}", float(rng.gamma(2, 30))))
     tx = pd.DataFrame(rows, columns=["record_key", "date", "product_id", "amount"])
@@ -70,7 +70,7 @@ def _tiers_everywhere(cfg, ws) -> pd.DataFrame:
 
 
 def test_tiers_is_defined_once():
-    pattern = re.compile(r"^\s*TIERS\s*=", re.M)
+    pattern = re.compile(r"^\s*TIERS\s*=", re.MULTILINE)
     defined = [p for p in (paths.ROOT / "lib").rglob("*.py") if pattern.search(p.read_text())]
     assert [p.relative_to(paths.ROOT / "lib").as_posix() for p in defined] == \
         ["onetoone/differentiate/tiers.py"]
