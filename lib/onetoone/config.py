@@ -566,8 +566,14 @@ class _YamlLoader(yaml.SafeLoader):
 
 
 _YamlLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    k: [(tag, rx) for tag, rx in v if tag not in ("tag:yaml.org,2002:timestamp",
+                                                  "tag:yaml.org,2002:bool")]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+# booleans as YAML 1.2 has them: true/false only, so a client column called No, Yes, On or Off
+# stays a name (YAML 1.1 would read it as a boolean)
+_YamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                  __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
 
 
 def _mapping_no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):

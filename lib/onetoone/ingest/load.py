@@ -216,6 +216,9 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
         desc = ("a plain number" if native else
                 f"decimal {source.decimal!r}, " + (f"thousands {source.thousands!r}"
                                                    if source.thousands else "no thousands separator"))
+        errs.append((f"{tq} IS NOT NULL AND NOT {ok} AND lower({tq}) IN ('inf', '+inf', '-inf', "
+                     "'infinity', '+infinity', '-infinity', 'nan', '-nan')",
+                     f"not a finite number ({col.name})"))
         errs.append((f"{tq} IS NOT NULL AND NOT {ok}",
                      f"does not match the declared number format ({col.name}; {desc})"))
         errs.append((f"{tq} IS NOT NULL AND {ok} AND NOT isfinite({dbl})",
@@ -247,9 +250,12 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
         errs.append((f"{tq} IS NOT NULL AND ({parsed}) IS NULL",
                      f"does not match the declared date format ({col.name}; {expected}) "
                      "or is not a real date"))
+        errs.append((f"({parsed}) < TIMESTAMP '1900-01-01'",
+                     f"a date before 1900 ({col.name}): check the declared format {expected}"))
         errs.append((f"({parsed}) >= {as_of_end}",
                      f"date after the as-of date {cfg.as_of} ({col.name})"))
-        parsed = f"CASE WHEN ({parsed}) < {as_of_end} THEN ({parsed}) END"
+        parsed = (f"CASE WHEN ({parsed}) < {as_of_end} AND ({parsed}) >= TIMESTAMP '1900-01-01' "
+                  f"THEN ({parsed}) END")
         if col.dtype == "date":
             parsed = f"CAST({parsed} AS DATE)"
     elif col.dtype == "bool":
