@@ -91,6 +91,7 @@ class SegmentPopularity(_Base):
         labels = [s for s in dict.fromkeys(segs.tolist()) if s is not None]
         code = np.zeros(len(segs), dtype=np.int64)  # 0 = the overall list
         table = [overall]
+        counts_all = [np.asarray(x.sum(axis=0)).ravel()]
         self.labels_ = [None]
         for s in labels:
             rows = np.flatnonzero(segs == s)
@@ -98,22 +99,27 @@ class SegmentPopularity(_Base):
                 continue
             counts = np.asarray(x[rows].sum(axis=0)).ravel()
             table.append(counts / max(counts.max(), 1.0) + 1e-3 * overall)
+            counts_all.append(counts)
             code[rows] = len(table) - 1
             self.labels_.append(s)
         self.table_ = np.vstack(table).astype(np.float32)
+        self.counts_ = np.vstack(counts_all)
         self.code_ = code
         return self
 
     def _scores(self, x: sp.csr_matrix, rows) -> np.ndarray:
         return self.table_[self.code_[rows]].copy()
 
-    def fill_reasons(self, customers: np.ndarray) -> np.ndarray:
+    def fill_reasons(self, customers: np.ndarray, products: np.ndarray) -> np.ndarray:
+        """"popular in your segment (<name>)" when the customer's segment bought it."""
         idx = self.matrix_.rows(list(customers))
-        out = np.empty(len(customers), dtype=object)
-        for i, r in enumerate(idx):
-            lab = self.labels_[self.code_[r]] if r >= 0 else None
-            out[i] = ("popular with customers" if lab is None else
-                      f"popular in your segment ({self.segment_names.get(lab, lab)})")
+        code = np.where(idx >= 0, self.code_[np.maximum(idx, 0)], 0)
+        in_segment = (code > 0) & (self.counts_[code, products] > 0)
+        out = np.full(len(customers), "popular with customers", dtype=object)
+        for c in np.unique(code[in_segment]):
+            lab = self.labels_[c]
+            out[in_segment & (code == c)] = (f"popular in your segment "
+                                             f"({self.segment_names.get(lab, lab)})")
         return out
 
 
@@ -181,10 +187,11 @@ class _Factors(_Base):
 
     popularity_prior = 1e-6
 
-    def _fit_factors(self, model, weighted: sp.csr_matrix) -> None:
+    def _fit_factors(self, make_model, weighted: sp.csr_matrix) -> None:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1, "blas"):  # implicit's own threads; BLAS threads would fight
+            model = make_model()
             model.fit(weighted, show_progress=False)
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
@@ -216,11 +223,10 @@ class ImplicitALS(_Factors):
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
         self.popularity_ = np.bincount(matrix.matrix.indices,
                                        minlength=matrix.shape[1]).astype(np.float32)
-        model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
-                                        alpha=self.alpha, iterations=self.iterations,
-                                        random_state=self.random_state,
-                                        calculate_training_loss=False)
-        self._fit_factors(model, _bm25(matrix.matrix).tocsr())
+        self._fit_factors(lambda: AlternatingLeastSquares(
+            factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+            iterations=self.iterations, random_state=self.random_state,
+            calculate_training_loss=False), _bm25(matrix.matrix).tocsr())
         return self
 
 
@@ -239,10 +245,8 @@ class ImplicitBPR(_Factors):
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
         self.popularity_ = np.bincount(matrix.matrix.indices,
                                        minlength=matrix.shape[1]).astype(np.float32)
-        model = BayesianPersonalizedRanking(factors=self.factors,
-                                            learning_rate=self.learning_rate,
-                                            regularization=self.regularization,
-                                            iterations=self.iterations,
-                                            random_state=self.random_state)
-        self._fit_factors(model, _binary(matrix.matrix))
+        self._fit_factors(lambda: BayesianPersonalizedRanking(
+            factors=self.factors, learning_rate=self.learning_rate,
+            regularization=self.regularization, iterations=self.iterations,
+            random_state=self.random_state), _binary(matrix.matrix))
         return self

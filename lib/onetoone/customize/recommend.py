@@ -268,8 +268,9 @@ class _Base:
     def _scores(self, x: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
-    def fill_reasons(self, customers: np.ndarray) -> np.ndarray:
-        """The reason of a suggestion no owned product explains (a popularity fill)."""
+    def fill_reasons(self, customers: np.ndarray, products: np.ndarray) -> np.ndarray:
+        """The reason of each suggestion no owned product explains (a popularity fill);
+        ``products`` are column positions in the matrix."""
         return np.full(len(customers), "popular with customers", dtype=object)
 
     def _reasons(self, x: sp.csr_matrix, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -329,7 +330,7 @@ class _Base:
         reason_pid = np.where(ri >= 0, m.products[np.maximum(ri, 0)], None)
         df[REASON_PRODUCT] = reason_pid
         names = product_names or {}
-        fill = self.fill_reasons(df[customer_id].to_numpy())
+        fill = self.fill_reasons(df[customer_id].to_numpy(), p[np.isfinite(s)])
         df[REASON] = [f"because you bought {names.get(q, q)}" if q is not None else f
                       for q, f in zip(reason_pid, fill)]
         return df.reset_index(drop=True)

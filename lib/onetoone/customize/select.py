@@ -256,7 +256,9 @@ def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, produc
     pops = [n for n in POPULARITY_MODELS if n in vm.index]
     baseline = max(pops, key=lambda n: (vm.at[n, p], n == "segment popularity"))
     personal = [n for n in vm.index if n not in POPULARITY_MODELS]
-    chosen, why = baseline, ""
+    chosen = baseline
+    why = ("no personalised candidate was compared" if not personal else
+           "the validation window has no customer who bought both before and in it")
     if personal and len(val["who"]["evaluated"]):
         best = max(personal, key=lambda n: vm.at[n, p])
         d, lo, hi = lift_interval(val["precision"][best], val["precision"][baseline],
@@ -280,9 +282,11 @@ def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, produc
                        n_resamples=n_resamples, seed=seed)
     pays = chosen not in POPULARITY_MODELS and hl[1] > 0
     if chosen in POPULARITY_MODELS:
-        statement = (f"Personalisation does not pay on this data: {why}. Recommend {chosen}"
-                     f"{' (the bestsellers of each needs segment)' if chosen != 'popularity' else ''}"
-                     f", with the reason 'popular in your segment'.")
+        statement = (f"Personalisation does not pay on this data: {why}. Recommend "
+                     + ("popularity within segment (the bestsellers of each needs segment), with "
+                        "the reason 'popular in your segment'." if chosen != "popularity" else
+                        "the bestseller list, with the reason 'popular with customers' (there "
+                        "are no needs segments to tailor it by)."))
     elif pays:
         statement = (f"Personalisation pays: {why}; on the holdout, which the choice never saw, "
                      f"{chosen} beats {baseline} by {hl[0]:+.4f} precision@{k} (95 % CI "
