@@ -60,3 +60,66 @@ def test_missing_file_and_bad_yaml(tmp_path):
         load_config(write(tmp_path, "client: [unclosed\n"))
     with pytest.raises(ConfigError, match="sources: required key is missing"):
         load_config(write(tmp_path, "client: A\nas_of: 2026-01-01\n"))
+
+
+def test_yaml_problems_are_messages_naming_the_key(tmp_path):
+    p = tmp_path / "client.yaml"
+    p.write_text("client: A\nas_of: 2026-01-01\nclient: B\nsources: []\n")
+    with pytest.raises(ConfigError, match=r"line 3, column 1: duplicate key 'client' \(first on line 1\)"):
+        load_config(p)
+    p.write_bytes("client: Müller\nas_of: 2026-01-01\nsources: []\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"not UTF-8: byte 9 \(line 1\)"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="is a folder; expected a client YAML file"):
+        load_config(tmp_path)
+
+
+def test_source_problems_name_the_key(tmp_path):
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, """
+            client: Acme
+            as_of: 2026-06-31
+            household: {size: 1e30}
+            sources:
+              - {name: a, path: a.csv, table: transactions, system: pos, encoding: klingon,
+                 date_format: "%d/%m/%Q", columns: {Net: amount, Gross: amount}}
+              - {name: b, path: b.csv, table: transactions, system: pos, thousands: "_",
+                 date_format: "dd/mm/yyyy", columns: {product_id: {const: ALL, line_number: true}}}
+        """))
+    problems = "\n".join(err.value.problems)
+    assert "as_of: Input should be a valid date or datetime, day value is outside expected range " \
+           "(found '2026-06-31')" in problems
+    assert "sources[0].encoding: unknown encoding 'klingon'" in problems
+    assert "sources[0].date_format: invalid date format '%d/%m/%Q'" in problems
+    assert "sources[0].columns: two source columns are mapped onto one canonical column: " \
+           "['Net', 'Gross'] -> amount" in problems
+    assert "sources[1].thousands: expected" in problems
+    assert "sources[1].date_format: invalid date format 'dd/mm/yyyy': it has no % directive" in problems
+    assert "exactly one of const, line_number, concat" in problems
+    assert "household: unknown key" in problems
+    with pytest.raises(ConfigError, match=r"sources\[0\].path: .*exports is a folder; expected a file "
+                                          r"or a glob such as exports/\*.csv"):
+        load_config(write(tmp_path, """
+            client: Acme
+            as_of: 2026-06-30
+            sources:
+              - {name: a, path: exports, table: transactions, system: pos}
+        """))
+
+
+def test_yaml_keeps_column_names_that_yaml_1_1_reads_as_booleans(tmp_path):
+    cfg = load_config(write(tmp_path, """
+        client: Acme
+        as_of: 2026-06-30
+        identify: {household_guard: false}
+        sources:
+          - name: a
+            path: a.csv
+            table: customer_records
+            system: crm
+            columns: {Id: record_id, street: {concat: [No, Street]}, On: city}
+    """))
+    src = cfg.sources[0]
+    assert src.derived["street"].concat == ["No", "Street"] and src.mapped["On"] == "city"
+    assert cfg.identify.household_guard is False

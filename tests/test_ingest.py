@@ -331,3 +331,40 @@ def test_interrupted_ingest_leaves_the_previous_state(corpus, monkeypatch):
     ws.duckdb = ws.duckdb_real
     after = ws.sql("SELECT count(*) AS n FROM transactions")["n"][0], ws.count("quarantine")
     assert after == before == (first.loaded, first.quarantined)
+
+
+# -- the command line: one line per failure, the traceback only with --debug ----------------
+def test_cli_failures_are_one_line(corpus, capsys):
+    import errno
+    import subprocess
+    import sys
+
+    from onetoone.cli import explain, main
+
+    cfg, ws = corpus
+    ws.close()
+    assert main(["ingest", str(cfg.config_path), "--source", "truncated"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "corrupt or truncated compressed file" in err
+    with pytest.raises(IngestError):
+        main(["--debug", "ingest", str(cfg.config_path), "--source", "truncated"])
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
+                               f"c = duckdb.connect({str(cfg.workspace_path)!r}); print('ok', flush=True); "
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        assert main(["ingest", str(cfg.config_path), "--source", "shifted"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert f"is locked by another process (pid {holder.pid}" in err and err.count("\n") == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/client.duckdb")
+    assert explain(full)[0].startswith("error: the disk is full while writing /data/client.duckdb")
+    ro = OSError(errno.EROFS, "Read-only file system", "/ro/client.duckdb")
+    assert "read-only" in explain(ro)[0]
+    import duckdb
+    assert "read-only" in explain(duckdb.IOException(
+        'IO Error: Cannot open file "/ro/x.duckdb": Permission denied'))[0]
+    line, status = explain(RuntimeError("something odd\nsecond line"))
+    assert status == 1 and "\n" not in line and "--debug" in line
