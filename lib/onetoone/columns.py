@@ -646,6 +646,61 @@ def columns_of(table: str) -> tuple[Column, ...]:
         raise KeyError(f"unknown canonical table {table!r}; expected one of {sorted(TABLES)}") from None
 
 
+def ingest_markdown() -> list[str]:
+    """The section of docs/data_model.md on mapping exports: derived columns and ingest rules."""
+    return [
+        "## Mapping an export", "",
+        "Each source in the client YAML reads one file or a glob of files (each file of a glob is "
+        "checked on its own: a file that lacks a required mapped column is refused by name with the "
+        "columns it does have, the others load; a missing optional column is a note). `columns` maps "
+        "the client's column name to the canonical one; a canonical column the export does not have "
+        "as such can be **derived**:", "",
+        "| derived value | YAML | gives |", "|---|---|---|",
+        "| a constant | `product_id: {const: ALL}` | the same value on every row |",
+        "| the line number | `transaction_id: {line_number: true}` | the row's line in its file "
+        "(`<file name>:<line>` when the path is a glob of several files) |",
+        "| a concatenation | `street: {concat: [street_number, address_1], sep: \" \"}` | the client "
+        "columns joined with `sep`, empty parts skipped |", "",
+        "For example, a till-roll export with only a date and an amount, and a CRM export that keeps "
+        "the house number apart from the street:", "",
+        "```yaml",
+        "sources:",
+        "  - name: till_rolls",
+        "    path: exports/till_*.csv",
+        "    table: transactions",
+        "    system: pos",
+        "    date_format: \"%d/%m/%Y %H:%M\"",
+        "    decimal: \",\"",
+        "    thousands: \".\"",
+        "    columns:",
+        "      Datum: date",
+        "      Betrag: amount",
+        "      transaction_id: {line_number: true}",
+        "      product_id: {const: ALL}",
+        "  - name: crm",
+        "    path: exports/customers.xlsx",
+        "    table: customer_records",
+        "    system: crm",
+        "    header_row: 2        # a title row above the header",
+        "    skip_footer: 1       # a totals row",
+        "    columns:",
+        "      CustNo: record_id",
+        "      street: {concat: [street_number, address_1], sep: \" \"}",
+        "```", "",
+        "Values are read exactly as declared: `decimal` and `thousands` per source (a number that "
+        "does not fit, such as `1,5` when the decimal mark is `.`, is quarantined with the reason "
+        "\"does not match the declared number format\", never reinterpreted; the client currency's "
+        "symbol or code around a number is accepted; `inf`, `nan` and values beyond a column's "
+        "range are refused); `date_format` (or `date_formats` per column; ISO 8601 when empty) with "
+        "no partial or impossible dates, and a date after `as_of` refused. CSV rows with too many "
+        "or too few fields are quarantined with their true line (blank lines and quoted newlines "
+        "counted), never shifted. Duplicates are decided among the rows that pass every other "
+        "rule: the first wins and the later ones are quarantined naming the line of the one kept. "
+        "`encoding` names the file's encoding (a decode error gives the line and byte offset). "
+        "Every bad row is in the `quarantine` table with file, line (`row`), column, value and "
+        "reason; re-ingesting a source replaces its rows and quarantine in one transaction.", ""]
+
+
 def markdown() -> str:
     """The data model as Markdown (docs/data_model.md is this text; a test keeps them equal)."""
     out = ["# The data model", "",
@@ -658,6 +713,7 @@ def markdown() -> str:
            f"`{RECORD_KEY}` = `<source_system>:<record_id>`; every loaded row keeps the config "
            "`source` it came from. Required columns must be mapped; a row with an empty or "
            "unusable required value is quarantined, a bad optional value is cleared and recorded."), ""]
+    out += ingest_markdown()
     for table, cols in TABLES.items():
         key = " + ".join(UNIQUE_KEYS[table])
         out += [f"## {table}", "", f"Unique key: {key}.", "",
