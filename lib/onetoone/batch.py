@@ -9,7 +9,9 @@ words with its headline numbers, and, with ``pdf=True``, index and reports are p
 PDF board pack (:mod:`onetoone.report.pdf`). ``run.json`` records status, timings and errors
 per client and step.
 
-A client whose data or notebook fails does not stop the others: its executed notebook is kept as
+Executed notebooks go to ``OUT/_executed/<client>/`` (beside the client's folder, which is what
+goes to the client). A client whose data or notebook fails does not stop the others: its
+executed notebook is kept as
 the log, the summary names the client, the notebook and the error, and the batch's exit status is
 non-zero. Re-running a client replaces its reports.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gzip
 import hashlib
 import html
 import json
@@ -54,7 +55,7 @@ def _sha256(path: Path, limit: int = 512 * 2**20) -> str:
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(paths.ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
+                             capture_output=True, text=True, timeout=5, check=False)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -70,7 +71,7 @@ def provenance(cfg) -> dict:
             for f in source_files(cfg, s):
                 files.append({"source": s.name, "file": str(f), "bytes": f.stat().st_size,
                               "sha256": _sha256(f)})
-        except Exception as exc:  # a missing file is reported, not fatal here
+        except Exception as exc:  # noqa: BLE001  (a missing file is reported, not fatal here)
             files.append({"source": s.name, "file": s.path, "error": str(exc)})
     return {"client": cfg.client, "as_of": str(cfg.as_of), "config": str(cfg.config_path),
             "config_sha256": _sha256(cfg.config_path) if cfg.config_path else None,
@@ -112,7 +113,7 @@ def _slug(text: str) -> str:
 
 
 def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = None,
-               progress: "queue.Queue | None" = None, pdf: bool = False) -> dict:
+               progress: queue.Queue | None = None, pdf: bool = False) -> dict:
     """Ingest one client, run its notebooks, write its reports (and with ``pdf`` its board
     pack); never raises (failures are in the result)."""
     import papermill as pm
@@ -137,7 +138,7 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
         rec = {"name": name, "status": "ok"}
         try:
             rec.update(fn() or {})
-        except Exception as exc:  # isolate: record and go on
+        except Exception as exc:  # noqa: BLE001  (isolate: record and go on)
             rec.update(status="failed", error=_clean_error(exc),
                        traceback=traceback.format_exc(limit=8))
             result["status"] = "failed"
@@ -148,17 +149,22 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
 
     try:
         cfg = load_config(config_path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (any config problem fails this client only)
         result.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
         result["steps"].append({"name": "config", "status": "failed", "error": _clean_error(exc)})
         for _ in range(len(names) + 3):
             tick(f"{config_path.stem}: config failed")
         return result
     client_dir = out_dir / _slug(cfg.client)
-    result.update(client=cfg.client, dir=str(client_dir))
-    if client_dir.exists():
-        shutil.rmtree(client_dir)  # re-running a client replaces its reports
-    (client_dir / "executed").mkdir(parents=True)
+    # the executed notebooks (the run's log, read back by tests) sit beside the client's
+    # folder, not in it: the folder is what goes to the client
+    executed_dir = out_dir / "_executed" / _slug(cfg.client)
+    result.update(client=cfg.client, dir=str(client_dir), executed_dir=str(executed_dir))
+    for d in (client_dir, executed_dir):
+        if d.exists():
+            shutil.rmtree(d)  # re-running a client replaces its reports
+    client_dir.mkdir(parents=True)
+    executed_dir.mkdir(parents=True)
 
     def do_ingest():
         with Workspace.open(cfg) as ws:
@@ -179,7 +185,7 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
     reports = []
     with _env(REPORT_ENV):  # kernels inherit it
         for name in names:
-            executed = client_dir / "executed" / name
+            executed = executed_dir / name
 
             def do_nb(name=name, executed=executed):
                 pm.execute_notebook(str(paths.NOTEBOOKS / name), str(executed),
@@ -203,13 +209,6 @@ def run_client(config_path: Path, out_dir: Path, notebooks: list[str] | None = N
             notebook_to_html(Path(rec["executed"]), client_dir / html_name, client=cfg.client,
                              title=title, reports=pages)
             rec["html"] = html_name
-            if rec["status"] == "ok":  # the page is the record; keep the notebook compressed
-                executed = Path(rec["executed"])
-                gz = executed.with_name(executed.name + ".gz")
-                with open(executed, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
-                    shutil.copyfileobj(src, dst)
-                executed.unlink()
-                rec["executed"] = str(gz)
         return {}
 
     step("html", do_html)
@@ -260,7 +259,7 @@ _MEASURE_LABELS = {
 def _fmt_measure(measure: str, v: float, currency: str, n=None) -> str:
     from .ui import format as F
 
-    if v != v:
+    if F.is_missing(v):
         return F.MISSING
     if measure == "active_customers":
         return F.number(v, 0)
@@ -418,7 +417,7 @@ def run_batch(configs: list[Path], out_dir: Path = Path("reports"), jobs: int = 
                 for f in as_completed(futs):
                     try:
                         results.append(f.result())
-                    except Exception as exc:  # a worker that died outright
+                    except Exception as exc:  # noqa: BLE001  (a worker that died outright)
                         results.append({"client": "?", "status": "failed", "steps": [
                             {"name": "worker", "status": "failed", "error": _clean_error(exc)}]})
             order = {str(Path(c).resolve()): i for i, c in enumerate(configs)}

@@ -17,6 +17,7 @@ Which columns are contact data is decided by their canonical names in :mod:`onet
 
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -62,7 +63,7 @@ def column_kind(name: str) -> str | None:
 
 def mask_value(value, kind: str):
     """One value masked as ``kind``; missing values stay missing."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return value
     s = str(value)
     if not s.strip():

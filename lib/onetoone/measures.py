@@ -156,7 +156,7 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
                 "cost_to_serve_per_customer": sel[C.COST_TO_SERVE].sum() / n if n else np.nan,
                 "satisfaction": sel["satisfaction_sum"].sum() / sat_n if sat_n else np.nan,
                 "retention": retained,
-                "attrition": 1 - retained if retained == retained else np.nan,
+                "attrition": 1 - retained if not np.isnan(retained) else np.nan,
                 C.SHARE_OF_WALLET: np.nan,
             }
             if sow is not None and p.index == 0:
@@ -164,7 +164,7 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
                 vals[C.SHARE_OF_WALLET] = s[C.SHARE_OF_WALLET].mean() if len(s) else np.nan
             vals["satisfaction_responses"] = float(sat_n)  # what the mean rests on
             rows += [{"period": p.index, "period_label": p.label, "group": group, "measure": m,
-                      "value": float(v) if v == v else np.nan} for m, v in vals.items()]
+                      "value": float(v) if not np.isnan(v) else np.nan} for m, v in vals.items()]
     notes = {"fence_source": source, "customers_inside": len(inside),
              "period": cfg.measure_period, "periods": cfg.measure_periods}
     return pd.DataFrame(rows), notes

@@ -125,6 +125,9 @@ class Differentiation:
             "fence_customers": int(self.break_even.best.customers),
             "fence_managers": int(self.break_even.best.managers),
             "fence_net_benefit": round(self.break_even.best.net_benefit, 2),
+            "fence_cost": round(self.break_even.best.cost, 2),
+            "fence_roi": (round(float(self.break_even.best.roi), 4)
+                          if np.isfinite(self.break_even.best.roi) else None),
             "fence_value": self.fence.value_name,
         }
         if self.clv is not None:

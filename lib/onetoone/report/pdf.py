@@ -26,9 +26,9 @@ PAGE_WIDTH_PX = int(1040 / PRINT_SCALE)
 """The print width of an A4 landscape sheet inside its margins, at 96 px an inch and the print
 scale: charts are laid out at this width before printing, so they fit the sheet."""
 
-_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S | re.I)
-_STYLES = re.compile(r"<style[^>]*>.*?</style>", re.S | re.I)
-_NAV = re.compile(r"<nav class=\"onetoone-nav[^\"]*\".*?</nav>", re.S)
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+_STYLES = re.compile(r"<style[^>]*>.*?</style>", re.DOTALL | re.IGNORECASE)
+_NAV = re.compile(r"<nav class=\"onetoone-nav[^\"]*\".*?</nav>", re.DOTALL)
 
 
 class PdfError(RuntimeError):

@@ -37,16 +37,16 @@ _STATE = {"currency": "EUR"}
 
 _MONEY = re.compile(r"(revenue|margin|contribution|clv|value|cost|benefit|amount|price|spend|"
                     r"potential|saving|threshold|profit|income|wallet_size|unrealised|"
-                    r"before|after|_12m|_ltv|ltv)", re.I)
+                    r"before|after|_12m|_ltv|ltv)", re.IGNORECASE)
 _NOT_MONEY = re.compile(r"(share|rate|ratio|pct|percent|_n$|^n_|count|orders|customers|"
                         r"products|items|score|rank|events|contacts|fence_value|days|months|"
                         r"weeks|quantity|segments|silhouette|diversity|gini|p_alive|_id$|tier)",
-                        re.I)
+                        re.IGNORECASE)
 _SHARE = re.compile(r"(share|rate|ratio|pct|percent|retention|attrition|recognised|precision|"
                     r"recall|coverage|p_alive|probability|addressable|propensity|uplift|"
-                    r"top_\d+)", re.I)
-_NOT_SHARE = re.compile(r"(ratio_to|response_rates?_n|_n$)", re.I)
-_MEAN = re.compile(r"(mean|avg|average|satisfaction|score)", re.I)
+                    r"top_\d+)", re.IGNORECASE)
+_NOT_SHARE = re.compile(r"(ratio_to|response_rates?_n|_n$)", re.IGNORECASE)
+_MEAN = re.compile(r"(mean|avg|average|satisfaction|score)", re.IGNORECASE)
 _COUNT_COLS = ("n", "count", "responses", "respondents", "n_responses", "answers")
 
 
@@ -234,6 +234,10 @@ def format_frame(df: pd.DataFrame, mask: bool | None = None) -> pd.DataFrame:
                     a = vals.abs()
                     decimals = 0 if a.min() >= 1000 else 2 if a.max() >= 0.1 else 4
                 out[name] = [number(v, decimals) if not is_missing(v) else MISSING for v in s]
+            elif k == "money":  # one number of decimals for the whole column
+                vals = s.dropna()
+                decimals = 0 if len(vals) and vals.abs().max() >= 1000 else 2
+                out[name] = [money(v, decimals=decimals) for v in s]
             else:
                 out[name] = [value(v, name, kind=k) for v in s]
         else:
