@@ -25,9 +25,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv, install pinned dependencies, register the onetoone kernel
 
-chromium: ## install Debian chromium for the browser tests when it is missing
+chromium: ## install Debian chromium (browser tests, PDF board pack) and poppler-utils (PDF checks) when missing
 	@command -v chromium >/dev/null || test -x /usr/bin/chromium || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@command -v pdftoppm >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null)
 
 postgres: ## install PostgreSQL (the survey store's tests start it on loopback) when missing
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
