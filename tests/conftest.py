@@ -1,7 +1,7 @@
 """Shared fixtures: Playwright on Debian chromium, a Voila survey server, PostgreSQL on loopback.
 
 - ``browser_type_launch_args``: pytest-playwright launches /usr/bin/chromium (``playwright
-  install`` cannot download a browser here; TOOLCHAIN.md).
+  install`` cannot download a browser here; docs/recipes.md).
 - ``survey_client``: a minimal client YAML in a private folder (its SQLite survey DB beside it).
 - ``voila_survey``: ``onetoone survey serve``'s Voila command on that client, on a free port,
   polled until ``/voila/static/voila.js`` answers; stopped after the session.

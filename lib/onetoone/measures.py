@@ -1,4 +1,4 @@
-"""Short-term measures (IDIC.md section 0): the scorecard that proves the programme's benefit.
+"""Short-term measures (docs/stages.md, section 0): the scorecard that proves the programme's benefit.
 
 Per period (rolling windows ending at the config's as-of date) and per customer group (the
 customers inside the picket fence against the rest): satisfaction, revenue per customer,

@@ -50,7 +50,7 @@ QUADRANTS: dict[str, dict[str, str]] = {
                     "relationships with the most valuable, customer managers right of the "
                     "picket fence, configured offers for each."},
 }
-"""Quadrant key -> label, example business and emphasis (IDIC.md, Differentiate)."""
+"""Quadrant key -> label, example business and emphasis (docs/stages.md, Differentiate)."""
 
 
 @dataclass(frozen=True)

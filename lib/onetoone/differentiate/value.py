@@ -1,6 +1,6 @@
 """Historical value per customer, computed inside the engine (Ibis on the workspace).
 
-Definitions (IDIC.md, section 2):
+Definitions (docs/stages.md, section 2):
 
 revenue
     Sum of the line amounts, returns included (a return line has a negative amount), so it is

@@ -1,6 +1,6 @@
 """Priorities: the survey scores, gaps and data turned into a short ranked list of starter activities.
 
-Rules (IDIC.md section 5), each giving candidates with an urgency between 0 and about 5:
+Rules (docs/stages.md, section 5), each giving candidates with an urgency between 0 and about 5:
 
 1. Foundation: each stage's weakness (5 - score) weighted by how many later stages depend on it
    (Identify x1.6, Differentiate x1.4, Interact x1.2, Customize x1.0). A stage that is weaker
@@ -34,7 +34,7 @@ STARTERS: dict[str, tuple[str, ...]] = {
                   "Produce regional and subject catalog editions.",
                   "Send personalised mail from purchase history."),
 }
-"""Starter activities per stage (IDIC.md, 'Starter activities')."""
+"""Starter activities per stage (docs/stages.md, 'Starter activities')."""
 
 AREA_STAGE: dict[str, str] = {
     "leadership": "interact", "organisation": "differentiate", "metrics": "differentiate",
