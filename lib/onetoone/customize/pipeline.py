@@ -338,7 +338,15 @@ def write_results(ws: Workspace, **tables: pd.DataFrame | None) -> list[str]:
 
 
 def run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
-    """Run the Customize stage on a workspace; return its headline figures."""
+    """Run the Customize stage on a workspace; return its headline figures.
+
+    Every table it writes commits in one transaction, recorded in the run ledger
+    (:meth:`~onetoone.workspace.Workspace.stage_run`)."""
+    with ws.stage_run("customize"):
+        return _run(cfg, ws, echo)
+
+
+def _run(cfg: ClientConfig, ws: Workspace, echo: bool = True) -> dict:
     say = print if echo else (lambda *a, **k: None)
     t0 = time.perf_counter()
     out: dict = {}
