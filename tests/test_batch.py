@@ -242,3 +242,25 @@ def test_widget_static_view_protocol_and_generic_fallback():
                         widgets.HTML("<b>net benefit £5</b>"), widgets.Button(description="Go")])
     html = static.static_html(box)
     assert "Uplift" in html and "25.0 %" in html and "net benefit £5" in html and "Go" not in html
+
+
+def test_index_summaries_say_when_a_stage_is_absent_or_failed():
+    from onetoone.report import stage_summaries
+
+    steps = [{"name": "ingest", "status": "ok"},
+             {"name": "01_identify.ipynb", "status": "ok", "html": "01_identify.html",
+              "figures": {"identify": {"records": 36524, "customers": 20070,
+                                       "transactions_recognised": 0.9079}}},
+             {"name": "02_differentiate.ipynb", "status": "failed", "error": "ValueError: x"},
+             {"name": "03_interact.ipynb", "status": "ok", "html": "03_interact.html",
+              "figures": {"interact": {"planned_contacts": 9913, "lost_valuable": 892,
+                                       "policy_violations": 0}}}]
+    by = {s.stem: s for s in stage_summaries(steps, "GBP")}
+    assert by["01_identify"].sentence.startswith("36,524 customer records")
+    assert ("customers identified", "20,070") in by["01_identify"].numbers
+    assert by["02_differentiate"].status == "failed" and not by["02_differentiate"].numbers
+    assert "did not finish" in by["02_differentiate"].sentence
+    assert by["04_customize"].status == "absent" and "not run" in by["04_customize"].sentence
+    lists = dict(by["lists"].numbers)  # only the contact plan's rule: Differentiate failed
+    assert list(lists.values()) == ["892"] and "contact-plan rule" in next(iter(lists))
+    assert "9,913 contacts" in by["03_interact"].sentence

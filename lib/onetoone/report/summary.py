@@ -48,6 +48,12 @@ def _n(v) -> str:
     return F.number(v)
 
 
+def _sentence(parts: list[str], empty: str) -> str:
+    """Clauses joined into one sentence: first letter upper case, the rest as written."""
+    text = "; ".join(p for p in parts if p)
+    return (text[:1].upper() + text[1:] + ".") if text else empty
+
+
 def _identify(f: dict) -> tuple[str, list]:
     recs, cust = _get(f, "records"), _get(f, "customers")
     tx, it = _get(f, "transactions_recognised"), _get(f, "interactions_recognised")
@@ -94,8 +100,7 @@ def _differentiate(f: dict, currency: str) -> tuple[str, list]:
                          f"{_n(fm)} customer manager{'s' if fm != 1 else ''}"
                          + (f", {F.money(benefit, currency)} {what}" if benefit is not None else "")
                          + (f", ROI {F.percent(roi, 0)}" if roi is not None else ""))
-    sentence = (("; ".join(parts)).capitalize() + ".") if parts else \
-        "Differentiate recorded no headline figures."
+    sentence = _sentence(parts, "Differentiate recorded no headline figures.")
     nums = [("top 20 % of customers' share of lifetime value", F.percent(top)) if top is not None else None,
             ("customers inside the picket fence", _n(fc)) if fc is not None else None,
             ("customer managers", _n(fm)) if fm is not None else None,
@@ -120,9 +125,11 @@ def _lists(d: dict, i: dict) -> tuple[str, list]:
     nums = [x for x in nums if x]
     if not nums:
         return "No workshop lists were recorded.", []
-    sentence = ("Lists to act on this quarter. The two 'lost' counts use different rules: "
-                "Differentiate's counts every valuable customer gone quiet for a year, the contact "
-                "plan's only those who were still buying the year before (the ones worth a call).")
+    sentence = "The lists a workshop acts on, with how many customers each holds."
+    if lost_v is not None and lost_p is not None:
+        sentence += (" The two 'lost' counts use different rules: Differentiate's counts every "
+                     "valuable customer gone quiet for a year, the contact plan's only those who "
+                     "were still buying the year before (the ones worth a call).")
     return sentence, nums
 
 
@@ -141,7 +148,7 @@ def _interact(f: dict, currency: str) -> tuple[str, list]:
                      + (f"; {_n(viol)} of them break the contact policy" if viol is not None else ""))
     if over is not None:
         parts.append(f"{_n(over)} customers were contacted more often than the policy allows")
-    sentence = ("; ".join(parts)).capitalize() + "." if parts else "Interact recorded no contact plan."
+    sentence = _sentence(parts, "Interact recorded no contact plan.")
     acts = [(F.label(k.removeprefix("action_")), v) for k, v in f.items()
             if k.startswith("action_") and k != "action_leave_alone" and v]
     nums = [("planned contacts", _n(planned)) if planned is not None else None,
@@ -161,7 +168,7 @@ def _customize(f: dict) -> tuple[str, list]:
     if p10 is not None and pop:
         parts.append(f"on held-out purchases they hit {F.number(p10 / pop, 1)} times as often "
                      "as suggesting the best sellers")
-    sentence = ("; ".join(parts)).capitalize() + "." if parts else "Customize recorded no headline figures."
+    sentence = _sentence(parts, "Customize recorded no headline figures.")
     nums = [("customers with suggestions", _n(rc)) if rc is not None else None,
             ("precision of the top 10 suggestions (held-out purchases)", F.percent(p10))
             if p10 is not None else None,
@@ -183,7 +190,7 @@ def _readiness(f: dict) -> tuple[str, list]:
         parts.append("no survey answers yet: readiness rests on what the data shows")
     if first:
         parts.append(f"first priority: {first}")
-    sentence = ("; ".join(parts)).capitalize() + "."
+    sentence = _sentence(parts, "")
     nums = [("survey respondents", _n(resp))]
     if data:
         nums.append(("readiness measured in the data (of 5)",
@@ -228,9 +235,14 @@ def stage_summaries(steps: list[dict], currency: str) -> list[StageSummary]:
         else:
             s.sentence, s.numbers = _readiness(f)
         out.append(s)
-        if stage == "interact" and s.status == "ok":
-            sentence, nums = _lists(figures.get("differentiate", {}), f)
-            out.insert(len(out) - 1, StageSummary(
-                stem="lists", title="Lists to act on", question="Who to call, visit or grow",
-                href=s.href, status="ok" if nums else "absent", sentence=sentence, numbers=nums))
+        if stage == "differentiate":  # the lists come from Differentiate and Interact
+            ok = {st for st, r in ((g, by_stem.get(m)) for m, g, *_ in STAGES)
+                  if r is not None and r.get("status") == "ok"}
+            sentence, nums = _lists(figures.get("differentiate", {}) if "differentiate" in ok else {},
+                                    figures.get("interact", {}) if "interact" in ok else {})
+            href = (by_stem.get("03_interact") or {}).get("html") or s.href
+            out.append(StageSummary(stem="lists", title="Lists to act on",
+                                    question="Who to call, visit or grow", href=href,
+                                    status="ok" if nums else "absent", sentence=sentence,
+                                    numbers=nums))
     return out
