@@ -37,14 +37,14 @@ _STATE = {"currency": "EUR"}
 
 _MONEY = re.compile(r"(revenue|margin|contribution|clv|value|cost|benefit|amount|price|spend|"
                     r"potential|saving|threshold|profit|income|wallet_size|unrealised|"
-                    r"before|after|_12m|_ltv|ltv)", re.IGNORECASE)
+                    r"before|after|_12m|_ltv|ltv|drop|saving)", re.IGNORECASE)
 _NOT_MONEY = re.compile(r"(share|rate|ratio|pct|percent|_n$|^n_|count|orders|customers|"
                         r"products|items|score|rank|events|contacts|fence_value|days|months|"
                         r"weeks|quantity|segments|silhouette|diversity|gini|p_alive|_id$|tier)",
                         re.IGNORECASE)
 _SHARE = re.compile(r"(share|rate|ratio|pct|percent|retention|attrition|recognised|precision|"
                     r"recall|coverage|p_alive|probability|addressable|propensity|uplift|"
-                    r"top_\d+)", re.IGNORECASE)
+                    r"top_\d+|^change$|_change$)", re.IGNORECASE)
 _NOT_SHARE = re.compile(r"(ratio_to|response_rates?_n|_n$)", re.IGNORECASE)
 _MEAN = re.compile(r"(mean|avg|average|satisfaction|score)", re.IGNORECASE)
 _COUNT_COLS = ("n", "count", "responses", "respondents", "n_responses", "answers")
@@ -112,14 +112,17 @@ def percent(v, decimals: int = 1) -> str:
     return theme.percent(float(v), decimals)
 
 
-def date(v) -> str:
-    """A date without its time (a time only when it is not midnight)."""
+def date(v, with_time: bool = False) -> str:
+    """A date without its time (``with_time``: the time too, when it is not midnight)."""
     if is_missing(v):
         return MISSING
     ts = pd.Timestamp(v)
-    if ts.hour == ts.minute == ts.second == 0:
+    if not with_time or ts.hour == ts.minute == ts.second == 0:
         return f"{ts:%Y-%m-%d}"
     return f"{ts:%Y-%m-%d %H:%M}"
+
+
+_TIME_COLS = re.compile(r"(time|_at$|^at$|timestamp)", re.IGNORECASE)
 
 
 def mean_with_n(mean, n, decimals: int = 2) -> str:
@@ -218,8 +221,8 @@ def format_frame(df: pd.DataFrame, mask: bool | None = None) -> pd.DataFrame:
             s = s.iloc[:, 0]
         if pd.api.types.is_bool_dtype(s):
             out[name] = [value(v) for v in s]
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            out[name] = [date(v) for v in s]
+        elif pd.api.types.is_datetime64_any_dtype(s):  # a time only where the column is one
+            out[name] = [date(v, with_time=bool(_TIME_COLS.search(name))) for v in s]
         elif pd.api.types.is_timedelta64_dtype(s):
             out[name] = [value(v) for v in s]
         elif pd.api.types.is_numeric_dtype(s):
