@@ -350,7 +350,8 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
         "identify", "the linkage model: m and u per field and agreement level",
         _c("field", "str", "compared field"), _c("gamma", "int", "agreement level"),
         _c("label", "str", "what the level means"), _c("m", "float", "P(level | same person)"),
-        _c("u", "float", "P(level | different people)"), _c("weight", "float", "log2(m / u)")),
+        _c("u", "float", "P(level | different people)"), _c("weight", "float", "log2(m / u)"),
+        _c("m_trained", "bool", "m was estimated by a training session (else left at its prior)")),
     "linkage_weights": _o(
         "identify", "histogram of pair match weights",
         _c("bin_start", "float", "lower edge of the weight bin"), _c("pairs", "int", "pairs in it")),
