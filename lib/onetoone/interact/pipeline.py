@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
+from .. import masking
 from ..differentiate.tiers import FALLBACK_RULE
 from ..workspace import Workspace
 from . import channels, data, lists, nba, policy, profiling
@@ -167,16 +168,7 @@ def check(cfg, plan: pd.DataFrame, inputs: PlanInputs) -> pd.DataFrame:
 def _mask(value: str | None, kind: str) -> str | None:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
-    s = str(value)
-    if kind == "email" and "@" in s:
-        user, domain = s.split("@", 1)
-        return (user[:1] + "***@" + domain) if user else "***@" + domain
-    if kind == "phone":
-        digits = [ch for ch in s if ch.isdigit()]
-        return "*" * max(len(digits) - 3, 0) + "".join(digits[-3:])
-    if kind == "street":
-        return "***"
-    return s
+    return masking.mask_value(value, kind)  # the one masker, as in the reports
 
 
 def export_contact_plan(plan: pd.DataFrame, path: str | Path, *,
