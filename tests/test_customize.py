@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from onetoone import columns as C
+from onetoone import paths
 from onetoone.customize import (
     Configurator,
     InvalidConfiguration,
@@ -247,14 +248,24 @@ def customized(tmp_path_factory):
     return cfg, summary, tables
 
 
-def test_sample_precision_beats_popularity_by_half(customized):
+def test_sample_chosen_model_beats_popularity_with_interval(customized):
     _, s, tables = customized
-    assert s["holdout_customers"] > 1000
+    assert s["holdout_customers"] > 1000 and 0 < s["holdout_customer_share"] < 1
+    assert s["chosen_model"] not in ("popularity", "segment popularity")
+    assert s["personalisation_pays"] and s["lift_low"] > 0  # the sample plants tastes
     assert s["precision_at_10"] >= 1.5 * s["popularity_precision_at_10"]
     assert s["recall_at_10"] > s["popularity_recall_at_10"]
     assert s["coverage"] > 10 * s["popularity_coverage"]
     ev = tables["recommendation_evaluation"].set_index("model")
-    assert ev.at["item-item", "precision_at_10"] == pytest.approx(s["precision_at_10"], abs=1e-4)
+    chosen = ev[ev["chosen"]]
+    assert len(chosen) == 1 and chosen.index[0] == s["chosen_model"]
+    assert chosen["holdout_precision_at_10"].iat[0] == pytest.approx(s["precision_at_10"],
+                                                                     abs=1e-4)
+    # the chosen model is within the noise of the best candidate on the holdout
+    best = ev["holdout_precision_at_10"].max()
+    assert best - s["precision_at_10"] <= chosen["holdout_lift_high"].iat[0] - \
+        chosen["holdout_lift"].iat[0]
+    assert {"popularity", "segment popularity", "item-knn", "ease", "als"} <= set(ev.index)
 
 
 def test_sample_tables_follow_contract(customized):
@@ -268,7 +279,12 @@ def test_sample_tables_follow_contract(customized):
     assert cov.is_monotonic_increasing and 0 < cov.iat[0] <= cov.iat[-1] <= 1
     assert s["segments_from"] == "customer_value"
     assert s["configurator_valid_products"] > s["configurable_products"]
-    assert len(t["configurations"]) == 0 and s["configurations_saved"] == 0
+    assert len(t["configurations"]) == 0  # nothing saved in the workbook yet
+    # the web shop's export is remembered: hundreds of customers, some re-ordered theirs
+    assert s["customers_with_configuration"] > 300 and s["configuration_reorder_customers"] > 0
+    assert s["coverage_all_editions"] >= s["coverage_recommended"] >= s["coverage_national"]
+    assert 1 <= s["editions_recommended"] <= s["editions_used"]
+    assert "editions_by_segment" in s and "editions_by_region" in s
 
 
 def test_configurator_widget_refuses_saves_and_remembers(sofa, tmp_path):
@@ -339,3 +355,254 @@ def test_pipeline_runs_before_identify_and_differentiate(tmp_path):
     assert tiers <= {"MVC", "BZ", "maintain"} and "MVC" in tiers
     assert recs[C.CUSTOMER_ID].str.contains(":").all()  # record keys stand in for customers
     assert s["precision_at_10"] >= 1.5 * s["popularity_precision_at_10"]
+
+
+# -- candidates, choice and claims ---------------------------------------------------------------
+def _simulate(tastes: bool, *, customers: int = 2500, products: int = 240, seed: int = 5):
+    """Two years of purchases; with ``tastes`` each customer buys 80 % from one of 12 subjects,
+    without them everybody buys from the same Zipf popularity (popularity is the truth)."""
+    rng = np.random.default_rng(seed)
+    subjects = 12
+    per = products // subjects
+    pop = 1.0 / np.arange(1, products + 1) ** 0.9
+    pop = rng.permutation(pop)
+    n = rng.poisson(9, customers) + 2
+    cust = np.repeat(np.arange(customers), n)
+    if tastes:
+        subj = rng.integers(0, subjects, customers)[cust]
+        w = pop.reshape(subjects, per)
+        within = np.array([rng.choice(per, p=w[s] / w[s].sum()) for s in subj])
+        prod = subj * per + within
+        explore = rng.random(len(cust)) < 0.2
+        prod[explore] = rng.choice(products, explore.sum(), p=pop / pop.sum())
+    else:
+        prod = rng.choice(products, len(cust), p=pop / pop.sum())
+    day = rng.uniform(0, 730, len(cust))
+    return pd.DataFrame({
+        C.TRANSACTION_ID: np.arange(len(cust)).astype(str),
+        C.ORDER_ID: np.arange(len(cust)).astype(str),
+        C.RECORD_KEY: np.char.add("web:c", cust.astype(str)),
+        C.DATE: pd.Timestamp("2024-01-01") + pd.to_timedelta(day, unit="D"),
+        C.PRODUCT_ID: np.char.add("p", prod.astype(str)),
+        C.QUANTITY: 1.0, C.AMOUNT: 10.0, C.IS_RETURN: False})
+
+
+def _client(tmp_path, tx, products=None, **customize):
+    from onetoone.config import ClientConfig
+
+    cfg = ClientConfig(client="simulated", as_of="2025-12-30", sources=[],
+                       workspace=str(tmp_path / "ws.duckdb"),
+                       customize={"bootstrap_resamples": 500, **customize},
+                       clv={"holdout_months": 4})
+    with Workspace(cfg.workspace_path) as ws:
+        ws.write("transactions", tx)
+        if products is not None:
+            ws.write("products", products)
+    return cfg
+
+
+def _recommend(cfg, **kw):
+    from onetoone.customize import pipeline
+
+    with Workspace(cfg.workspace_path) as ws:
+        return pipeline.recommend_for_client(ws, cfg, None, **kw)
+
+
+def test_no_taste_structure_no_personalisation_claim(tmp_path):
+    """Popularity is the truth: the report must not say personalisation pays."""
+    cfg = _client(tmp_path, _simulate(False),
+                  candidates=["popularity", "item-knn", "ease", "als"])
+    rec = _recommend(cfg)
+    sel = rec.selection
+    assert sel is not None and sel.who_holdout["n"] > 1000
+    assert not sel.personalisation_pays
+    assert rec.chosen == "popularity"
+    assert rec.message.startswith("Personalisation does not pay on this data")
+    assert rec.figures()["personalisation_pays"] is False
+    # and yet every suggestion carries a reason
+    assert rec.recommendations["reason"].eq("popular with customers").all()
+
+
+def test_planted_tastes_are_found_and_claimed(tmp_path):
+    """The control: with tastes planted, a personalised model wins with an interval above 0."""
+    cfg = _client(tmp_path, _simulate(True), candidates=["popularity", "item-knn", "ease"])
+    rec = _recommend(cfg)
+    sel = rec.selection
+    assert rec.chosen in ("item-knn", "ease") and sel.personalisation_pays
+    assert sel.holdout_lift[1] > 0 and rec.message.startswith("Personalisation pays")
+    t = sel.table.set_index("model")
+    assert t.loc[["item-knn", "ease"], "holdout_lift_low"].min() > 0
+    best = t["holdout_precision_at_10"].max()
+    assert best - t.at[rec.chosen, "holdout_precision_at_10"] <= \
+        t.at[rec.chosen, "holdout_lift_high"] - t.at[rec.chosen, "holdout_lift"]
+    assert rec.recommendations["reason"].str.startswith("because you bought").mean() > 0.9
+
+
+def test_repeat_rule_is_the_same_in_evaluation_and_production_without_products(tmp_path):
+    """No product table and a client whose customers re-buy: suggestions are written (owned
+    products may come back) and the holdout measured the same rule."""
+    tx = _simulate(False, customers=600, products=12)  # few products: re-buying is the norm
+    tx[C.ORDER_ID] = tx[C.TRANSACTION_ID]
+    cfg = _client(tmp_path, tx, candidates=["popularity", "item-knn"])
+    rec = _recommend(cfg)
+    assert rec.rule.repeat_products == "all" and "every owned product" in rec.rule.describe()
+    assert rec.selection is not None and len(rec.recommendations) > 0
+    owned = tx.assign(customer_id=tx[C.RECORD_KEY])[[C.CUSTOMER_ID, C.PRODUCT_ID]]
+    again = rec.recommendations.merge(owned.drop_duplicates(), on=[C.CUSTOMER_ID, C.PRODUCT_ID])
+    assert len(again) > 0  # production suggests owned products, as the evaluation did
+    (tmp_path / "never").mkdir()
+    cfg2 = _client(tmp_path / "never", tx, candidates=["popularity"], repeat="never")
+    rec2 = _recommend(cfg2)
+    assert rec2.rule.repeat_products is None and rec2.rule.source == "config"
+    assert not len(rec2.recommendations.merge(owned.drop_duplicates(),
+                                              on=[C.CUSTOMER_ID, C.PRODUCT_ID]))
+
+
+def test_one_product_catalogue_gives_no_metrics_and_no_recommendations(tmp_path):
+    from onetoone.customize import pipeline
+
+    tx = _simulate(False, customers=200, products=12)
+    tx[C.PRODUCT_ID] = "placeholder"
+    cfg = _client(tmp_path, tx)
+    with Workspace(cfg.workspace_path) as ws:
+        s = pipeline.run(cfg, ws, echo=False)
+        tables = set(ws.tables())
+    assert s["recommendation_status"] == "small_catalogue"
+    assert "precision_at_10" not in s and "recommended_customers" not in s
+    assert "recommendation_evaluation" not in tables and "recommendations" not in tables
+    rec = _recommend(cfg)
+    assert rec.message.startswith("Only 1 distinct product bought")
+    assert "no recommendation metric" in rec.message
+
+
+def test_short_history_is_not_evaluated_but_still_recommends(tmp_path):
+    tx = _simulate(False, customers=300, products=40)
+    tx = tx[tx[C.DATE] >= "2025-10-01"]  # three months of history, a four-month holdout
+    cfg = _client(tmp_path, tx)
+    rec = _recommend(cfg)
+    assert rec.status == "not_evaluated" and rec.selection is None
+    assert rec.evaluation_table() is None and "precision_at_10" not in rec.figures()
+    assert len(rec.recommendations) and rec.chosen == "segment popularity"
+
+
+def test_lift_interval_is_scipy_paired_bootstrap():
+    from onetoone.customize import lift_interval
+
+    rng = np.random.default_rng(0)
+    b = rng.random(400)
+    d, lo, hi = lift_interval(b + 0.1, b)  # a constant paired difference: no uncertainty
+    assert d == pytest.approx(0.1) and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+    a = rng.random(400)
+    d, lo, hi = lift_interval(a, b)
+    assert lo < d < hi and lo < 0 < hi  # two unrelated draws of the same distribution
+    _, lo2, hi2 = lift_interval(np.tile(a, 4), np.tile(b, 4))
+    assert hi2 - lo2 < hi - lo  # more customers, a narrower interval
+
+
+def test_ease_is_the_closed_form_and_explains_from_owned_products(two_tastes):
+    from onetoone.customize import Ease
+
+    m = build_matrix(two_tastes)
+    model = Ease(lam=5.0).fit(m)
+    x = m.matrix.toarray() > 0
+    g = x.T.astype(float) @ x + 5.0 * np.eye(x.shape[1])
+    p = np.linalg.inv(g)
+    b = np.eye(len(p)) - p / np.diag(p)
+    np.fill_diagonal(b, 0)
+    assert np.allclose(model.B_, b, atol=1e-5)
+    recs = model.recommend(["a0"], k=1, product_names={"T1": "Dome tent", "T2": "Tarp"})
+    assert recs[C.PRODUCT_ID].iat[0] == "T3"
+    assert recs["reason"].iat[0] in {"because you bought Dome tent", "because you bought Tarp"}
+
+
+@pytest.mark.parametrize("name", ["als", "bpr", "segment popularity"])
+def test_every_candidate_gives_a_reason(two_tastes, name):
+    from onetoone.customize import SegmentPopularity, make_candidates
+
+    seg = {f"a{i}": 1 for i in range(20)} | {f"b{i}": 2 for i in range(20)}
+    model = (SegmentPopularity(seg, {1: "Campers"}, min_customers=10)
+             if name == "segment popularity" else make_candidates([name], factors=4)[name]())
+    recs = model.fit(build_matrix(two_tastes)).recommend(["a1", "b2", "new"], k=2,
+                                                        product_names={"T1": "Dome tent"})
+    assert recs["reason"].notna().all() and (recs["reason"] != "").all()
+    owned = set(two_tastes.loc[two_tastes[C.CUSTOMER_ID] == "a1", C.PRODUCT_ID])
+    a1 = recs[recs[C.CUSTOMER_ID] == "a1"]
+    if name == "segment popularity":
+        a0 = model.recommend(["a0"], k=2)  # owns T1, T2, P: T3 is the segment's, then a book
+        assert a0[C.PRODUCT_ID].tolist()[0] == "T3"
+        assert a0["reason"].tolist() == ["popular in your segment (Campers)",
+                                         "popular with customers"]
+        assert not set(a1[C.PRODUCT_ID]) & owned
+    else:
+        named = a1["reason_product_id"].dropna()
+        assert set(named) <= owned  # a reason is always something the customer owns
+
+
+def test_edition_knee_and_what_is_shown_beside_it():
+    from onetoone.customize import edition_recommendation, knee
+
+    curve = pd.DataFrame({"editions": range(1, 9), "added": list("abcdefgh"),
+                          "coverage": [0.2, 0.35, 0.42, 0.45, 0.46, 0.47, 0.475, 0.48]})
+    assert knee(curve) == 3
+    groupings = pd.DataFrame({"grouping": ["national", "by region", "by needs segment"],
+                              "editions": [1, 5, 3], "coverage": [0.2, 0.3, 0.44]})
+    adv = edition_recommendation(curve, groupings)
+    assert adv["editions"] == 3 and adv["coverage"] == pytest.approx(0.42)
+    assert adv["by_segment"] == (3, 0.44) and adv["by_region"] == (5, 0.3)
+    assert "3 needs-segment editions cover as much" in adv["statement"]
+    assert knee(curve.head(2)) == 1
+
+
+def test_exported_configurations_are_remembered_and_proposed(sofa, tmp_path):
+    """A client's configurator export (saved_configurations) is the customer's history."""
+    from onetoone.customize import configuration_summary
+
+    export = pd.DataFrame({
+        "source": "web_configurations", C.SOURCE_SYSTEM: "web",
+        C.RECORD_KEY: ["web:1", "web:1", "web:2", "web:2", "web:2"],
+        C.CONFIGURATION_ID: ["K1", "K2", "K3", "K4", "K5"],
+        C.RECORD_ID: ["1", "1", "2", "2", "2"], C.PRODUCT_ID: "S",
+        C.OPTIONS: ["S3;BRASS;GREY", "S2;OAK;GREY", "S3;BRASS;VELVET", "S3;BRASS;GREY",
+                    "GREY;BRASS;S3"],
+        C.PRICE: 0.0, C.STATUS: ["ordered", "saved", "ordered", "ordered", "ordered"],
+        C.CREATED_AT: pd.to_datetime(["2026-01-01", "2026-03-01", "2026-01-05", "2026-02-01",
+                                      "2026-04-01"])})
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.write("saved_configurations", export)
+        save_configuration(ws, sofa, "web:1", "S", {"size": "S3"}, created_at="2026-05-01",
+                           status="abandoned")
+        h = configuration_history(ws)
+    assert len(h) == 6 and h[C.CREATED_AT].is_monotonic_increasing
+    p = propose_configuration(sofa, h, "web:1", "S")
+    # the abandoned one is skipped: the last kept configuration is the saved 2-seater
+    assert p.source == "last" and p.configuration.options["size"] == "S2"
+    assert p.reason == "your last configuration (01 Mar 2026)"
+    s = configuration_summary(h)
+    assert s["customers"] == 2 and s["ordered_customers"] == 2
+    # web:2 ordered S3+BRASS+GREY twice (written in two orders of the codes): one re-order
+    assert s["reorder_customers"] == 1 and s["reorder_share"] == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_movielens_100k_as_a_client(tmp_path):
+    """Real ratings (MovieLens 100k, shipped by RecBole; tests/data/README.md) mapped as a
+    client: the candidates do not beat popularity with an interval above zero, so the stage
+    says so and recommends popularity."""
+    from onetoone.config import load_config
+    from onetoone.customize import pipeline
+    from onetoone.ingest import ingest
+
+    cfg = load_config(paths.ROOT / "tests" / "data" / "ml-100k.yaml")
+    cfg.workspace = str(tmp_path / "ml.duckdb")
+    with Workspace.open(cfg) as ws:
+        ingest(cfg, ws, echo=False)
+        prof = pipeline.load_profile(ws, cfg)
+        rec = pipeline.recommend_for_client(ws, cfg, prof)
+    sel = rec.selection
+    assert sel.who_holdout["customers"] == 943 and sel.who_holdout["n"] == 128
+    assert "128 of 943 customers (14%)" in rec.notes[0]
+    assert not sel.personalisation_pays and rec.chosen in ("popularity", "segment popularity")
+    assert rec.message.startswith("Personalisation does not pay on this data")
+    t = sel.table.set_index("model")
+    assert 0.14 < t.at["popularity", "holdout_precision_at_10"] < 0.17
+    assert (t["holdout_lift_low"] <= 0).all()

@@ -46,19 +46,23 @@ def dense_reasons(x: sp.csr_matrix, top: np.ndarray, weight) -> tuple[np.ndarray
     counts = np.diff(x.indptr)
     if not x.nnz or not k:
         return reason, best
-    row_of = np.repeat(np.arange(n_c), counts)  # customer of each owned product
-    pair_row = (row_of[:, None] * k + np.arange(k)[None, :]).ravel()
-    owned = np.repeat(x.indices, k)
-    sugg = top[row_of].ravel()
+    # pairs ordered by (customer, rank, owned product): each group is one suggestion
+    size = np.repeat(counts, k)  # owned products per (customer, rank)
+    pair_row = np.repeat(np.arange(n_c * k), size)
+    group_start = np.cumsum(size) - size
+    offset = np.arange(len(pair_row)) - np.repeat(group_start, size)
+    owned = x.indices[np.repeat(np.repeat(x.indptr[:-1], k), size) + offset]
+    sugg = top.ravel()[pair_row]
     w = np.asarray(weight(owned, sugg), dtype=np.float32)
-    ok = (w > 0) & (owned != sugg)
-    pair_row, owned, w = pair_row[ok], owned[ok], w[ok]
-    if not len(w):
-        return reason, best
-    order = np.lexsort((-w, pair_row))
-    first = order[np.r_[True, pair_row[order][1:] != pair_row[order][:-1]]]
-    reason[pair_row[first]] = owned[first]
-    best[pair_row[first]] = w[first]
+    w[owned == sugg] = -np.inf
+    nonempty = np.flatnonzero(size)
+    gmax = np.maximum.reduceat(w, group_start[nonempty])
+    full = np.full(n_c * k, -np.inf, dtype=np.float32)
+    full[nonempty] = gmax
+    hit = (w == full[pair_row]) & (w > 0)
+    rows, first = np.unique(pair_row[hit], return_index=True)
+    reason[rows] = owned[hit][first]
+    best[rows] = w[hit][first]
     return reason, best
 
 
@@ -204,8 +208,15 @@ class _Factors(_Base):
         return s.astype(np.float32, copy=False)
 
     def _reasons(self, x, top):
+        # cosine of item factors, computed once per chunk for the owned x suggested products
         v = self.item_unit_
-        return dense_reasons(x, top, lambda a, b: np.einsum("ij,ij->i", v[a], v[b]))
+        owned, sugg = np.unique(x.tocsr().indices), np.unique(top)
+        block = v[owned] @ v[sugg].T
+        pos_a = np.full(len(v), -1, dtype=np.int64)
+        pos_b = np.full(len(v), -1, dtype=np.int64)
+        pos_a[owned] = np.arange(len(owned))
+        pos_b[sugg] = np.arange(len(sugg))
+        return dense_reasons(x, top, lambda a, b: block[pos_a[a], pos_b[b]])
 
 
 class ImplicitALS(_Factors):

@@ -34,7 +34,7 @@ from .models import Ease, ImplicitALS, ImplicitBPR, SegmentPopularity
 from .recommend import ItemKNN, Popularity, build_matrix, purchase_pairs
 from .repeats import RepeatRule
 
-__all__ = ["CANDIDATES", "POPULARITY_MODELS", "Selection", "Windows", "choose_model",
+__all__ = ["CANDIDATES", "POPULARITY_MODELS", "Selection", "Windows", "choose_model", "decide",
            "evaluated_customers", "lift_interval", "make_candidates", "per_customer_precision",
            "score_candidates", "time_windows"]
 
@@ -233,6 +233,36 @@ class Selection:
     k: int = 10
 
 
+def decide(precision: dict, *, k: int = 10, n_resamples: int = 2000, seed: int = 0
+           ) -> tuple[str, str, str]:
+    """The choice rule on validation figures: ``(chosen, baseline, why)``.
+
+    ``precision`` maps each candidate to its per-customer validation precision@k (same
+    customers, same order). The baseline is the better popularity list (segment popularity on
+    a tie); the best personalised candidate is chosen only when its paired bootstrap interval
+    of the lift over the baseline lies above zero.
+    """
+    mean = {n: float(np.mean(v)) if len(v) else float("nan") for n, v in precision.items()}
+    pops = [n for n in POPULARITY_MODELS if n in precision]
+    baseline = max(pops, key=lambda n: (mean[n], n == "segment popularity"))
+    personal = [n for n in precision if n not in POPULARITY_MODELS]
+    n_cust = len(precision[baseline])
+    if not personal:
+        return baseline, baseline, "no personalised candidate was compared"
+    if n_cust < 2:
+        return baseline, baseline, ("the validation window has no customer who bought both "
+                                    "before and in it")
+    best = max(personal, key=lambda n: mean[n])
+    d, lo, hi = lift_interval(precision[best], precision[baseline], n_resamples=n_resamples,
+                              seed=seed)
+    if lo > 0:
+        return best, baseline, (f"{best} beat {baseline} on the validation window by {d:+.4f} "
+                                f"precision@{k} (95 % CI {lo:+.4f} to {hi:+.4f})")
+    return baseline, baseline, (f"the best personalised candidate, {best}, did not beat "
+                                f"{baseline} on the validation window ({d:+.4f} precision@{k}, "
+                                f"95 % CI {lo:+.4f} to {hi:+.4f})")
+
+
 def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, products=None,
                  k: int = 10, n_resamples: int = 2000, seed: int = 0,
                  keep_recs: bool = False) -> Selection:
@@ -253,23 +283,7 @@ def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, produc
                             n_resamples=n_resamples, seed=seed, keep_recs=keep_recs)
     p = f"precision_at_{k}"
     vm = val["metrics"].set_index("model")
-    pops = [n for n in POPULARITY_MODELS if n in vm.index]
-    baseline = max(pops, key=lambda n: (vm.at[n, p], n == "segment popularity"))
-    personal = [n for n in vm.index if n not in POPULARITY_MODELS]
-    chosen = baseline
-    why = ("no personalised candidate was compared" if not personal else
-           "the validation window has no customer who bought both before and in it")
-    if personal and len(val["who"]["evaluated"]):
-        best = max(personal, key=lambda n: vm.at[n, p])
-        d, lo, hi = lift_interval(val["precision"][best], val["precision"][baseline],
-                                  n_resamples=n_resamples, seed=seed)
-        if lo > 0:
-            chosen = best
-            why = (f"{best} beat {baseline} on the validation window by {d:+.4f} precision@{k} "
-                   f"(95 % CI {lo:+.4f} to {hi:+.4f})")
-        else:
-            why = (f"the best personalised candidate, {best}, did not beat {baseline} on the "
-                   f"validation window ({d:+.4f} precision@{k}, 95 % CI {lo:+.4f} to {hi:+.4f})")
+    chosen, baseline, why = decide(val["precision"], k=k, n_resamples=n_resamples, seed=seed)
     hm = hold["metrics"].set_index("model")
     table = pd.DataFrame({"model": vm.index})
     for col in (p, f"recall_at_{k}", "coverage", "lift", "lift_low", "lift_high"):
@@ -285,8 +299,8 @@ def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, produc
         statement = (f"Personalisation does not pay on this data: {why}. Recommend "
                      + ("popularity within segment (the bestsellers of each needs segment), with "
                         "the reason 'popular in your segment'." if chosen != "popularity" else
-                        "the bestseller list, with the reason 'popular with customers' (there "
-                        "are no needs segments to tailor it by)."))
+                        "the bestseller list, with the reason 'popular with customers' "
+                        "(popularity within segment did not do better here)."))
     elif pays:
         statement = (f"Personalisation pays: {why}; on the holdout, which the choice never saw, "
                      f"{chosen} beats {baseline} by {hl[0]:+.4f} precision@{k} (95 % CI "
