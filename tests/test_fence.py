@@ -261,9 +261,9 @@ def test_widget_opens_at_the_best_fence_and_follows_the_slider(fence):
     assert theme.money(w.current.net_benefit, "EUR") in w.readout.value
     # the chart is drawn on the slider's scale: the fence line sits at the slider's index
     i = int(np.searchsorted(w.scale, k))
-    assert w.figure.layout.shapes[0].x0 == i == w.figure.data[4].x[0]
-    assert w.figure.data[4].y[0] == pytest.approx(w.current.net_benefit)
-    assert f"{k:,} customers inside" in w.figure.layout.title.text
+    assert w.figure.layout.shapes[0].x0 == i == w.figure.layout.shapes[1].xanchor
+    assert w.figure.layout.shapes[1].yanchor == pytest.approx(w.current.net_benefit)
+    assert f"Best fence: {best.customers:,} customers" in w.figure.layout.title.text
     assert w.last_update_seconds < 0.5
     # an exact count off the scale is inserted, and the best-fence button comes back
     w.exact.value = 251

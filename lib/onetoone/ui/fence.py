@@ -417,9 +417,10 @@ def fence_scale(n: int, positions: int = 360, knee: int = 3000, knee_share: floa
 
 
 # Trace order in the widget's chart (updated in place by these positions).
-_W_BENEFIT, _W_COST, _W_NET, _W_BEST, _W_HERE = 0, 1, 2, 3, 4
-# Shapes: the fence line, the break-even line.
-_S_FENCE, _S_BREAK_EVEN = 0, 1
+_W_BENEFIT, _W_COST, _W_NET, _W_BEST = 0, 1, 2, 3
+# Shapes: the fence line, the fence's point on the net-benefit curve, the break-even line. A
+# slider step only moves shapes (plotly's fast relayout path), never traces or the title.
+_S_FENCE, _S_HERE, _S_BREAK_EVEN = 0, 1, 2
 
 
 class FenceWidget(widgets.VBox):
@@ -541,12 +542,11 @@ class FenceWidget(widgets.VBox):
                                  marker={"size": 12, "symbol": "star", "color": PALETTE["good"],
                                          "line": {"color": "white", "width": 1}},
                                  hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="The fence", showlegend=False,
-                                 marker={"size": 12, "color": PALETTE["accent"],
-                                         "line": {"color": "white", "width": 2}},
-                                 hoverinfo="skip"))
         fig.add_shape(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1,
                       line={"color": PALETTE["accent"], "width": 3})
+        fig.add_shape(type="circle", xref="x", yref="y", xsizemode="pixel", ysizemode="pixel",
+                      xanchor=0, yanchor=0, x0=-6, x1=6, y0=-6, y1=6,
+                      fillcolor=PALETTE["accent"], line={"color": "white", "width": 2})
         fig.add_shape(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1,
                       line={"color": PALETTE["muted"], "dash": "dot", "width": 1.5},
                       visible=False)
@@ -576,7 +576,7 @@ class FenceWidget(widgets.VBox):
             self.slider.value = int(keep)
         finally:
             self._busy = False
-        ticks = [k for k in (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+        ticks = [k for k in (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
                  if k < self.fence.n * 0.8] + [self.fence.n]
         with self.figure.batch_update():
             for t, col in ((_W_BENEFIT, "benefit"), (_W_COST, "cost"), (_W_NET, "net_benefit")):
@@ -593,6 +593,18 @@ class FenceWidget(widgets.VBox):
             self.figure.layout.xaxis.update(
                 tickmode="array", tickvals=[self._index(k) for k in ticks],
                 ticktext=[theme.number(k) for k in ticks], range=[-2, len(x) + 1])
+            # the y range shows where the fence can pay, not the cost of managing everybody
+            reach = self.scale <= max(3 * be.widest.customers, 10 * be.best.customers, 100)
+            hi = max(float(curve["benefit"].to_numpy()[reach].max()),
+                     float(self._net.max()), 1.0) * 1.15
+            lo = max(min(float(self._net[reach].min()), -0.15 * hi), -hi)
+            self.figure.layout.yaxis.update(range=[lo, hi])
+            self.figure.layout.title.text = (
+                f"Best fence: {be.best.customers:,} customers, net benefit "
+                f"{theme.money(be.best.net_benefit, self.currency)} a year")
+            self.figure.layout.title.subtitle.text = (
+                f"Ranked by {self.fence.value_label}; benefit, cost and net benefit per year "
+                f"by fence position (orange: the fence as set)")
 
     # -- events ---------------------------------------------------------------------------
     def _on_slider(self, change) -> None:
@@ -649,16 +661,9 @@ class FenceWidget(widgets.VBox):
             finally:
                 self._busy = False
         i = self._index(k)
-        title = (f"{pos.customers:,} customers inside the fence: net benefit "
-                 f"{theme.money(pos.net_benefit, self.currency)} a year, ROI "
-                 f"{theme.percent(pos.roi, 0)}")
-        sub = (f"Ranked by {self.fence.value_label}; {pos.managers:,} customer managers; "
-               f"best fence {self.break_even.best.customers:,} customers")
         with self.figure.batch_update():
             self.figure.layout.shapes[_S_FENCE].update(x0=i, x1=i)
-            self.figure.data[_W_HERE].update(x=[i], y=[pos.net_benefit])
-            self.figure.layout.title.text = title
-            self.figure.layout.title.subtitle.text = sub
+            self.figure.layout.shapes[_S_HERE].update(xanchor=i, yanchor=pos.net_benefit)
         self.last_update_seconds = time.perf_counter() - t0
         return pos
 
@@ -692,7 +697,8 @@ class FenceWidget(widgets.VBox):
              if be.widest.customers else "the fence pays for nobody with these economics"),
         ]
         body = "".join(
-            f"<tr><td style='padding:2px 14px 2px 0;color:{PALETTE['muted']}'>"
+            f"<tr><td style='padding:2px 14px 2px 0;white-space:nowrap;"
+            f"color:{PALETTE['muted']}'>"
             f"{html.escape(k)}</td><td>{v}</td></tr>" for k, v in rows)
         return (f"<table style='font-size:14px;color:{PALETTE['ink']};"
                 f"border-collapse:collapse'>{body}</table>")
