@@ -88,12 +88,12 @@ def test_source_problems_name_the_key(tmp_path):
                  date_format: "dd/mm/yyyy", columns: {product_id: {const: ALL, line_number: true}}}
         """))
     problems = "\n".join(err.value.problems)
-    assert "as_of: Input should be a valid date or datetime, day value is outside expected range " \
-           "(found '2026-06-31')" in problems
+    assert ("as_of: Input should be a valid date or datetime, day value is outside expected range "
+            "(found '2026-06-31')") in problems
     assert "sources[0].encoding: unknown encoding 'klingon'" in problems
     assert "sources[0].date_format: invalid date format '%d/%m/%Q'" in problems
-    assert "sources[0].columns: two source columns are mapped onto one canonical column: " \
-           "['Net', 'Gross'] -> amount" in problems
+    assert ("sources[0].columns: two source columns are mapped onto one canonical column: "
+            "['Net', 'Gross'] -> amount") in problems
     assert "sources[1].thousands: expected" in problems
     assert "sources[1].date_format: invalid date format 'dd/mm/yyyy': it has no % directive" in problems
     assert "exactly one of const, line_number, concat" in problems

@@ -185,8 +185,8 @@ def test_numbers_exactly_as_declared_comma(corpus):
     tx = _table(ws, "transactions", "numbers_comma", "transaction_id")
     assert tx["amount"].to_dict() == {"K1": 1234.5, "K3": 12.5, "K4": 1.5, "K6": 1234.0}
     assert sorted(q["value"]) == ["1 234,50", "1.5", "€ 3,99"]  # the client currency is GBP
-    assert set(q["reason"]) == {"does not match the declared number format (amount; decimal ',', "
-                                "thousands '.')"}
+    assert set(q["reason"]) == {("does not match the declared number format (amount; decimal ',', "
+                                "thousands '.')")}
 
 
 def test_dates_exactly_as_declared(corpus):
@@ -237,8 +237,8 @@ def test_duplicates_are_decided_among_good_rows(corpus):
     tx = _table(ws, "transactions", "dup_after_bad", "transaction_id")
     assert str(tx.loc["L1", "date"].date()) == "2026-01-13"  # the corrected row, not blocked
     dup = q[q["reason"].str.startswith("duplicate")].iloc[0]
-    assert (dup["row"], dup["reason"]) == (4, "duplicate transaction_id within the source "
-                                              "(the row kept is line 3)")
+    assert (dup["row"], dup["reason"]) == (4, ("duplicate transaction_id within the source "
+                                              "(the row kept is line 3)"))
 
 
 def test_true_line_numbers_after_blank_lines_and_quoted_newlines(corpus):
@@ -348,9 +348,9 @@ def test_cli_failures_are_one_line(corpus, capsys):
     assert err.count("\n") == 0 and "corrupt or truncated compressed file" in err
     with pytest.raises(IngestError):
         main(["--debug", "ingest", str(cfg.config_path), "--source", "truncated"])
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
+    holder = subprocess.Popen([sys.executable, "-c", ("import duckdb, sys, time; "
                                f"c = duckdb.connect({str(cfg.workspace_path)!r}); print('ok', flush=True); "
-                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+                               "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ok"
         assert main(["ingest", str(cfg.config_path), "--source", "shifted"]) == 1

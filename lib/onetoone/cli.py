@@ -296,17 +296,17 @@ def explain(exc: BaseException) -> tuple[str, int]:
         if clear is not None:
             return f"error: {clear}", 1
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            return (f"error: the disk is full while writing {path}: free some space and run this "
-                    "again", 1)
+            return ((f"error: the disk is full while writing {path}: free some space and run this "
+                    "again"), 1)
         if isinstance(exc, PermissionError | OSError) and exc.errno in (errno.EACCES, errno.EROFS,
                                                                          errno.EPERM):
-            return (f"error: cannot write {path}: the folder is read-only or not yours; run from "
-                    "a writable copy", 1)
+            return ((f"error: cannot write {path}: the folder is read-only or not yours; run from "
+                    "a writable copy"), 1)
         if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
             return f"error: file not found: {path}", 1
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return (f"error: {type(exc).__name__}: {first} (an unexpected failure; run again with --debug "
-            "for the traceback and report it)", 1)
+    return ((f"error: {type(exc).__name__}: {first} (an unexpected failure; run again with --debug "
+            "for the traceback and report it)"), 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,7 +67,7 @@ class Derived(_Strict):
     sep: str = " "
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Derived":
+    def _one_kind(self) -> Derived:
         kinds = [k for k, on in (("const", self.const is not None), ("line_number", self.line_number),
                                  ("concat", self.concat is not None)) if on]
         if len(kinds) != 1:
@@ -194,7 +194,7 @@ class Source(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _check(self) -> "Source":
+    def _check(self) -> Source:
         if self.table in C.LINKED_TABLES and not self.system:
             raise ValueError(f"a {self.table} source needs `system` (the source system name)")
         return self
@@ -205,7 +205,7 @@ class Source(_Strict):
         return {k: v for k, v in self.columns.items() if isinstance(v, str)}
 
     @property
-    def derived(self) -> dict[str, "Derived"]:
+    def derived(self) -> dict[str, Derived]:
         """Canonical column name -> how it is derived."""
         return {k: v for k, v in self.columns.items() if isinstance(v, Derived)}
 
@@ -497,7 +497,7 @@ class ClientConfig(_Strict):
         return {**DEFAULT_CHANNEL_COSTS, **v}
 
     @model_validator(mode="after")
-    def _unique_sources(self) -> "ClientConfig":
+    def _unique_sources(self) -> ClientConfig:
         names = [s.name for s in self.sources]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -611,8 +611,9 @@ def read_yaml(path: str | Path) -> object:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(path, [f"not UTF-8: byte {exc.start} (line {line}) is "
-                                 f"{data[exc.start:exc.start + 1]!r}; save the YAML as UTF-8"]) from None
+        problem = (f"not UTF-8: byte {exc.start} (line {line}) is "
+                   f"{data[exc.start:exc.start + 1]!r}; save the YAML as UTF-8")
+        raise ConfigError(path, [problem]) from None
     try:
         return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -20,6 +20,7 @@ DuckDB transaction: an interrupted ingest leaves the previous state of that sour
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -28,7 +29,18 @@ from dataclasses import dataclass, field
 from .. import columns as C
 from ..config import ClientConfig, Source
 from ..workspace import Workspace
-from .readers import FILE_COL, ORD_COL, ROW_COL, STAGE, FileRead, IngestError, _lit, _q, stage_source
+from .readers import (
+    FILE_COL,
+    ORD_COL,
+    ROW_COL,
+    STAGE,
+    FileRead,
+    IngestError,
+    _lit,
+    _q,
+    drop_staging,
+    stage_source,
+)
 
 SOURCE_COL = "source"  # config source name, kept on every canonical row (re-ingest replaces by it)
 QUARANTINE = "quarantine"
@@ -36,7 +48,7 @@ INGEST_LOG = "ingest_log"
 QUARANTINE_COLUMNS = ["source", "table", "file", "row", "column", "value", "reason", "action"]
 TYPED = "__ingest_typed"
 ISSUES = "__ingest_issues"
-INGEST_MEMORY_LIMIT = "1GB"
+INGEST_MEMORY_LIMIT = "500MB"
 """DuckDB's memory limit while ingesting: beyond it the staging tables spill to disk, so a
 file ten times larger needs no more memory."""
 
@@ -68,9 +80,9 @@ class SourceResult:
     refused_files: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        lines = [f"{self.source} -> {self.table}: read {self.read:,}, loaded {self.loaded:,}, "
+        lines = [(f"{self.source} -> {self.table}: read {self.read:,}, loaded {self.loaded:,}, "
                  f"quarantined {self.quarantined:,}, values cleared {self.cleared:,} "
-                 f"({self.seconds:.1f} s)"]
+                 f"({self.seconds:.1f} s)")]
         for reason, n in sorted(self.reasons.items(), key=lambda kv: -kv[1]):
             lines.append(f"    {n:>8,}  {reason}")
         for msg in self.refused_files.values():
@@ -210,14 +222,14 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
         ok_a, dbl_a = _q(f"ok_{col.name}"), _q(f"d_{col.name}")
         mid = [(f"s_{col.name}", s),
                (f"ok_{col.name}", f"regexp_full_match({_q('s_' + col.name)}, {_lit(pat)})"),
-               (f"d_{col.name}", f"CASE WHEN {ok_a} THEN "
-                                 f"{_to_double_sql(_q('s_' + col.name), source, native)} END")]
+               (f"d_{col.name}", (f"CASE WHEN {ok_a} THEN "
+                                 f"{_to_double_sql(_q('s_' + col.name), source, native)} END"))]
         ok, dbl = ok_a, dbl_a
         desc = ("a plain number" if native else
                 f"decimal {source.decimal!r}, " + (f"thousands {source.thousands!r}"
                                                    if source.thousands else "no thousands separator"))
-        errs.append((f"{tq} IS NOT NULL AND NOT {ok} AND lower({tq}) IN ('inf', '+inf', '-inf', "
-                     "'infinity', '+infinity', '-infinity', 'nan', '-nan')",
+        errs.append(((f"{tq} IS NOT NULL AND NOT {ok} AND lower({tq}) IN ('inf', '+inf', '-inf', "
+                     "'infinity', '+infinity', '-infinity', 'nan', '-nan')"),
                      f"not a finite number ({col.name})"))
         errs.append((f"{tq} IS NOT NULL AND NOT {ok}",
                      f"does not match the declared number format ({col.name}; {desc})"))
@@ -248,8 +260,8 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
             expected = fmt
         parsed = _q(f"d_{col.name}")
         errs.append((f"{tq} IS NOT NULL AND ({parsed}) IS NULL",
-                     f"does not match the declared date format ({col.name}; {expected}) "
-                     "or is not a real date"))
+                     (f"does not match the declared date format ({col.name}; {expected}) "
+                     "or is not a real date")))
         errs.append((f"({parsed}) < TIMESTAMP '1900-01-01'",
                      f"a date before 1900 ({col.name}): check the declared format {expected}"))
         errs.append((f"({parsed}) >= {as_of_end}",
@@ -268,8 +280,8 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
         parsed = (f"CASE WHEN {tl} IN ({tv}) THEN true WHEN {tl} IN ({fv}) THEN false "
                   + ("WHEN " + tq + " IS NULL THEN false " if blank_false else "") + "END")
         errs.append((f"{tq} IS NOT NULL AND {tl} NOT IN ({tv}) AND {tl} NOT IN ({fv})",
-                     f"not a yes/no value ({col.name}; expected one of "
-                     f"{source.true_values + source.false_values})"))
+                     (f"not a yes/no value ({col.name}; expected one of "
+                     f"{source.true_values + source.false_values})")))
     else:  # pragma: no cover - the data model only uses the types above
         raise AssertionError(col.dtype)
     error = "CASE " + " ".join(f"WHEN {c} THEN {_lit(r)}" for c, r in errs) + " END" if errs else "NULL"
@@ -281,8 +293,9 @@ def _validate(con, cfg: ClientConfig, source: Source, cols: list[str], kinds: di
     canon = {c.name: c for c in C.columns_of(source.table)}
     specs = [_column_sql(canon[c], source, cfg, kinds) for c in cols]
     keep = f"{FILE_COL}, {ROW_COL}, {ORD_COL}"
-    level1 = ", ".join([keep] + [f"{s.text} AS {_q('t_' + s.name)}" for s in specs])
-    tcols = ", ".join(_q("t_" + s.name) for s in specs)
+    level1 = ", ".join([keep] + [f"{s.text} AS {_q('t_' + s.name)}, {_q(s.name)} AS {_q('r_' + s.name)}"
+                                 for s in specs])
+    tcols = ", ".join(f"{_q('t_' + s.name)}, {_q('r_' + s.name)}" for s in specs)
     level2 = ", ".join([keep] + ([tcols] if tcols else [])
                        + [f"{e} AS {_q(a)}" for s in specs for a, e in s.mid[:1]])
     level3 = ", ".join([keep] + ([tcols] if tcols else [])
@@ -291,8 +304,9 @@ def _validate(con, cfg: ClientConfig, source: Source, cols: list[str], kinds: di
     level4 = ", ".join([keep] + ([tcols] if tcols else [])
                        + [_q(a) for s in specs for a, _ in s.mid[:2]]
                        + [f"{e} AS {_q(a)}" for s in specs for a, e in s.mid[2:3]])
-    outer = ", ".join([keep] + [f"{s.parsed} AS {_q('p_' + s.name)}, {s.error} AS {_q('e_' + s.name)}"
-                                for s in specs])
+    outer = ", ".join([keep] + [f"{s.parsed} AS {_q('p_' + s.name)}, {s.error} AS {_q('e_' + s.name)}, "
+                                f"CASE WHEN ({s.error}) IS NOT NULL THEN {_q('r_' + s.name)} END "
+                                f"AS {_q('v_' + s.name)}" for s in specs])
     con.execute(f"DROP TABLE IF EXISTS {TYPED}")
     con.execute(f"CREATE TEMP TABLE {TYPED} AS SELECT {outer} FROM (SELECT {level4} FROM "
                 f"(SELECT {level3} FROM (SELECT {level2} FROM (SELECT {level1} FROM {STAGE}))))")
@@ -321,9 +335,9 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
                 "k INTEGER)")
     for k, s in enumerate(specs):
         con.execute(f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, "
-                    f"{_lit(s.name)}, CAST(g.{_q(s.name)} AS VARCHAR), t.{_q('e_' + s.name)}, '', "
-                    f"{'true' if s.fatal else 'false'}, {k} FROM {TYPED} t JOIN {STAGE} g "
-                    f"USING ({ORD_COL}) WHERE t.{_q('e_' + s.name)} IS NOT NULL")
+                    f"{_lit(s.name)}, t.{_q('v_' + s.name)}, t.{_q('e_' + s.name)}, '', "
+                    f"{'true' if s.fatal else 'false'}, {k} FROM {TYPED} t "
+                    f"WHERE t.{_q('e_' + s.name)} IS NOT NULL")
     # ragged or undecodable rows the CSV reader rejected: fatal, with their true line
     rej = [(-(j * 10_000_000_000 + i + 1), str(r.path), line, col, raw, reason)
            for j, r in enumerate(reads) for i, (line, col, raw, reason) in enumerate(r.rejected)]
@@ -421,9 +435,7 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
         con.execute("ROLLBACK")
         raise
     finally:
-        for t in (TYPED, ISSUES, STAGE, "__ingest_fatal", "__ingest_dupkeys", "__ingest_rejl",
-                  "__ingest_lines", "__ingest_rejects", "__ingest_rejects_scan"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_staging(con)
     if res.quarantined != sum(res.reasons.values()):  # pragma: no cover - a bug, not bad input
         raise AssertionError(f"{source.name}: quarantined {res.quarantined} but reasons count "
                              f"{sum(res.reasons.values())}")
@@ -458,10 +470,8 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
             if echo:
                 print(r.summary(), flush=True)
     finally:
-        try:
+        with contextlib.suppress(Exception):  # the connection may be gone: nothing to restore
             con.execute(f"SET memory_limit = '{before}'")
-        except Exception:  # noqa: BLE001 - the connection may be gone; nothing to restore
-            pass
         if own:
             ws.close()
     return results

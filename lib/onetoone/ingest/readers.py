@@ -20,6 +20,7 @@ import datetime as dt
 import glob
 import gzip
 import io
+import math
 import os
 import re
 import tempfile
@@ -136,7 +137,7 @@ def _scan(source: Source, path: Path, workdir: Path) -> _Scan:
     read_path = path
     if not utf8:
         read_path = workdir / (path.name + ".utf8.csv")
-        out = open(read_path, "w", encoding="utf-8", newline="")
+        out = open(read_path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     try:
         with _open_bytes(path) as fh:
             while True:
@@ -245,14 +246,6 @@ def stage_columns(source: Source) -> list[str]:
     return [c.name for c in C.columns_of(source.table) if c.name in targets or c.required]
 
 
-def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
-    cols = stage_columns(source)
-    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-    con.execute(f"CREATE TEMP TABLE {STAGE} ({FILE_COL} VARCHAR, {ROW_COL} BIGINT, {ORD_COL} BIGINT, "
-                + ", ".join(f"{_q(c)} VARCHAR" for c in cols) + ")")
-    return cols
-
-
 def _expressions(source: Source, present: dict[str, str], cols: list[str], label: str,
                  line_sql: str) -> tuple[dict[str, str], list[str], list[str]]:
     """SQL per staged canonical column from the file's columns; (exprs, missing required, notes)."""
@@ -302,15 +295,16 @@ def _refuse_missing(source: Source, path: Path, names: list[str], missing: list[
             + f" (check sources[{source.name}].columns, delimiter {source.delimiter!r})")
 
 
-def _insert(con, cols: list[str], exprs: dict[str, str], file_label: str, line_sql: str,
-            ord_sql: str, from_sql: str) -> None:
-    sel = ", ".join(f"{exprs[c]}" for c in cols)
-    con.execute(f"INSERT INTO {STAGE} SELECT {_lit(file_label)}, {line_sql}, {ord_sql}"
-                + (f", {sel}" if sel else "") + f" FROM {from_sql}")
+def _insert(parts: list[str], cols: list[str], exprs: dict[str, str], file_label: str,
+            line_sql: str, ord_sql: str, from_sql: str) -> None:
+    """Add one file's SELECT (canonical text columns, file, line, order) to the staging view."""
+    sel = "".join(f", {exprs[c]} AS {_q(c)}" for c in cols)
+    parts.append(f"SELECT {_lit(file_label)} AS {FILE_COL}, CAST({line_sql} AS BIGINT) AS {ROW_COL}, "
+                 f"CAST({ord_sql} AS BIGINT) AS {ORD_COL}{sel} FROM {from_sql}")
 
 
 def read_csv_file(con, cfg: ClientConfig, source: Source, path: Path, cols: list[str],
-                  file_no: int, glob_label: str, workdir: Path) -> FileRead:
+                  file_no: int, glob_label: str, workdir: Path, parts: list[str]) -> FileRead:
     res = FileRead(path)
     scan = _scan(source, path, workdir)
     res.notes += scan.notes
@@ -331,11 +325,11 @@ def read_csv_file(con, cfg: ClientConfig, source: Source, path: Path, cols: list
     colspec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     con.execute(f"DROP TABLE IF EXISTS {REJECTS}")
     con.execute(f"DROP TABLE IF EXISTS {REJECTS}_scan")
-    con.execute("DROP TABLE IF EXISTS __ingest_raw")
+    raw, rejl, lns = (f"__ingest_raw_{file_no}", f"__ingest_rejl_{file_no}", f"__ingest_lines_{file_no}")
     needed = sorted({v for v in present.values()}, key=lambda c: int(c[1:]))
     try:
         con.execute(
-            f"CREATE TEMP TABLE __ingest_raw AS SELECT {', '.join(needed) or 'NULL AS c0'} FROM read_csv("
+            f"CREATE TEMP TABLE {raw} AS SELECT {', '.join(needed) or 'NULL AS c0'} FROM read_csv("
             f"{_lit(scan.read_path)}, header=false, skip={first - 1}, columns={colspec}, "
             f"delim={_lit(source.delimiter)}, quote='\"', escape='\"', auto_detect=false, "
             f"strict_mode=true, store_rejects=true, rejects_table='{REJECTS}', "
@@ -347,21 +341,20 @@ def read_csv_file(con, cfg: ClientConfig, source: Source, path: Path, cols: list
                           f"{msg}") from None
     rej = con.execute(f"SELECT line, column_idx, csv_line, error_type, error_message FROM {REJECTS} "
                       "ORDER BY line").fetchall()
-    good = con.execute("SELECT count(*) FROM __ingest_raw").fetchone()[0]
+    good = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
     records = good + len(rej)
     fast = not scan.blank_lines and records + first - 1 == scan.lines
     if fast:
         lines = [r[0] for r in rej]
         if lines:
-            con.execute("DROP TABLE IF EXISTS __ingest_rejl")
-            con.execute("CREATE TEMP TABLE __ingest_rejl (t BIGINT, k BIGINT)")
-            con.executemany("INSERT INTO __ingest_rejl VALUES (?, ?)",
+            con.execute(f"CREATE TEMP TABLE {rejl} (t BIGINT, k BIGINT)")
+            con.executemany(f"INSERT INTO {rejl} VALUES (?, ?)",
                             [(r - first - j, j + 1) for j, r in enumerate(lines)])
             from_sql = ("(SELECT r.*, r.rowid AS __rid, r.rowid + " + str(first)
-                        + " + coalesce(j.k, 0) AS __line FROM __ingest_raw r ASOF LEFT JOIN "
-                        "__ingest_rejl j ON r.rowid >= j.t)")
+                        + f" + coalesce(j.k, 0) AS __line FROM {raw} r ASOF LEFT JOIN "
+                        f"{rejl} j ON r.rowid >= j.t)")
         else:
-            from_sql = f"(SELECT *, rowid AS __rid, rowid + {first} AS __line FROM __ingest_raw)"
+            from_sql = f"(SELECT *, rowid AS __rid, rowid + {first} AS __line FROM {raw})"
         phys = {r[0]: r[0] for r in rej}
     else:
         starts, duck = _record_lines(source, scan.read_path, first)
@@ -371,13 +364,12 @@ def read_csv_file(con, cfg: ClientConfig, source: Source, path: Path, cols: list
         if len(kept) != good:
             raise IngestError(source, path, f"could not align rows with lines ({good} rows, "
                               f"{len(kept)} records); check the quoting of the file")
-        con.execute("DROP TABLE IF EXISTS __ingest_lines")
-        con.execute("CREATE TEMP TABLE __ingest_lines (i BIGINT, line BIGINT)")
-        con.execute("INSERT INTO __ingest_lines SELECT * FROM (SELECT unnest(range(?)) AS i, "
+        con.execute(f"CREATE TEMP TABLE {lns} (i BIGINT, line BIGINT)")
+        con.execute(f"INSERT INTO {lns} SELECT * FROM (SELECT unnest(range(?)) AS i, "
                     "unnest(?::BIGINT[]) AS line)", [len(kept), kept])
-        from_sql = ("(SELECT r.*, r.rowid AS __rid, l.line AS __line FROM __ingest_raw r "
-                    "JOIN __ingest_lines l ON l.i = r.rowid)")
-    _insert(con, cols, exprs, str(path), "__line", f"{file_no} * 10000000000 + __rid", from_sql)
+        from_sql = (f"(SELECT r.*, r.rowid AS __rid, l.line AS __line FROM {raw} r "
+                    f"JOIN {lns} l ON l.i = r.rowid)")
+    _insert(parts, cols, exprs, str(path), "__line", f"{file_no} * 10000000000 + __rid", from_sql)
     res.rows = good
     n = len(names)
     for line, col_idx, csv_line, etype, emsg in rej:
@@ -395,7 +387,6 @@ def read_csv_file(con, cfg: ClientConfig, source: Source, path: Path, cols: list
             reason = f"unreadable row ({etype.lower()}: {emsg.split(chr(10))[0]})"
         col = names[col_idx - 1] if isinstance(col_idx, int) and 0 < col_idx <= n else None
         res.rejected.append((phys.get(line, line), col, csv_line, reason))
-    con.execute("DROP TABLE IF EXISTS __ingest_raw")
     return res
 
 
@@ -421,7 +412,7 @@ def _record_lines(source: Source, path: Path, first: int) -> tuple[list[int], li
 
 
 def read_parquet_file(con, cfg, source: Source, path: Path, cols: list[str], file_no: int,
-                      glob_label: str, kinds: dict[str, str]) -> FileRead:
+                      glob_label: str, kinds: dict[str, str], parts: list[str]) -> FileRead:
     res = FileRead(path)
     try:
         schema = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()
@@ -452,7 +443,7 @@ def read_parquet_file(con, cfg, source: Source, path: Path, cols: list[str], fil
         if exprs[c] != "NULL" and not exprs[c].startswith("'"):
             exprs[c] = f"CAST({exprs[c]} AS VARCHAR)" if exprs[c].startswith('"') else exprs[c]
     try:
-        _insert(con, cols, exprs, str(path), "(file_row_number + 1)",
+        _insert(parts, cols, exprs, str(path), "(file_row_number + 1)",
                 f"{file_no} * 10000000000 + file_row_number",
                 f"read_parquet({_lit(path)}, file_row_number=true)")
     except duckdb.Error as exc:
@@ -469,7 +460,7 @@ def _excel_text(v, source: Source, fmt: str | None) -> str | None:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
-        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        if isinstance(v, float) and not math.isfinite(v):
             return str(v)
         text = format(Decimal(repr(v)), "f") if isinstance(v, float) else str(v)
         if text.endswith(".0"):
@@ -483,14 +474,14 @@ def _excel_text(v, source: Source, fmt: str | None) -> str | None:
 
 
 def read_excel_file(con, cfg, source: Source, path: Path, cols: list[str], file_no: int,
-                    glob_label: str) -> FileRead:
+                    glob_label: str, parts: list[str]) -> FileRead:
     import openpyxl
     import pandas as pd
 
     res = FileRead(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException...
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises zipfile, KeyError, InvalidFileException...
         raise IngestError(source, path, f"not a readable Excel workbook (.xlsx): {exc}") from None
     try:
         if source.sheet is None:
@@ -530,8 +521,8 @@ def read_excel_file(con, cfg, source: Source, path: Path, cols: list[str], file_
         extra = [v for v in vals[n:] if v is not None and str(v).strip()]
         if extra:
             res.rejected.append((line, None, " | ".join("" if v is None else str(v) for v in vals),
-                                 f"ragged row: values beyond the {n} named columns; nothing was "
-                                 "moved between columns"))
+                                 (f"ragged row: values beyond the {n} named columns; nothing was "
+                                 "moved between columns")))
             continue
         lines.append(line)
         for i in range(n):
@@ -551,10 +542,11 @@ def read_excel_file(con, cfg, source: Source, path: Path, cols: list[str], file_
     frame["__line"] = frame["__line"].astype("int64")
     con.register("__ingest_xl", frame)
     try:
-        _insert(con, cols, exprs, str(path), "__line", f"{file_no} * 10000000000 + __line",
-                "__ingest_xl")
+        con.execute(f"CREATE TEMP TABLE __ingest_xl_{file_no} AS SELECT * FROM __ingest_xl")
     finally:
         con.unregister("__ingest_xl")
+    _insert(parts, cols, exprs, str(path), "__line", f"{file_no} * 10000000000 + __line",
+            f"__ingest_xl_{file_no}")
     res.rows = len(lines)
     return res
 
@@ -563,7 +555,9 @@ def stage_source(con, cfg: ClientConfig, source: Source) -> tuple[list[str], lis
     """Stage every file of a source; (canonical columns, per-file results, native kinds)."""
     files = source_files(cfg, source)
     fmt = source.resolved_format()
-    cols = create_stage(con, source)
+    drop_staging(con)
+    cols = stage_columns(source)
+    parts: list[str] = []
     kinds: dict[str, str] = {}
     reads: list[FileRead] = []
     workdir = Path(tempfile.mkdtemp(prefix="onetoone-ingest-"))
@@ -571,11 +565,11 @@ def stage_source(con, cfg: ClientConfig, source: Source) -> tuple[list[str], lis
         for i, path in enumerate(files):
             label = path.name if len(files) > 1 else ""
             if fmt == "csv":
-                reads.append(read_csv_file(con, cfg, source, path, cols, i, label, workdir))
+                reads.append(read_csv_file(con, cfg, source, path, cols, i, label, workdir, parts))
             elif fmt == "parquet":
-                reads.append(read_parquet_file(con, cfg, source, path, cols, i, label, kinds))
+                reads.append(read_parquet_file(con, cfg, source, path, cols, i, label, kinds, parts))
             else:
-                reads.append(read_excel_file(con, cfg, source, path, cols, i, label))
+                reads.append(read_excel_file(con, cfg, source, path, cols, i, label, parts))
             for p in workdir.iterdir():
                 p.unlink()
     finally:
@@ -586,5 +580,15 @@ def stage_source(con, cfg: ClientConfig, source: Source) -> tuple[list[str], lis
     if len(refused) == len(reads):
         raise IngestError(source, files[0] if len(files) == 1 else cfg.resolve(source.path),
                           "; ".join(r.refused for r in refused))
+    con.execute(f"CREATE TEMP VIEW {STAGE} AS " + " UNION ALL ".join(parts))
     return cols, reads, kinds
+
+
+def drop_staging(con) -> None:
+    """Drop every temporary table and view an ingest made (they all start with __ingest)."""
+    for name, kind in con.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary AND "
+            "starts_with(table_name, '__ingest') UNION ALL SELECT view_name, 'VIEW' FROM "
+            "duckdb_views() WHERE temporary AND starts_with(view_name, '__ingest')").fetchall():
+        con.execute(f"DROP {kind} IF EXISTS {_q(name)}")
 
