@@ -347,6 +347,7 @@ def test_pipeline_runs_before_identify_and_differentiate(tmp_path):
     from onetoone.customize import pipeline
 
     cfg = private_copy(sample_workspace("ingest"), tmp_path)
+    cfg.customize.candidates = ["popularity", "item-knn"]  # the fallback path, not the race
     with Workspace.open(cfg) as ws:
         s = pipeline.run(cfg, ws, echo=False)
         tiers = set(ws.read("tailored_messages")["tier"])
@@ -358,7 +359,7 @@ def test_pipeline_runs_before_identify_and_differentiate(tmp_path):
 
 
 # -- candidates, choice and claims ---------------------------------------------------------------
-def _simulate(tastes: bool, *, customers: int = 2500, products: int = 240, seed: int = 5):
+def _simulate(tastes: bool, *, customers: int = 1500, products: int = 240, seed: int = 5):
     """Two years of purchases; with ``tastes`` each customer buys 80 % from one of 12 subjects,
     without them everybody buys from the same Zipf popularity (popularity is the truth)."""
     rng = np.random.default_rng(seed)
@@ -414,7 +415,7 @@ def test_no_taste_structure_no_personalisation_claim(tmp_path):
                   candidates=["popularity", "item-knn", "ease", "als"])
     rec = _recommend(cfg)
     sel = rec.selection
-    assert sel is not None and sel.who_holdout["n"] > 1000
+    assert sel is not None and sel.who_holdout["n"] > 500
     assert not sel.personalisation_pays
     assert rec.chosen == "popularity"
     assert rec.message.startswith("Personalisation does not pay on this data")
