@@ -107,7 +107,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-TEMPLATE_ROOT = Path(__file__).with_name("voila")
+TEMPLATE_ROOT = Path(__file__).with_name("jupyter")
 """A Jupyter data folder holding the survey's Voila template (``voila/templates/onetoone-survey``)."""
 TEMPLATE = "onetoone-survey"
 CULL_IDLE_SECONDS = 45
@@ -116,7 +116,12 @@ CULL_INTERVAL_SECONDS = 10
 minute) of its last message; the page's close-tab shutdown usually frees it at once."""
 
 
-def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | None = None) -> list[str]:
+DEFAULT_WARM = 3
+"""Preheated kernels kept waiting for respondents (each has the form imported: ~80 MB)."""
+
+
+def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | None = None,
+                  warm: int = DEFAULT_WARM) -> list[str]:
     """The Voila command line for the one survey notebook (never directory mode).
 
     Voila runs with the survey's front door (:mod:`onetoone.readiness.server`: unknown and used
@@ -133,6 +138,9 @@ def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | 
            f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
            f"--MappingKernelManager.cull_interval={CULL_INTERVAL_SECONDS}",
            "--MappingKernelManager.cull_connected=False"]
+    if warm > 0:
+        cmd += ["--VoilaConfiguration.preheat_kernel=True",
+                f"--VoilaConfiguration.default_pool_size={int(warm)}"]
     if token is not None:
         cmd.append(f"--Voila.token={token}")
     return cmd
@@ -161,11 +169,11 @@ def voila_env(config_path: str | Path | None, db_url: str | None = None,
 
 def start_voila(config_path: str | Path, port: int | None = None, ip: str = "127.0.0.1",
                 db_url: str | None = None, log_path: str | Path | None = None,
-                max_kernels: int | None = None) -> subprocess.Popen:
+                max_kernels: int | None = None, warm: int = DEFAULT_WARM) -> subprocess.Popen:
     """Start Voila on the survey notebook in the background (tests, benchmarks)."""
     port = port or free_port(ip)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
-    proc = subprocess.Popen(voila_command(port, ip), cwd=str(paths.ROOT),
+    proc = subprocess.Popen(voila_command(port, ip, warm=warm), cwd=str(paths.ROOT),
                             env=voila_env(config_path, db_url, max_kernels), stdout=log,
                             stderr=subprocess.STDOUT,
                             start_new_session=True)

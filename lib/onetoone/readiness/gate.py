@@ -1,16 +1,19 @@
-"""The survey server's front door: what Voila does with a request before any kernel starts.
+"""The survey server's front door: what happens to a request before any kernel is used.
 
-:func:`survey_gate` is Voila's ``prelaunch_hook`` (installed by :mod:`onetoone.readiness.server`).
-It runs in the Voila server process for every page request, before a kernel is started:
+:func:`admit` and :func:`send_page_start` run in the Voila server process for every page request
+(:class:`onetoone.readiness.server.SurveyHandler`), before a kernel is started or taken from
+the preheated pool:
 
 - a missing, malformed, unknown or already-used token gets its polite page at once (a small
   self-contained HTML page, no kernel, nothing from another host);
 - when ``ONETOONE_SURVEY_MAX_KERNELS`` kernels are already running, a valid link gets the
   "busy, your answers are safe, retry in a minute" page (HTTP 503, ``Retry-After: 60``);
-- otherwise the survey's title goes into the notebook's metadata (the page shows it before the
-  kernel has started) and the ``_xsrf`` cookie is set, so the close-tab shutdown Voila's page
-  sends is accepted (voila-dashboards/voila#1458: without the cookie it is refused and only
-  culling frees the kernel).
+- otherwise the ``_xsrf`` cookie is set, so the close-tab shutdown Voila's page sends is
+  accepted (voila-dashboards/voila#1458: without the cookie it is refused and only culling frees
+  the kernel), and the start of the page (its head and the survey's name, "Preparing your
+  questions") is sent at once: Voila starts the kernel before it renders any of its template,
+  so without this the respondent would look at a blank page for the kernel's start-up. The
+  ``onetoone-survey`` template renders the rest without a second document head.
 
 The store is opened once per server process from ``ONETOONE_DB_URL`` (``survey serve`` sets it).
 """
@@ -115,8 +118,12 @@ def _refuse(handler, kind: str, retry_after: int | None = None):
     raise Finish(message_html(kind))
 
 
-def survey_gate(handler, notebook, cwd):
-    """Voila ``prelaunch_hook``: refuse what needs no kernel, cap kernels, title the page."""
+def admit(handler, pool_size: int = 0):
+    """The respondent a page request may open a form for, or the polite page (``tornado.web.Finish``).
+
+    ``pool_size``: preheated kernels waiting for a respondent (not counted against the cap).
+    Also sets the ``_xsrf`` cookie (the close-tab shutdown sends it back) and the page headers.
+    """
     token = (handler.get_query_argument("token", "") or "")[:100]
     try:
         kind, respondent = classify(token)
@@ -125,14 +132,48 @@ def survey_gate(handler, notebook, cwd):
         _refuse(handler, "unavailable", retry_after=60)
     if kind != "valid":
         _refuse(handler, kind)
-    running = len(handler.kernel_manager.list_kernel_ids())
+    running = len(handler.kernel_manager.list_kernel_ids()) - pool_size
     if running >= max_kernels():
-        log.warning("kernel cap reached (%d running): busy page", running)
+        log.warning("kernel cap reached (%d in use): busy page", running)
         _refuse(handler, "busy", retry_after=60)
     handler.xsrf_token  # noqa: B018 - sets the _xsrf cookie the close-tab shutdown sends back
     handler.set_header("X-Robots-Tag", "noindex")
-    notebook.metadata["title"] = respondent.title
-    return notebook
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    return respondent
 
 
-__all__ = ["DEFAULT_MAX_KERNELS", "MESSAGES", "classify", "max_kernels", "message_html", "survey_gate"]
+def send_page_start(handler, respondent) -> None:
+    """Send the page's head and the survey's name now (Voila sends nothing until its kernel runs)."""
+    handler.write(page_start(respondent.title, handler.base_url))
+    handler.flush()
+
+
+PAGE_START = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<link rel="icon" href="data:;base64,=">
+<style>
+body {{ margin: 0; }}
+#loading {{ display: flex; flex-direction: column; align-items: center; padding-top: 12vh;
+  min-height: 60vh; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2933;
+  text-align: center; }}
+#loading h1 {{ font-size: 1.45em; margin: 0 16px 0.4em; }}
+#loading p {{ color: #52606d; margin: 0; }}
+</style>
+</head>
+<body class="jp-Notebook theme-light" data-base-url="{base}voila/" data-jp-theme-light="true"
+ data-jp-theme-name="JupyterLab Light" data-voila="voila">
+<div id="loading"><h1 class="survey-loading-title">{title}</h1>
+<p id="loading_text" class="survey-loading-text">Preparing your questions&hellip;</p></div>
+"""
+
+
+def page_start(title: str, base_url: str = "/") -> str:
+    """The head of the survey page and its loading block, sent before the kernel starts."""
+    return PAGE_START.format(title=html.escape(title), base=html.escape(base_url or "/"))
+
+
+__all__ = ["DEFAULT_MAX_KERNELS", "MESSAGES", "admit", "classify", "max_kernels", "message_html",
+           "page_start", "send_page_start"]

@@ -1,8 +1,16 @@
 """Voila with the survey's front door: ``python -m onetoone.readiness.server NOTEBOOK [voila options]``.
 
-The same Voila application ``python -m voila`` runs, with :func:`onetoone.readiness.gate.survey_gate`
-as its ``prelaunch_hook`` (a Python callable, which voila.json cannot carry). ``onetoone survey
-serve`` and the tests start the survey this way (see :func:`onetoone.readiness.admin.voila_command`).
+The same Voila application ``python -m voila`` runs, with its page handler replaced by
+:class:`SurveyHandler`: every request goes through :func:`onetoone.readiness.gate.admit` (an
+unknown, malformed or used link, or a full server, gets its polite page and no kernel) and then
+gets the page's head and the survey's name at once, before Voila takes a kernel.
+
+Preheated kernels (``--VoilaConfiguration.preheat_kernel=True``, pool size
+``--VoilaConfiguration.default_pool_size``) are how a respondent's form appears within seconds:
+a pooled kernel has already imported the form and waits in ``voila.utils.get_query_string()``
+for the request (see :func:`onetoone.ui.survey.survey_app`). Voila refuses a ``prelaunch_hook``
+with preheating, hence the handler. ``onetoone survey serve`` and the tests start the survey
+this way (:func:`onetoone.readiness.admin.voila_command`).
 """
 
 from __future__ import annotations
@@ -10,16 +18,35 @@ from __future__ import annotations
 import sys
 
 from voila.app import Voila
+from voila.tornado.handler import TornadoVoilaHandler
 
-from .gate import survey_gate
+from .gate import admit, send_page_start
+
+
+class SurveyHandler(TornadoVoilaHandler):
+    """Voila's page handler behind the survey's front door."""
+
+    async def get(self, path=None):
+        try:
+            pool = self.kernel_manager.get_pool_size(self.notebook_path or path)
+        except AttributeError:
+            pool = 0
+        respondent = admit(self, pool_size=pool)
+        send_page_start(self, respondent)
+        return await super().get(path)
 
 
 class SurveyVoila(Voila):
-    """Voila whose every page request goes through :func:`survey_gate` first."""
+    """Voila whose page requests go through :class:`SurveyHandler`."""
 
-    def initialize(self, argv=None):
-        super().initialize(argv)
-        self.voila_configuration.prelaunch_hook = survey_gate
+    def init_handlers(self):
+        handlers = super().init_handlers()
+        out = []
+        for h in handlers:
+            if isinstance(h, tuple) and len(h) >= 2 and h[1] is TornadoVoilaHandler:
+                h = (h[0], SurveyHandler, *h[2:])
+            out.append(h)
+        return out
 
 
 def main(argv: list[str] | None = None) -> None:

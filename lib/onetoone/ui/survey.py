@@ -590,10 +590,19 @@ def survey_app(config: str | os.PathLike | None = None,
         so the kernel does not parse the config), else ``$ONETOONE_CONFIG``.
     environ
         Where ``QUERY_STRING`` (set by Voila from the link) and the variables above are read.
+        Without it, in a kernel Voila preheated (``VOILA_PREHEAT=True``), the call waits for
+        the respondent's request with ``voila.utils.get_query_string()``.
     """
     env = os.environ if environ is None else environ
     harden_kernel(env.get("ONETOONE_SURVEY_LOG"))
-    token = token_from_query(env.get("QUERY_STRING", ""))
+    if environ is None and env.get("VOILA_PREHEAT") == "True":
+        # a preheated kernel: the form module is imported, the request has not come yet
+        from voila.utils import get_query_string
+
+        query = get_query_string()
+    else:
+        query = env.get("QUERY_STRING", "")
+    token = token_from_query(query)
     if not token:
         return message_page("Survey link needed",
                             "Please open the survey with the personal link you received.")
