@@ -184,6 +184,11 @@ def test_masker_masks_contact_and_identifier_columns_and_keeps_the_rest():
     assert out["card_number"][0] == "****1111" and pd.isna(out["card_number"][1])
     assert list(out["customer_id"]) == ["C1", "C2"] and out["revenue"][0] == 7700900123.45
     assert df["email"][0] == "ann.lee@example.org"  # the caller's frame is untouched
+    # a contact value in a column not named for it (a blocking key) is masked too
+    keys = masking.mask_frame(pd.DataFrame({"largest block": ["ann.lee@example.org", "smith",
+                                                              "07700 900123", "2026-09-30"]}))
+    assert keys["largest block"].tolist() == ["a***@example.org", "smith", "********123",
+                                              "2026-09-30"]
 
 
 def test_campaign_export_uses_the_same_masker():

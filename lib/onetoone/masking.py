@@ -84,16 +84,48 @@ def mask_value(value, kind: str):
     return s
 
 
+_EMAIL_VALUE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_PHONE_VALUE = re.compile(r"\+?[\d\s().\-]{9,}")
+
+
+def value_kind(value) -> str | None:
+    """'email' or 'phone' for a text value that is one (in a column not named as contact data:
+    a blocking key, a search result, a free-text field holding an address)."""
+    if not isinstance(value, str):
+        return None
+    v = value.strip()
+    if _EMAIL_VALUE.fullmatch(v):
+        return "email"
+    if _PHONE_VALUE.fullmatch(v) and sum(ch.isdigit() for ch in v) >= 9:
+        return "phone"
+    return None
+
+
+def _is_text(series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+
+
 def mask_frame(df, columns: dict[str, str] | None = None):
-    """A copy of ``df`` with its contact and identifier columns masked (``df`` when none)."""
+    """A copy of ``df`` with its contact and identifier columns masked (``df`` when none).
+
+    Columns are chosen by name (:func:`column_kind`); in the other text columns, a value that
+    is an email address or a phone number on its own is masked too.
+    """
     kinds = columns if columns is not None else {c: k for c in df.columns
                                                  if (k := column_kind(c)) is not None}
     kinds = {c: k for c, k in kinds.items() if c in df.columns}
-    if not kinds:
+    text_cols = [c for c in df.columns if c not in kinds and _is_text(df[c])] \
+        if columns is None else []
+    found = {c for c in text_cols if any(value_kind(v) for v in df[c].to_numpy())}
+    if not kinds and not found:
         return df
     out = df.copy()
     for col, kind in kinds.items():
         out[col] = [mask_value(v, kind) for v in out[col].to_numpy()]
+    for col in found:
+        out[col] = [mask_value(v, k) if (k := value_kind(v)) else v for v in out[col].to_numpy()]
     return out
 
 
