@@ -360,7 +360,10 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
         _c("rule", "str", "blocking rule"), _c("comparisons", "int", "pairs it generates"),
         _c("largest_block", "str", "key of its largest block"),
         _c("largest_block_records", "int", "records in that block"),
-        _c("largest_block_comparisons", "int", "pairs in that block")),
+        _c("largest_block_comparisons", "int", "pairs in that block"),
+        _c("new_comparisons", "int", "pairs this rule adds to the rules before it"),
+        _c("cumulative_comparisons", "int", "pairs from this rule and the rules before it"),
+        _c("estimated", "bool", "the counts are estimated from a record sample (above 2M pairs)")),
     "link_overrides": _o(
         "identify", "must-link / cannot-link decisions (never overwritten by a run)",
         _c("record_key_l", "str", "one record"), _c("record_key_r", "str", "the other record"),
