@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sample_support import sample_workspace
@@ -137,10 +138,14 @@ def test_list_thresholds_from_the_config_reach_the_lists(tmp_path):
     cfg = sample_workspace("differentiate")
     with Workspace(cfg.workspace_path, read_only=True) as ws:
         value = customer_history(cfg, ws)
-    base, _ = assemble(cfg, value, None, None)
+        cv = ws.read("customer_value").set_index(C.CUSTOMER_ID)
+    # the stage's own lifetime values, so that potential has something to rank
+    clv = SimpleNamespace(summary=cv[[C.FREQUENCY, C.RECENCY, C.AGE_T, C.MONETARY_VALUE]],
+                          predictions=cv[[C.P_ALIVE, C.EXPECTED_PURCHASES, C.CLV]])
+    base, _ = assemble(cfg, value, clv, None)
     loose = cfg.model_copy(deep=True)
     loose.lists = WorkshopLists(decliner_ratio=0.9, lost_window_months=6, potential_percentile=0.6)
-    more, _ = assemble(loose, value, None, None)
+    more, _ = assemble(loose, value, clv, None)
     assert more["is_decliner"].sum() > base["is_decliner"].sum() > 0
     assert more["is_lost_valuable"].sum() > base["is_lost_valuable"].sum() > 0
     assert more["unrealised_potential"].sum() < base["unrealised_potential"].sum()
