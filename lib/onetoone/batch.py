@@ -320,9 +320,9 @@ def _scorecard_section(cfg, client_dir: Path) -> dict:
         res.to_csv(client_dir / "pilot_vs_control.csv", index=False)
         shown = pd.DataFrame({
             "measure": res["measure"],
-            "pilot": [F.money(v, cfg.currency, 2) if "revenue" in m else F.number(v, 2)
+            "pilot": [F.money(v, cfg.currency, 2) if C.REVENUE in m else F.number(v, 2)
                       for m, v in zip(res["measure"], res["pilot"])],
-            "control": [F.money(v, cfg.currency, 2) if "revenue" in m else F.number(v, 2)
+            "control": [F.money(v, cfg.currency, 2) if C.REVENUE in m else F.number(v, 2)
                         for m, v in zip(res["measure"], res["control"])],
             "difference": [F.number(v, 2) for v in res["difference"]],
             "95 % interval": [f"{F.number(lo, 2)} to {F.number(hi, 2)}"

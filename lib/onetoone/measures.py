@@ -95,7 +95,7 @@ def customer_period_activity(ws: Workspace, cfg: ClientConfig, ps: list[Period])
     for f in frames[1:]:
         out = out.merge(f, on=[C.CUSTOMER_ID, "__period"], how="outer")
     out = out.rename(columns={"__period": "period"})
-    for col in ("revenue", "orders", "categories", C.COST_TO_SERVE, "contacts", "satisfaction_sum",
+    for col in (C.REVENUE, C.ORDERS, "categories", C.COST_TO_SERVE, "contacts", "satisfaction_sum",
                 "satisfaction_n"):
         if col not in out:
             out[col] = 0.0
@@ -140,18 +140,18 @@ def scorecard(cfg: ClientConfig, ws: Workspace) -> tuple[pd.DataFrame, dict]:
     rows = []
     groups = (INSIDE, REST, ALL) if inside else (ALL,)  # nothing is inside an empty fence
     for p in ps[:-1]:
-        prev = act[(act["period"] == p.index + 1) & (act["revenue"] > 0)]
+        prev = act[(act["period"] == p.index + 1) & (act[C.REVENUE] > 0)]
         cur = act[act["period"] == p.index]
         for group in groups:
             sel = cur if group == ALL else cur[cur["group"] == group]
-            buyers = sel[sel["revenue"] > 0]
+            buyers = sel[sel[C.REVENUE] > 0]
             n = len(buyers)
             pv = prev if group == ALL else prev[prev["group"] == group]
             retained = pv[C.CUSTOMER_ID].isin(buyers[C.CUSTOMER_ID]).mean() if len(pv) else np.nan
             sat_n = sel["satisfaction_n"].sum()
             vals = {
                 "active_customers": float(n),
-                "revenue_per_customer": buyers["revenue"].sum() / n if n else np.nan,
+                "revenue_per_customer": buyers[C.REVENUE].sum() / n if n else np.nan,
                 "categories_per_customer": buyers["categories"].mean() if n else np.nan,
                 "cost_to_serve_per_customer": sel[C.COST_TO_SERVE].sum() / n if n else np.nan,
                 "satisfaction": sel["satisfaction_sum"].sum() / sat_n if sat_n else np.nan,
@@ -245,9 +245,9 @@ def pilot_vs_control(cfg: ClientConfig, ws: Workspace, n_boot: int = 2000,
     else:
         base[C.TIER] = "all"
     base[C.TIER] = base[C.TIER].fillna("unknown")
-    base = base.merge(pre.rename(columns={"revenue": "pre_revenue", "orders": "pre_orders"}),
+    base = base.merge(pre.rename(columns={C.REVENUE: "pre_revenue", C.ORDERS: "pre_orders"}),
                       on=C.CUSTOMER_ID, how="left")
-    base = base.merge(post.rename(columns={"revenue": "post_revenue", "orders": "post_orders"}),
+    base = base.merge(post.rename(columns={C.REVENUE: "post_revenue", C.ORDERS: "post_orders"}),
                       on=C.CUSTOMER_ID, how="left").fillna({"pre_revenue": 0.0, "post_revenue": 0.0,
                                                              "pre_orders": 0, "post_orders": 0})
     base["is_pilot"] = base[C.CUSTOMER_ID].isin(pilot)

@@ -81,10 +81,10 @@ def tailored_messages(profile: pd.DataFrame, recommendations: pd.DataFrame | Non
         df["reason"] = None
     df["subject_fav"] = None
     if pairs is not None and products is not None and C.SUBJECT in products:
-        p = pairs[[customer_id, product_id, "orders"]].merge(
+        p = pairs[[customer_id, product_id, C.ORDERS]].merge(
             products[[product_id, C.SUBJECT]], on=product_id)
-        fav = (p.groupby([customer_id, C.SUBJECT])["orders"].sum().reset_index()
-               .sort_values([customer_id, "orders", C.SUBJECT], ascending=[True, False, True])
+        fav = (p.groupby([customer_id, C.SUBJECT])[C.ORDERS].sum().reset_index()
+               .sort_values([customer_id, C.ORDERS, C.SUBJECT], ascending=[True, False, True])
                .drop_duplicates(customer_id).set_index(customer_id)[C.SUBJECT])
         fav.index = fav.index.astype(str)
         df["subject_fav"] = df[customer_id].map(fav)

@@ -313,7 +313,7 @@ def pick_customer(profile: pd.DataFrame | None, recs: pd.DataFrame | None,
         p = with_conf if len(with_conf) else p
     if not len(p):
         return None
-    order = p.assign(_mvc=p[C.TIER] == "MVC").sort_values(["_mvc", "revenue"],
+    order = p.assign(_mvc=p[C.TIER] == "MVC").sort_values(["_mvc", C.REVENUE],
                                                         ascending=[False, False])
     return str(order[C.CUSTOMER_ID].iloc[0])
 

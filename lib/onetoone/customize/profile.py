@@ -64,8 +64,8 @@ def customer_profile(ws: Workspace, *, cfg=None, mvc_share: float = 0.05,
     base[C.CUSTOMER_ID] = base[C.CUSTOMER_ID].astype(str)
     values, source = customer_tiers(
         _config_for(ws, cfg, mvc_share, bz_max_contribution), ws,
-        columns=("revenue", C.CONTRIBUTION, SEGMENT, SEGMENT_NAME, C.CLV, C.POTENTIAL))
-    base = base.merge(values[[c for c in values.columns if c in (C.CUSTOMER_ID, "revenue",
+        columns=(C.REVENUE, C.CONTRIBUTION, SEGMENT, SEGMENT_NAME, C.CLV, C.POTENTIAL))
+    base = base.merge(values[[c for c in values.columns if c in (C.CUSTOMER_ID, C.REVENUE,
                                                                    C.CONTRIBUTION)]],
                       on=C.CUSTOMER_ID, how="left")
     people = None
@@ -95,7 +95,7 @@ def customer_profile(ws: Workspace, *, cfg=None, mvc_share: float = 0.05,
         modal.index = modal.index.astype(str)
         df[C.REGION] = df[C.REGION].fillna(df[C.CUSTOMER_ID].map(modal))
     df[C.REGION] = df[C.REGION].fillna("(unknown)")
-    extra = [c for c in values.columns if c not in ("revenue", C.CONTRIBUTION)]
+    extra = [c for c in values.columns if c not in (C.REVENUE, C.CONTRIBUTION)]
     df = df.merge(values[extra], on=C.CUSTOMER_ID, how="left")
     df[TIER] = df[TIER].fillna("maintain")  # bought after customer_value was written
     if source == "differentiate" and SEGMENT in df:

@@ -36,7 +36,7 @@ __all__ = [
     "repeat_categories",
 ]
 
-ORDERS = "orders"
+ORDERS = C.ORDERS
 LAST_DATE = "last_date"
 REASON_PRODUCT = C.REASON_PRODUCT_ID
 REASON = "reason"

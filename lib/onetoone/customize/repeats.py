@@ -22,7 +22,7 @@ from .. import columns as C
 
 __all__ = ["RepeatRule", "repeat_rule"]
 
-ORDERS = "orders"
+ORDERS = C.ORDERS
 
 
 @dataclass(frozen=True)

@@ -110,13 +110,13 @@ def _finish_summary(
 ) -> pd.DataFrame:
     """From n, first, last (period day numbers), total, first_amount to the summary columns."""
     out = pd.DataFrame(index=per_customer.index)
-    out["frequency"] = (per_customer["n"] - 1).astype(float)
-    out["recency"] = (per_customer["last"] - per_customer["first"]) / unit_days
+    out[C.FREQUENCY] = (per_customer["n"] - 1).astype(float)
+    out[C.RECENCY] = (per_customer["last"] - per_customer["first"]) / unit_days
     out["T"] = (end_period - per_customer["first"]) / unit_days
     if has_amount:
         repeats = per_customer["n"] - 1
         rep_amount = per_customer["total"] - per_customer["first_amount"]
-        out["monetary_value"] = np.where(
+        out[C.MONETARY_VALUE] = np.where(
             repeats > 0, rep_amount / repeats.where(repeats > 0, 1), 0.0
         )
     out.index.name = customer_col
@@ -470,8 +470,8 @@ class BGNBD:
             The likelihood could not be maximised.
         """
         index = frequency.index if isinstance(frequency, pd.Series) else None
-        x = _as_array(frequency, "frequency")
-        tx = _as_array(recency, "recency")
+        x = _as_array(frequency, C.FREQUENCY)
+        tx = _as_array(recency, C.RECENCY)
         TT = _as_array(T, "T")
         w = np.ones_like(x) if weights is None else _as_array(weights, "weights")
         if not (len(x) == len(tx) == len(TT) == len(w)):
@@ -544,8 +544,8 @@ class BGNBD:
         Equation (10) of Fader, Hardie & Lee (2005); ``t`` is a scalar or one per customer.
         """
         r, alpha, a, b = self._p()
-        x = _as_array(frequency, "frequency")
-        tx = _as_array(recency, "recency")
+        x = _as_array(frequency, C.FREQUENCY)
+        tx = _as_array(recency, C.RECENCY)
         TT = _as_array(T, "T")
         tt = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -572,8 +572,8 @@ class BGNBD:
     def probability_alive(self, frequency, recency, T):
         """P(customer still active | history), equation (13) of the paper."""
         r, alpha, a, b = self._p()
-        x = _as_array(frequency, "frequency")
-        tx = _as_array(recency, "recency")
+        x = _as_array(frequency, C.FREQUENCY)
+        tx = _as_array(recency, C.RECENCY)
         TT = _as_array(T, "T")
         with np.errstate(divide="ignore", over="ignore"):
             log_ratio = (
@@ -665,8 +665,8 @@ class GammaGamma:
             self, with ``params_``.
         """
         index = frequency.index if isinstance(frequency, pd.Series) else None
-        x = _as_array(frequency, "frequency")
-        m = _as_array(monetary_value, "monetary_value")
+        x = _as_array(frequency, C.FREQUENCY)
+        m = _as_array(monetary_value, C.MONETARY_VALUE)
         w = np.ones_like(x) if weights is None else _as_array(weights, "weights")
         if not (len(x) == len(m) == len(w)):
             raise ValueError(
@@ -721,8 +721,8 @@ class GammaGamma:
         With frequency 0 this is the population mean p v / (q - 1).
         """
         p, q, v = self._p()
-        x = _as_array(frequency, "frequency")
-        m = np.nan_to_num(_as_array(monetary_value, "monetary_value"))
+        x = _as_array(frequency, C.FREQUENCY)
+        m = np.nan_to_num(_as_array(monetary_value, C.MONETARY_VALUE))
         m = np.where(x > 0, m, 0.0)
         out = p * (v + x * m) / (p * x + q - 1)
         return _wrap(out, frequency, C.EXPECTED_VALUE)
@@ -788,10 +788,10 @@ def customer_lifetime_value(
         raise ValueError(f"horizon_months must be a whole number >= 1; found {horizon_months}")
     if not 0 <= annual_discount_rate < 1:
         raise ValueError(f"annual_discount_rate must be in [0, 1); found {annual_discount_rate}")
-    x = _as_array(frequency, "frequency")
-    tx = _as_array(recency, "recency")
+    x = _as_array(frequency, C.FREQUENCY)
+    tx = _as_array(recency, C.RECENCY)
     TT = _as_array(T, "T")
-    m = _as_array(monetary_value, "monetary_value")
+    m = _as_array(monetary_value, C.MONETARY_VALUE)
     value = np.asarray(gg.conditional_expected_value(x, m)) * margin
     # evaluate the expensive hypergeometric terms once per (frequency, recency, T) pattern
     keys = pd.DataFrame({"x": x, "tx": tx, "T": TT})
@@ -827,8 +827,8 @@ def predict_clv(
         On the summary's index: ``p_alive``, ``expected_purchases`` (undiscounted, over the
         horizon), ``expected_value`` (per purchase) and ``clv`` (discounted, margin applied).
     """
-    f, r, T = summary["frequency"], summary["recency"], summary["T"]
-    m = summary["monetary_value"] if "monetary_value" in summary else pd.Series(0.0, f.index)
+    f, r, T = summary[C.FREQUENCY], summary[C.RECENCY], summary["T"]
+    m = summary[C.MONETARY_VALUE] if C.MONETARY_VALUE in summary else pd.Series(0.0, f.index)
     horizon = horizon_months * _periods_per_month(time_unit)
     return pd.DataFrame(
         {
@@ -933,11 +933,11 @@ def calibration_holdout(
             f"the holdout period is empty: calibration_end {calibration_end} and "
             f"observation_end {observation_end} fall in one {freq} period"
         )
-    model = BGNBD(penalizer=penalizer).fit(data["frequency"], data["recency"], data["T"])
+    model = BGNBD(penalizer=penalizer).fit(data[C.FREQUENCY], data[C.RECENCY], data["T"])
     data["predicted_holdout"] = model.expected_purchases(
-        data["duration_holdout"], data["frequency"], data["recency"], data["T"]
+        data["duration_holdout"], data[C.FREQUENCY], data[C.RECENCY], data["T"]
     )
-    bins = np.minimum(data["frequency"].to_numpy(int), max_bin)
+    bins = np.minimum(data[C.FREQUENCY].to_numpy(int), max_bin)
     labels = [str(i) for i in range(max_bin)] + [f"{max_bin}+"]
     grouped = data.groupby(bins)
     table = pd.DataFrame(

@@ -428,14 +428,14 @@ class PicketFence:
                 "value": vals,
                 "value_basis": self.value_name,
                 "rank": np.arange(1, k + 1),
-                "manager": names[who],
+                C.MANAGER: names[who],
             }
         )
         load = np.bincount(who, weights=vals, minlength=m)
         count = np.bincount(who, minlength=m)
         portfolios = pd.DataFrame(
             {
-                "manager": names,
+                C.MANAGER: names,
                 "customers": count,
                 "value": load,
                 "value_share": load / load.sum() if load.sum() else np.nan,

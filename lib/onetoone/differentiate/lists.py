@@ -89,7 +89,7 @@ def lost_valuable(
     min_orders: int = 2,
     before_col: str = C.REVENUE_BEFORE_12M,
     last_col: str = C.LAST_PURCHASE,
-    orders_col: str = "orders",
+    orders_col: str = C.ORDERS,
 ) -> pd.DataFrame:
     """Customers valuable before and without a purchase in the last ``months`` months.
 

@@ -57,15 +57,15 @@ __all__ = [
     "segment_needs",
 ]
 
-FEATURE_GROUPS = ("category", "channel", "price", "service", "recency")
+FEATURE_GROUPS = ("category", "channel", "price", "service", C.RECENCY)
 """The behaviour feature groups, in the order they are reported."""
 
 DEFAULT_GROUP_WEIGHTS: dict[str, float] = {
-    "category": 3.0, "channel": 0.3, "price": 1.5, "service": 0.5, "recency": 0.0}
+    "category": 3.0, "channel": 0.3, "price": 1.5, "service": 0.5, C.RECENCY: 0.0}
 """Total weight of each feature group in the clustering (see the module docstring)."""
 
 _PREFIX = {"cat_": "category", "chan_": "channel", "price_": "price", "service_": "service",
-           "recency_": "recency"}
+           "recency_": C.RECENCY}
 
 
 def feature_group(column: str) -> str:

@@ -108,7 +108,7 @@ class Differentiation:
         tiers = self.tiers.counts()
         out = {
             "customers": len(cv),
-            "revenue": round(float(cv["revenue"].sum()), 2),
+            C.REVENUE: round(float(cv[C.REVENUE].sum()), 2),
             C.CONTRIBUTION: round(float(cv[C.CONTRIBUTION].sum()), 2),
             "clv_total": round(float(cv[C.CLV].sum()), 2),
             "gini_clv": round(self.skew["gini"], 4),
@@ -203,20 +203,20 @@ def lifetime_value(cfg: ClientConfig, ws: Workspace, margin_rate: float = 1.0) -
     buys = purchases(tx)
     notes: list[str] = []
     summary = rfm_summary(buys, observation_end=cfg.as_of, time_unit=TIME_UNIT, freq="D")
-    if len(summary) < 20 or (summary["frequency"] > 0).sum() < 10:
+    if len(summary) < 20 or (summary[C.FREQUENCY] > 0).sum() < 10:
         raise ConvergenceError(
             f"lifetime_value: {len(summary)} customers with purchases, "
             f"{int((summary['frequency'] > 0).sum())} with a repeat purchase; BG/NBD needs "
             f"hundreds. Check that transactions carry customer record ids")
-    bg = BGNBD().fit(summary["frequency"], summary["recency"], summary["T"])
+    bg = BGNBD().fit(summary[C.FREQUENCY], summary[C.RECENCY], summary["T"])
     gg = GammaGamma()
     try:
-        gg.fit(summary["frequency"], summary["monetary_value"])
+        gg.fit(summary[C.FREQUENCY], summary[C.MONETARY_VALUE])
     except ConvergenceError as exc:
-        cap = summary.loc[summary["frequency"] > 0, "monetary_value"].quantile(0.99)
+        cap = summary.loc[summary[C.FREQUENCY] > 0, C.MONETARY_VALUE].quantile(0.99)
         notes.append(f"Gamma-Gamma did not fit on raw spend ({exc}); refitted with spend per "
                      f"purchase capped at the 99th percentile ({cap:,.2f})")
-        gg = GammaGamma().fit(summary["frequency"], summary["monetary_value"].clip(upper=cap))
+        gg = GammaGamma().fit(summary[C.FREQUENCY], summary[C.MONETARY_VALUE].clip(upper=cap))
     pred = predict_clv(summary, bg, gg, horizon_months=cfg.clv.horizon_months,
                        annual_discount_rate=cfg.clv.annual_discount_rate, time_unit=TIME_UNIT,
                        margin=margin_rate)
@@ -270,15 +270,15 @@ def assemble(cfg: ClientConfig, value: pd.DataFrame, clv: LifetimeValue | None,
     if clv is not None:
         s = clv.summary.reindex(cv.index)
         p = clv.predictions.reindex(cv.index)
-        cv["frequency"] = s["frequency"].fillna(0.0)
-        cv["recency"] = s["recency"].fillna(0.0)
+        cv[C.FREQUENCY] = s[C.FREQUENCY].fillna(0.0)
+        cv[C.RECENCY] = s[C.RECENCY].fillna(0.0)
         cv["T"] = s["T"]
-        cv["monetary_value"] = s["monetary_value"].fillna(0.0)
+        cv[C.MONETARY_VALUE] = s[C.MONETARY_VALUE].fillna(0.0)
         cv[C.P_ALIVE] = p[C.P_ALIVE]
         cv[C.EXPECTED_PURCHASES] = p[C.EXPECTED_PURCHASES].fillna(0.0)
         cv[C.CLV] = p[C.CLV].fillna(0.0)
     else:
-        for col in ("frequency", "recency", "T", "monetary_value", C.P_ALIVE):
+        for col in (C.FREQUENCY, C.RECENCY, "T", C.MONETARY_VALUE, C.P_ALIVE):
             cv[col] = np.nan
         cv[C.EXPECTED_PURCHASES] = 0.0
         cv[C.CLV] = 0.0
@@ -287,7 +287,7 @@ def assemble(cfg: ClientConfig, value: pd.DataFrame, clv: LifetimeValue | None,
         names = {**segments.names, NO_PURCHASE_SEGMENT: NO_PURCHASE_NAME}
         cv[C.SEGMENT_NAME] = cv[C.SEGMENT].map(names)
     else:  # no needs segments: buyers are not segmented, the rest have not bought yet
-        bought = cv["orders"].fillna(0) > 0
+        bought = cv[C.ORDERS].fillna(0) > 0
         cv[C.SEGMENT] = np.where(bought, NOT_SEGMENTED, NO_PURCHASE_SEGMENT)
         cv[C.SEGMENT_NAME] = np.where(bought, NOT_SEGMENTED_NAME, NO_PURCHASE_NAME)
     cv["profile"] = tenure_band(cv[C.FIRST_PURCHASE], cfg.as_of)
@@ -353,7 +353,7 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
     seconds["value"] = time.perf_counter() - t0
     say(f"  value: {len(value):,} customers, revenue {value['revenue'].sum():,.0f} "
         f"{cfg.currency} ({seconds['value']:.1f} s)")
-    rev = float(value["revenue"].sum())
+    rev = float(value[C.REVENUE].sum())
     margin_rate = float(np.clip(value[C.GROSS_MARGIN].sum() / rev, 0, 1)) if rev > 0 else 1.0
     t0 = time.perf_counter()
     clv: LifetimeValue | None
@@ -401,11 +401,11 @@ def differentiate(cfg: ClientConfig, ws: Workspace, *, k_range=(3, 8), random_st
 
 
 CUSTOMER_VALUE_COLUMNS = [
-    C.CUSTOMER_ID, "revenue", C.GROSS_MARGIN, C.COST_TO_SERVE, C.CONTRIBUTION, "orders",
+    C.CUSTOMER_ID, C.REVENUE, C.GROSS_MARGIN, C.COST_TO_SERVE, C.CONTRIBUTION, C.ORDERS,
     C.FIRST_PURCHASE, C.LAST_PURCHASE, C.REVENUE_12M, C.REVENUE_PREV_12M, C.REVENUE_BEFORE_12M,
     "gross_margin_12m", "cost_to_serve_12m", "contribution_12m",
-    "returned_orders", "returns_value", "contacts", "inbound_contacts", "complaints",
-    "frequency", "recency", "T", "monetary_value", C.P_ALIVE, C.EXPECTED_PURCHASES, C.CLV,
+    C.RETURNED_ORDERS, C.RETURNS_VALUE, "contacts", C.INBOUND_CONTACTS, "complaints",
+    C.FREQUENCY, C.RECENCY, "T", C.MONETARY_VALUE, C.P_ALIVE, C.EXPECTED_PURCHASES, C.CLV,
     "profile", C.POTENTIAL, C.SHARE_OF_WALLET, C.UNREALISED_POTENTIAL, C.POTENTIAL_BASIS,
     C.TIER, C.MIGRATOR, C.MIGRATOR_EDGE, C.SEGMENT, C.SEGMENT_NAME, C.IS_DECLINER,
     C.IS_LOST_VALUABLE, C.IS_LOW_SHARE_HIGH_POTENTIAL,

@@ -246,26 +246,26 @@ def historical_value(
                      "(call centre, campaigns) to see who costs more to serve than they bring")
         contacts = pd.DataFrame({"customer_id": pd.Series(dtype="string"),
                                  "contacts": pd.Series(dtype="int64"),
-                                 "inbound_contacts": pd.Series(dtype="int64"),
+                                 C.INBOUND_CONTACTS: pd.Series(dtype="int64"),
                                  "complaints": pd.Series(dtype="int64"),
                                  "contact_cost": pd.Series(dtype="float64"),
                                  "contact_cost_12m": pd.Series(dtype="float64"),
                                  "last_contact": pd.Series(dtype="datetime64[us]")})
     out = value.merge(contacts, on="customer_id", how="outer")
-    for col in ("revenue", C.GROSS_MARGIN, C.REVENUE_12M, C.REVENUE_PREV_12M,
-                C.REVENUE_BEFORE_12M, "returns_value", "return_cost", "contact_cost",
+    for col in (C.REVENUE, C.GROSS_MARGIN, C.REVENUE_12M, C.REVENUE_PREV_12M,
+                C.REVENUE_BEFORE_12M, C.RETURNS_VALUE, "return_cost", "contact_cost",
                 "gross_margin_12m", "return_cost_12m", "contact_cost_12m"):
         out[col] = out[col].astype("float64").fillna(0.0)
-    for col in ("orders", "returned_orders", "contacts", "inbound_contacts", "complaints"):
+    for col in (C.ORDERS, C.RETURNED_ORDERS, "contacts", C.INBOUND_CONTACTS, "complaints"):
         out[col] = out[col].fillna(0).astype("int64")
     out[C.COST_TO_SERVE] = out["contact_cost"] + out["return_cost"]
     out[C.CONTRIBUTION] = out[C.GROSS_MARGIN] - out[C.COST_TO_SERVE]
     out["cost_to_serve_12m"] = out.pop("contact_cost_12m") + out.pop("return_cost_12m")
     out["contribution_12m"] = out["gross_margin_12m"] - out["cost_to_serve_12m"]
-    cols = ["customer_id", "revenue", C.GROSS_MARGIN, C.COST_TO_SERVE, C.CONTRIBUTION, "orders",
+    cols = ["customer_id", C.REVENUE, C.GROSS_MARGIN, C.COST_TO_SERVE, C.CONTRIBUTION, C.ORDERS,
             C.FIRST_PURCHASE, C.LAST_PURCHASE, C.REVENUE_12M, C.REVENUE_PREV_12M,
-            C.REVENUE_BEFORE_12M, "returned_orders", "returns_value", "return_cost", "contacts",
-            "inbound_contacts", "complaints", "contact_cost", "last_contact",
+            C.REVENUE_BEFORE_12M, C.RETURNED_ORDERS, C.RETURNS_VALUE, "return_cost", "contacts",
+            C.INBOUND_CONTACTS, "complaints", "contact_cost", "last_contact",
             "gross_margin_12m", "cost_to_serve_12m", "contribution_12m"]
     out = out[cols].sort_values("customer_id", kind="stable").reset_index(drop=True)
     out["customer_id"] = out["customer_id"].astype(str)

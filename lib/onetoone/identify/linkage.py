@@ -1049,13 +1049,13 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
             stats["edges_refused"] += len(refused)
     out = pd.DataFrame({C.RECORD_KEY: keys.to_numpy(), "__label": labels})
     out["cluster"] = out.groupby("__label")[C.RECORD_KEY].transform("min")
-    out["cluster_size"] = out.groupby("__label")[C.RECORD_KEY].transform("size").astype("int64")
+    out[C.CLUSTER_SIZE] = out.groupby("__label")[C.RECORD_KEY].transform("size").astype("int64")
     # the cluster's strongest pairwise probability (edges kept inside a final cluster)
     e = e.assign(li=labels[e["i"].to_numpy()], lj=labels[e["j"].to_numpy()])
     inside = e[e["li"] == e["lj"]]
     prob = inside.assign(p=inside[C.MATCH_PROBABILITY].clip(upper=1.0)).groupby("li")["p"].max()
     out[C.MATCH_PROBABILITY] = out["__label"].map(prob).astype("float64")
-    out.loc[out["cluster_size"] == 1, C.MATCH_PROBABILITY] = np.nan
+    out.loc[out[C.CLUSTER_SIZE] == 1, C.MATCH_PROBABILITY] = np.nan
     return out.drop(columns="__label"), stats
 
 

@@ -68,7 +68,7 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                          "(ingest sets '<source_system>:<record_id>')")
     norm = N.normalise_records(records, region=region, as_of=as_of)
     usable = N.has_identifier(norm)
-    norm["has_identifier"] = usable
+    norm[C.HAS_IDENTIFIER] = usable
     secs["normalise"] = time.perf_counter() - t0
     linkage = None
     pairs = pd.DataFrame(columns=["record_key_l", "record_key_r", C.MATCH_PROBABILITY,
@@ -97,11 +97,11 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                                         unique_source=unique_of)
     clusters[C.CUSTOMER_ID] = L.customer_ids(clusters["cluster"])
     secs["cluster"] = time.perf_counter() - t
-    rm = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, "has_identifier"]].merge(
-        clusters[[C.RECORD_KEY, C.CUSTOMER_ID, "cluster_size", C.MATCH_PROBABILITY]],
+    rm = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, C.HAS_IDENTIFIER]].merge(
+        clusters[[C.RECORD_KEY, C.CUSTOMER_ID, C.CLUSTER_SIZE, C.MATCH_PROBABILITY]],
         on=C.RECORD_KEY, how="left")
-    rm = rm[[C.RECORD_KEY, C.CUSTOMER_ID, C.SOURCE_SYSTEM, C.RECORD_ID, "cluster_size",
-             C.MATCH_PROBABILITY, "has_identifier"]]
+    rm = rm[[C.RECORD_KEY, C.CUSTOMER_ID, C.SOURCE_SYSTEM, C.RECORD_ID, C.CLUSTER_SIZE,
+             C.MATCH_PROBABILITY, C.HAS_IDENTIFIER]]
     cid = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
     if len(pairs):
         pairs["customer_id_l"] = pairs["record_key_l"].map(cid)
@@ -195,7 +195,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
                   | (p["guarded"] & (p[C.MATCH_PROBABILITY] >= band[0]))).sum()) if len(p) else 0
     summary = {
         "records": len(rm),
-        "records_without_identifier": int((~rm["has_identifier"]).sum()),
+        "records_without_identifier": int((~rm[C.HAS_IDENTIFIER]).sum()),
         "customers": len(cust),
         "multi_record_customers": int((cust[C.N_RECORDS] > 1).sum()),
         "duplicate_rate": float(1 - len(cust) / len(rm)) if len(rm) else 0.0,

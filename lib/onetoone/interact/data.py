@@ -109,7 +109,7 @@ def _normalise_profile(df: pd.DataFrame, customer_id: str) -> pd.DataFrame:
 
 
 # -- values ------------------------------------------------------------------------------------
-VALUE_COLUMNS = ("revenue", C.CONTRIBUTION, C.CLV, C.POTENTIAL, C.UNREALISED_POTENTIAL, C.TIER,
+VALUE_COLUMNS = (C.REVENUE, C.CONTRIBUTION, C.CLV, C.POTENTIAL, C.UNREALISED_POTENTIAL, C.TIER,
                  C.REVENUE_12M, C.REVENUE_PREV_12M, C.LAST_PURCHASE, C.P_ALIVE, C.SEGMENT_NAME)
 
 
@@ -162,11 +162,11 @@ def fallback_values(cfg, ws: Workspace, *, customer_id: str = C.CUSTOMER_ID) -> 
     serve) and the tier; ``clv`` stands in as last year's margin (no model), potential and
     ``p_alive`` are unknown (NaN).
     """
-    df, _ = customer_tiers(cfg, ws, columns=("revenue", C.GROSS_MARGIN, C.CONTRIBUTION,
+    df, _ = customer_tiers(cfg, ws, columns=(C.REVENUE, C.GROSS_MARGIN, C.CONTRIBUTION,
                                              C.REVENUE_12M, C.REVENUE_PREV_12M, C.LAST_PURCHASE))
-    if "revenue" not in df.columns:  # no transactions
+    if C.REVENUE not in df.columns:  # no transactions
         return df
-    margin_rate = (df[C.GROSS_MARGIN] / df["revenue"].where(df["revenue"] > 0)).clip(0, 1).fillna(0)
+    margin_rate = (df[C.GROSS_MARGIN] / df[C.REVENUE].where(df[C.REVENUE] > 0)).clip(0, 1).fillna(0)
     df[C.CLV] = df[C.REVENUE_12M].clip(lower=0) * margin_rate
     df[C.POTENTIAL] = np.nan
     df[C.UNREALISED_POTENTIAL] = np.nan

@@ -32,8 +32,8 @@ from .. import columns as C
 from .channels import unit_costs, with_contact_cost
 from .policy import Policy, monthly_outbound
 
-PLAN_COLUMNS = ("customer_id", "action", "channel", "reason", "priority", C.EXPECTED_VALUE,
-                C.PLANNED_DATE, "question", "question_2", C.TIER, "value", C.CHANNEL_COST)
+PLAN_COLUMNS = ("customer_id", "action", "channel", "reason", C.PRIORITY, C.EXPECTED_VALUE,
+                C.PLANNED_DATE, "question", C.QUESTION_2, C.TIER, "value", C.CHANNEL_COST)
 """Columns of the ``contact_plan`` table (the first eight are the stage contract)."""
 
 HUMAN_CHANNELS = ("call_centre", "store", "sales_rep", "mail")
@@ -299,7 +299,7 @@ def next_best_actions(customers: pd.DataFrame, policy: Policy, as_of: dt.date | 
     q1 = _col(df, "question_1", None).to_numpy(object)
     q1_score = _col(df, "question_1_score", 0.0).fillna(0.0).to_numpy(float)
     q1_text = _col(df, "question_1_text", None).to_numpy(object)
-    q2 = _col(df, "question_2", None).to_numpy(object)
+    q2 = _col(df, C.QUESTION_2, None).to_numpy(object)
     top = _col(df, "top_product", None).to_numpy(object)
     has_q = pd.notna(q1) & (q1_score > 0)
 
@@ -381,12 +381,12 @@ def next_best_actions(customers: pd.DataFrame, policy: Policy, as_of: dt.date | 
     value = np.where(np.isnan(clv), np.nan_to_num(contrib), clv)
     plan = pd.DataFrame({
         customer_id: cid.to_numpy(), "action": action.astype(str), "channel": channel,
-        "reason": reason, "priority": priority, C.EXPECTED_VALUE: ev,
+        "reason": reason, C.PRIORITY: priority, C.EXPECTED_VALUE: ev,
         C.PLANNED_DATE: pd.to_datetime(day), "question": np.where(leave, None, q1),
-        "question_2": np.where(leave, None, q2), C.TIER: tier.astype(str), "value": value,
+        C.QUESTION_2: np.where(leave, None, q2), C.TIER: tier.astype(str), "value": value,
         C.CHANNEL_COST: pd.Series(channel).map(costs).to_numpy(float),
     })
-    return plan.sort_values("priority", kind="stable").reset_index(drop=True)
+    return plan.sort_values(C.PRIORITY, kind="stable").reset_index(drop=True)
 
 
 def _reasons(df, action, first_choice, first_ev, channel, suits, why_fallback, unscheduled, caps,

@@ -22,7 +22,7 @@ from ..differentiate.tiers import FALLBACK_RULE
 from ..workspace import Workspace
 from . import channels, data, lists, nba, policy, profiling
 
-EXPORT_COLUMNS = ("customer_id", "action", "channel", "priority", C.PLANNED_DATE, "message",
+EXPORT_COLUMNS = ("customer_id", "action", "channel", C.PRIORITY, C.PLANNED_DATE, "message",
                   C.EXPECTED_VALUE, "question", C.TIER, "first_name", "last_name", "email",
                   "phone", "street", "postcode", "city")
 """Columns of the CSV a campaign tool imports (see :func:`export_contact_plan`)."""
@@ -118,7 +118,7 @@ def plan_inputs(cfg, ws: Workspace, assumptions: nba.Assumptions | None = None) 
         cust[c] = cust[c].fillna(False).astype(bool)
     if len(summary):
         s = summary.copy()
-        s["margin_rate"] = (s["margin"] / s["revenue"].where(s["revenue"] > 0)).clip(0, 1)
+        s["margin_rate"] = (s["margin"] / s[C.REVENUE].where(s[C.REVENUE] > 0)).clip(0, 1)
         cust = cust.merge(s, on=C.CUSTOMER_ID, how="left")
     vcols = [c for c in values.columns if c not in cust.columns or c == C.CUSTOMER_ID]
     cust = cust.merge(values[vcols], on=C.CUSTOMER_ID, how="left")
@@ -188,7 +188,7 @@ def export_contact_plan(plan: pd.DataFrame, path: str | Path, *,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = plan if include_leave_alone else plan[plan["action"] != "leave_alone"]
-    out = out.sort_values("priority", kind="stable").rename(columns={"reason": "message"})
+    out = out.sort_values(C.PRIORITY, kind="stable").rename(columns={"reason": "message"})
     out = out.assign(planned_date=pd.to_datetime(out[C.PLANNED_DATE]).dt.strftime("%Y-%m-%d"),
                      expected_value=out[C.EXPECTED_VALUE].round(2))
     if profile is not None:

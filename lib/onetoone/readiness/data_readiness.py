@@ -31,7 +31,7 @@ from .model import STAGES
 EFFICIENT_CHANNELS: tuple[str, ...] = ("web", "email", "sms")
 """Automated, cheap channels: the share of contacts on them measures Interact's efficiency."""
 
-VALUE_COLUMNS: tuple[str, ...] = (C.CLV, C.CONTRIBUTION, C.GROSS_MARGIN, "revenue")
+VALUE_COLUMNS: tuple[str, ...] = (C.CLV, C.CONTRIBUTION, C.GROSS_MARGIN, C.REVENUE)
 """customer_value columns that count as a measured value (any one non-empty)."""
 
 PROFILE_FIELDS: tuple[str, ...] = (C.FIRST_NAME, C.LAST_NAME, C.EMAIL, C.PHONE, C.STREET,

@@ -83,7 +83,7 @@ def _differentiate(f: dict, currency: str) -> tuple[str, list]:
     benefit = margin if margin is not None else _get(f, "fence_net_benefit")
     roi = _get(f, "fence_roi", "roi")
     ranked = _get(f, "fence_value")
-    on_margin = margin is not None or (ranked is not None and "revenue" not in str(ranked))
+    on_margin = margin is not None or (ranked is not None and C.REVENUE not in str(ranked))
     what = "net margin benefit a year" if on_margin else "net benefit a year"
     if ranked:
         what += f" (fence ranked by {F.label(ranked)})"
