@@ -336,7 +336,8 @@ def client_config(g: _Sample) -> dict:
                          "delivery_region": "region", "division": "division"},
              "values": {"channel": {"ONLINE": "web"}}},
             {"name": "crm_orders", "path": "crm_orders.csv.gz", "table": "transactions",
-             "system": "crm", "format": "csv", **_bools("Y", "N"),
+             "system": "crm", "format": "csv", "delimiter": ";", "decimal": ",",
+             **_bools("Y", "N"),
              "columns": {"OrderLineRef": "transaction_id", "OrderRef": "order_id",
                          "CustNo": "record_id", "OrderDate": "date", "ProductCode": "product_id",
                          "Units": "quantity", "Value": "amount", "COGS": "cost",
@@ -402,6 +403,45 @@ def client_config(g: _Sample) -> dict:
     }
 
 
+QUIRKS = {"pos_bad_dates": 120, "campaign_unknown_channel": 80, "pos_ragged": 1}
+"""Rows the sample's exports carry that ingest must quarantine (data/sample/README.md, "What
+ingest quarantines"). Each is an extra row beside the real ones, so the ground truth holds."""
+
+
+def _export_quirks(g: _Sample, tx: dict, it: dict) -> tuple[str, int]:
+    """Add the quirks of real exports; return the POS line to write ragged (and its position)."""
+    rng = np.random.default_rng(np.random.SeedSequence(g.seed).spawn(14)[13])
+    pos = tx["pos"]
+    # a till whose clock was reset re-sent some lines: impossible or zero dates
+    n = QUIRKS["pos_bad_dates"]
+    rows = np.sort(rng.choice(len(pos), n, replace=False))
+    bad = pos.iloc[rows].copy()
+    bad["TxnLineID"] = bad["TxnLineID"] + "-RESENT"
+    clock = bad["Txn_Time"].str[-8:]
+    bad["Txn_Time"] = np.where(rng.random(n) < 0.5, "31/02/2026 " + clock, "00/00/0000 00:00:00")
+    order = np.concatenate([np.arange(len(pos)), rows + 0.5])
+    tx["pos"] = pd.concat([pos, bad], ignore_index=True).iloc[np.argsort(order, kind="stable")]
+    tx["pos"] = tx["pos"].reset_index(drop=True)
+    # the CRM still logs a fax campaign: a channel the canonical model does not have
+    camp = it["campaigns"]
+    n = QUIRKS["campaign_unknown_channel"]
+    rows = np.sort(rng.choice(len(camp), n, replace=False))
+    fax = camp.iloc[rows].copy()
+    fax["ContactID"] = fax["ContactID"].astype(str) + "-FAX"
+    fax["Medium"] = "FAX"
+    order = np.concatenate([np.arange(len(camp)), rows + 0.5])
+    it["campaigns"] = pd.concat([camp, fax], ignore_index=True).iloc[
+        np.argsort(order, kind="stable")].reset_index(drop=True)
+    # one POS line whose store name holds the delimiter, unquoted: a ragged row
+    k = int(rng.integers(len(pos)))
+    line = pos.iloc[[k]].copy()
+    line["TxnLineID"] = line["TxnLineID"] + "-DUP"
+    text = line.to_csv(index=False, header=False, sep=";", float_format="%.2f",
+                       lineterminator="\n").rstrip("\n")
+    store = str(line["Store"].iloc[0])
+    return text.replace(f";{store};", f";{store};Annex;", 1), k
+
+
 def write_all(g: _Sample, out: Path) -> dict:
     """Write every file; return counts of what was written."""
     from .generator import write_csv, write_parquet
@@ -425,10 +465,18 @@ def write_all(g: _Sample, out: Path) -> dict:
     csv(recs["loyalty"], "loyalty_cards.csv.gz", sep=";")
     csv(recs["callcentre"], "callcentre_callers.csv.gz")
     tx = _transactions(g)
-    csv(tx["pos"], "pos_transactions.csv.gz", sep=";", float_format="%.2f")
-    parquet(tx["web"], "web_orders.parquet")
-    csv(tx["crm_orders"], "crm_orders.csv.gz", float_format="%.2f")
     it = _interactions(g)
+    ragged, at = _export_quirks(g, tx, it)
+    from .generator import gzip_bytes
+
+    lines = tx["pos"].to_csv(index=False, sep=";", float_format="%.2f",
+                             lineterminator="\n").split("\n")
+    lines.insert(1 + at, ragged)
+    (out / "pos_transactions.csv.gz").write_bytes(gzip_bytes("\n".join(lines).encode("utf-8")))
+    written.append(out / "pos_transactions.csv.gz")
+    parquet(tx["web"], "web_orders.parquet")
+    # the CRM's order system exports with ';' and a decimal comma
+    csv(tx["crm_orders"], "crm_orders.csv.gz", sep=";", decimal=",", float_format="%.2f")
     csv(it["calls"], "callcentre_contacts.csv.gz")
     csv(it["campaigns"], "crm_campaign_contacts.csv.gz", float_format="%.2f")
     cat = _catalogue(g)
@@ -485,7 +533,7 @@ def write_all(g: _Sample, out: Path) -> dict:
                     "below_zero": int(g.below.sum()), "over_contacted": int(g.over.sum()),
                     "repeat_complainers": int((m["complaints"] >= 3).sum()),
                     "business": int(g.business.sum()), "no_identifier": int(g.no_identifier.sum())},
-        "link_repairs": int(g.link_repairs),
+        "records_made_hard_to_link": int(g.link_repairs),
         "files": len(written),
     }
     return counts
