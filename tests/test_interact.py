@@ -526,7 +526,8 @@ def test_timeline_lookup_and_channel_shift_simulator(tmp_path):
     assert sim.current["yearly_saving"] == 0
     sim.share.value = 50
     assert sim.current["yearly_saving"] == pytest.approx(100 * (6.5 - 0.1))
-    sim.keep.value = ()
+    for box in sim.keep_boxes.values():
+        box.value = False
     assert sim.current["yearly_saving"] == pytest.approx(150 * (6.5 - 0.1))
     assert "£" in sim.readout.value and "saves" in sim.figure.layout.title.text
     after = {tr.name: list(tr.y) for tr in sim.figure.data}["After the shift"]

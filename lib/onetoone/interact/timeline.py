@@ -144,7 +144,8 @@ def where_we_left_off(timeline: pd.DataFrame, as_of: dt.date | str, customer: st
                       *, offer_days: int = 30, currency: str = "") -> LeftOff:
     """The open threads in a customer's timeline (output of :func:`customer_timeline`).
 
-    - open complaint: the latest complaint, when its outcome is ``open``;
+    - open complaint: the latest complaint whose outcome is ``open`` (any case), with how many
+      older ones are open too;
     - last purchase: date, value, channel, what;
     - last contact: the latest contact of any kind, with its outcome;
     - last question asked: the latest profile question, answered or not;
@@ -157,11 +158,14 @@ def where_we_left_off(timeline: pd.DataFrame, as_of: dt.date | str, customer: st
         return LeftOff(customer, None, None, None, None, None, 0, None)
     contacts = tl[tl["event"] == "contact"]
     comp = contacts[contacts["type"] == "complaint"]
+    # any complaint still open, not only the latest (the timeline table lists them all)
+    still = comp[comp["outcome"].astype("string").str.lower().eq("open").fillna(False)]
     open_c = None
-    if len(comp):
-        c = comp.iloc[0]
-        if c["outcome"] == "open":
-            open_c = f"{c['detail']} on {_d(c['date'])} ({_ago(c['date'], as_of)}), still open"
+    if len(still):
+        c = still.iloc[0]
+        more = f"; {len(still) - 1:,} older complaint(s) also open" if len(still) > 1 else ""
+        open_c = (f"{c['detail']} on {_d(c['date'])} ({_ago(c['date'], as_of)}), still "
+                  f"open{more}")
     buys = tl[tl["event"] == "purchase"]
     last_p = None
     if len(buys):

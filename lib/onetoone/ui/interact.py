@@ -268,8 +268,12 @@ def _timeline_html(tl: pd.DataFrame, rows: int, currency: str) -> str:
 
 
 class TimelineLookup(widgets.VBox):
-    """Type a customer id: where we left off with them, their planned next action, and every
-    transaction and contact, newest first.
+    """Find a customer by id, name, email or phone: where we left off with them, their next
+    best action, and every transaction and contact, newest first.
+
+    The search is Identify's (:func:`onetoone.identify.overrides.search_customers`: case
+    ignored, names with or without accents, phones in any format) when the workspace has
+    Identify's tables; without them a customer id is matched, case ignored.
 
     Parameters
     ----------
@@ -280,16 +284,21 @@ class TimelineLookup(widgets.VBox):
     products
         Ibis products table, to name what was bought.
     plan
-        The contact plan (pandas), to show the next best action.
-    rows
-        Timeline rows shown.
+        The contact plan (pandas), to show the next best action (or :meth:`set_plan` later).
+    search_ws
+        A workspace with Identify's tables (customers, record_map, customer_records) to search.
 
     Attributes
     ----------
-    customer : ipywidgets.Combobox
-    summary, table : ipywidgets.HTML
+    customer : ipywidgets.Text
+        The search box (id, name, email or phone).
+    results : ipywidgets.Dropdown
+        The customers found ("20 of 1,392 shown" in ``status``).
+    summary, table, status : ipywidgets.HTML
     last : LeftOff or None
     """
+
+    LIMIT = 20
 
     def static_view(self) -> list:
         """What a report shows: where we left off with the customer shown, and the timeline."""
@@ -297,29 +306,42 @@ class TimelineLookup(widgets.VBox):
 
     def __init__(self, transactions, interactions, as_of, *, products=None,
                  plan: pd.DataFrame | None = None, currency: str = "EUR", rows: int = 25,
-                 examples: list[str] | None = None, **kwargs):
+                 examples: list[str] | None = None, search_ws=None, region: str = "GB",
+                 **kwargs):
         self.transactions, self.interactions, self.products = transactions, interactions, products
         self.as_of, self.currency, self.rows = as_of, currency, rows
-        self.plan = plan.set_index(C.CUSTOMER_ID) if plan is not None else None
-        self.customer = widgets.Combobox(placeholder="customer id", options=list(examples or []),
-                                         description="Customer", ensure_option=False,
-                                         continuous_update=False,
-                                         layout=widgets.Layout(width="420px"))
+        self.search_ws, self.region = search_ws, region
+        self.plan = None
+        self.set_plan(plan, refresh=False)
+        self.customer = widgets.Text(placeholder="customer id, name, email or phone",
+                                     description="Customer", continuous_update=False,
+                                     layout=widgets.Layout(width="420px"))
+        self.results = widgets.Dropdown(options=[], description="Found",
+                                        layout=widgets.Layout(width="620px", display="none"))
+        self.status = widgets.HTML()
         self.summary = widgets.HTML()
         self.table = widgets.HTML()
         self.customer.add_class("interact-timeline-customer")
+        self.results.add_class("interact-timeline-results")
+        self.status.add_class("interact-timeline-status")
         self.summary.add_class("interact-timeline-summary")
-        self.customer.observe(lambda ch: self.show(ch["new"]), names="value")
+        self._picking = False
+        self.customer.observe(lambda ch: self.search(ch["new"]), names="value")
+        self.results.observe(self._on_pick, names="value")
         self.last = None
+        self.shown: str | None = None
         self.timeline = pd.DataFrame()
-        super().__init__([self.customer, self.summary, self.table], **kwargs)
+        super().__init__([self.customer, self.status, self.results, self.summary, self.table],
+                         **kwargs)
 
     SNAPSHOT_TABLES = ("transactions", "interactions", "products")
+    SEARCH_TABLES = ("customers", "record_map", "customer_records")
 
     @classmethod
     def snapshot(cls, ws, as_of, **kwargs) -> TimelineLookup:
-        """A lookup on an in-memory copy of the tables (customer_id attached), so it keeps
-        working after the notebook closes the workspace and never holds its file lock."""
+        """A lookup on an in-memory copy of the tables (customer_id attached, Identify's tables
+        for the search, the contact plan when one was written), so it keeps working after the
+        notebook closes the workspace and never holds its file lock."""
         from ..customers import with_customer_id
         from ..workspace import Workspace
 
@@ -330,15 +352,86 @@ class TimelineLookup(widgets.VBox):
                 mem.duckdb.register("__src", ws.duckdb.execute(str(ws.con.compile(expr))).arrow())
                 mem.duckdb.execute(f'CREATE TABLE "{t}" AS SELECT * FROM __src')
                 mem.duckdb.unregister("__src")
+        searchable = all(ws.has(t) for t in cls.SEARCH_TABLES)
+        if searchable:
+            for t in cls.SEARCH_TABLES:
+                mem.duckdb.register("__src", ws.duckdb.execute(f'SELECT * FROM "{t}"').arrow())
+                mem.duckdb.execute(f'CREATE TABLE "{t}" AS SELECT * FROM __src')
+                mem.duckdb.unregister("__src")
+        if kwargs.get("plan") is None and ws.has("contact_plan"):
+            kwargs["plan"] = ws.read("contact_plan")
         tx = mem.table("transactions") if mem.has("transactions") else None
         it = mem.table("interactions") if mem.has("interactions") else None
         pr = mem.table("products") if mem.has("products") else None
-        obj = cls(tx, it, as_of, products=pr, **kwargs)
+        obj = cls(tx, it, as_of, products=pr, search_ws=mem if searchable else None, **kwargs)
         obj._mem = mem
         return obj
 
+    def set_plan(self, plan: pd.DataFrame | None, refresh: bool = True) -> None:
+        """Give the lookup the contact plan (its next best actions); redraws the customer shown."""
+        if plan is not None:
+            plan = plan.drop_duplicates(C.CUSTOMER_ID)
+            plan.index = plan[C.CUSTOMER_ID].astype(str)
+        self.plan = plan
+        if refresh and getattr(self, "shown", None):
+            self.show(self.shown)
+
+    # -- search -----------------------------------------------------------------------------
+    def _ids_like(self, text: str) -> list[str]:
+        """Customer ids equal to ``text``, case ignored (no Identify tables to search)."""
+        found = []
+        for t in (self.transactions, self.interactions):
+            if t is None:
+                continue
+            hit = t.filter(t[C.CUSTOMER_ID].upper() == text.upper()).select(C.CUSTOMER_ID)
+            found += hit.distinct().to_pandas()[C.CUSTOMER_ID].astype(str).tolist()
+        return sorted(set(found))
+
+    def search(self, text: str):
+        """Find customers (also what typing in the box does); shows the first; returns LeftOff."""
+        text = (text or "").strip()
+        self.results.layout.display = "none"
+        if not text:
+            self.status.value = self.summary.value = self.table.value = ""
+            return None
+        if self.search_ws is not None:
+            from ..identify import overrides
+
+            if hasattr(overrides, "search_customers"):  # matches and their total
+                found, total = overrides.search_customers(self.search_ws, text,
+                                                          limit=self.LIMIT, region=self.region)
+            else:  # an Identify without the counting search: the matches shown are the count
+                found = overrides.find_customers(self.search_ws, text, limit=self.LIMIT,
+                                                 region=self.region)
+                total = len(found)
+            options = [(f"{r[C.CUSTOMER_ID]}: {r.get(C.FIRST_NAME) or ''} "
+                        f"{r.get(C.LAST_NAME) or ''}".strip(), str(r[C.CUSTOMER_ID]))
+                       for _, r in found.iterrows()]
+        else:
+            ids = self._ids_like(text)
+            total, options = len(ids), [(i, i) for i in ids[: self.LIMIT]]
+        if not options:
+            self.status.value = ""
+            return self.show(text)  # says there is nothing on record for it
+        self.status.value = (f"{len(options):,} of {total:,} shown (type more to narrow it)"
+                             if total > len(options) else f"{total:,} customer(s) found")
+        self._picking = True
+        try:
+            self.results.options = options
+            self.results.value = options[0][1]
+        finally:
+            self._picking = False
+        if len(options) > 1:
+            self.results.layout.display = None
+        return self.show(options[0][1])
+
+    def _on_pick(self, change) -> None:
+        if not self._picking and change["new"]:
+            self.show(change["new"])
+
+    # -- one customer -----------------------------------------------------------------------
     def show(self, customer: str):
-        """Look a customer up (also what typing in the box does); returns the LeftOff."""
+        """One customer's timeline and where we left off; returns the LeftOff."""
         customer = (customer or "").strip()
         if not customer:
             self.summary.value = self.table.value = ""
@@ -347,24 +440,31 @@ class TimelineLookup(widgets.VBox):
         tl = customer_timeline(self.transactions, self.interactions, customer,
                                products=self.products)
         self.timeline = tl
+        self.shown = customer
         left = where_we_left_off(tl, self.as_of, customer, currency=self.currency)
         self.last = left
         if tl.empty:
             self.summary.value = (f"<b>{html.escape(customer)}</b>: no transactions or contacts "
-                                  "on record (check the id).")
+                                  "on record (check the id, or search by name, email or phone).")
             self.table.value = ""
             return left
-        rows = "".join(f"<tr><td style='padding:2px 10px 2px 0;color:{PALETTE['muted']}'>{k}</td>"
-                       f"<td>{html.escape(v)}</td></tr>" for k, v in left.lines())
-        nba = ""
-        if self.plan is not None and customer in self.plan.index:
+        label = f"style='padding:2px 10px 2px 0;color:{PALETTE['muted']}'"
+        rows = "".join(f"<tr><td {label}>{k}</td><td>{html.escape(v)}</td></tr>"
+                       for k, v in left.lines())
+        if self.plan is None:
+            nba = (f"<tr><td {label}>Next best action</td><td><i>no contact plan yet (section 7 "
+                   f"of 03 builds it)</i></td></tr>")
+        elif customer in self.plan.index:
             p = self.plan.loc[customer]
-            when = "" if pd.isna(p[C.PLANNED_DATE]) else \
-                f" on {pd.Timestamp(p['planned_date']):%d %b %Y} by {_ch(p['channel'])}"
-            nba = (f"<tr><td style='padding:2px 10px 2px 0;color:{PALETTE['muted']}'>Next best "
-                   f"action</td><td><b style='color:{PALETTE['accent']}'>"
+            when = "" if pd.isna(p.get(C.PLANNED_DATE)) else \
+                f" on {pd.Timestamp(p[C.PLANNED_DATE]):%d %b %Y} by {_ch(p['channel'])}"
+            nba = (f"<tr><td {label}>Next best action</td><td><b class='interact-nba' "
+                   f"style='color:{PALETTE['accent']}'>"
                    f"{ACTION_LABELS.get(p['action'], p['action'])}</b>{html.escape(when)}: "
                    f"{html.escape(str(p['reason']))}</td></tr>")
+        else:
+            nba = (f"<tr><td {label}>Next best action</td><td><i>not in the contact plan"
+                   f"</i></td></tr>")
         self.summary.value = (f"<h4 style='margin:6px 0'>Where we left off with "
                               f"{html.escape(customer)} ({left.events:,} events since "
                               f"{left.first_seen})</h4><table>{rows}{nba}</table>"
@@ -390,8 +490,8 @@ class ChannelShiftSimulator(widgets.VBox):
     ----------
     share : ipywidgets.FloatSlider
         Share of movable contacts that move, 0-100 %.
-    keep : ipywidgets.SelectMultiple
-        Tiers kept with people.
+    keep_boxes : dict of ipywidgets.Checkbox
+        One per tier: ticked tiers keep their contacts with people (``keep_tiers``).
     readout : ipywidgets.HTML
     figure : plotly.graph_objects.FigureWidget
     current : dict
@@ -410,22 +510,33 @@ class ChannelShiftSimulator(widgets.VBox):
                                          description="Contacts moved (%)", readout_format=".0f",
                                          style={"description_width": "140px"},
                                          layout=widgets.Layout(width="460px"))
-        self.keep = widgets.SelectMultiple(options=tiers, value=[t for t in keep_tiers if t in tiers],
-                                           description="Keep people for", rows=min(5, max(len(tiers), 1)),
-                                           style={"description_width": "140px"})
+        # multi-choice: one checkbox per tier (a plain click on one never clears the others)
+        self.keep_boxes = {t: widgets.Checkbox(value=t in keep_tiers, description=t, indent=False,
+                                               layout=widgets.Layout(width="110px"))
+                           for t in tiers}
+        for t, box in self.keep_boxes.items():
+            box.add_class(f"interact-shift-keep-{t}")
+        self.keep = widgets.HBox([widgets.Label("Keep people for", layout=widgets.Layout(
+            width="140px")), *self.keep_boxes.values()])
         self.readout = widgets.HTML()
         self.share.add_class("interact-shift-share")
         self.readout.add_class("interact-shift-readout")
         self.figure = go.FigureWidget(shift_figure(self._savings(), currency))
         self.share.observe(lambda ch: self.update(), names="value")
-        self.keep.observe(lambda ch: self.update(), names="value")
+        for box in self.keep_boxes.values():
+            box.observe(lambda ch: self.update(), names="value")
         super().__init__([widgets.HBox([widgets.VBox([self.share, self.keep]), self.readout]),
                           self.figure], **kwargs)
         self.current: dict = {}
         self.update()
 
+    @property
+    def keep_tiers(self) -> tuple[str, ...]:
+        """Tiers whose contacts stay with people (the ticked boxes)."""
+        return tuple(t for t, box in self.keep_boxes.items() if box.value)
+
     def _savings(self) -> pd.DataFrame:
-        return CH.shift_savings(self.volumes, self.share.value / 100, keep_tiers=self.keep.value,
+        return CH.shift_savings(self.volumes, self.share.value / 100, keep_tiers=self.keep_tiers,
                                 costs=self.costs, months=self.months)
 
     def update(self) -> dict:
