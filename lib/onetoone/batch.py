@@ -103,9 +103,9 @@ def _env(values: dict[str, str]):
 
 
 REPORT_ENV = {RENDERER_ENV: "onetoone_report", "ONETOONE_STATIC_WIDGETS": "1",
-              "ONETOONE_MASK_CONTACT_DATA": "1"}
+              "ONETOONE_MASK_CONTACT_DATA": "1", "TQDM_DISABLE": "1"}
 """What a report run's kernels see: plotly divs without plotly.js (the page loads the folder's
-copy), widgets as their static state, contact data masked in every table."""
+copy), widgets as their static state, contact data masked in every table, no progress bars."""
 
 
 def _slug(text: str) -> str:

@@ -129,7 +129,18 @@ def static_html(widget) -> str:
             f"described here; open the notebook to move it.</p></div>")
 
 
+def _is_progress(widget) -> bool:
+    """A progress bar (tqdm's notebook bar is a box around one): nothing to show in a report."""
+    import ipywidgets as widgets
+
+    if isinstance(widget, (widgets.FloatProgress, widgets.IntProgress)):
+        return True
+    return isinstance(widget, widgets.Box) and any(_is_progress(c) for c in widget.children)
+
+
 def static_bundle(widget) -> dict:
+    if _is_progress(widget):
+        return {"text/html": ""}
     return {"text/html": static_html(widget),
             "text/plain": f"[{type(widget).__name__}: interactive view, shown as a snapshot]"}
 
