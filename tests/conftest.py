@@ -3,8 +3,10 @@
 - ``browser_type_launch_args``: pytest-playwright launches /usr/bin/chromium (``playwright
   install`` cannot download a browser here; docs/recipes.md).
 - ``survey_client``: a minimal client YAML in a private folder (its SQLite survey DB beside it).
-- ``voila_survey``: ``onetoone survey serve``'s Voila command on that client, on a free port,
-  polled until ``/voila/static/voila.js`` answers; stopped after the session.
+- ``voila_survey``: ``onetoone survey serve``'s Voila command on that client (two preheated
+  kernels), on a free port, polled until ``/voila/static/voila.js`` answers; stopped after the
+  session.
+- ``nginx_bin``: Debian's nginx (``make nginx`` installs it), or the test is skipped.
 - ``postgres_url``: a throw-away PostgreSQL server (initdb in a temporary folder, run as the
   ``postgres`` system user when the tests run as root, bound to 127.0.0.1 on a free port);
   skipped with the reason when the binaries are absent.
@@ -101,7 +103,7 @@ def voila_survey(tmp_path_factory) -> VoilaServer:
     folder = tmp_path_factory.mktemp("voila_client")
     config = write_client_yaml(folder)
     log = folder / "voila.log"
-    proc = start_voila(config, log_path=log)
+    proc = start_voila(config, log_path=log, warm=2)
     try:
         wait_for_http(f"{proc.base_url}/voila/static/voila.js", proc=proc)
     except Exception:
@@ -109,6 +111,14 @@ def voila_survey(tmp_path_factory) -> VoilaServer:
         raise RuntimeError(f"voila did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
     yield VoilaServer(config, proc, log)
     stop_process_group(proc)
+
+
+@pytest.fixture(scope="session")
+def nginx_bin() -> str:
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if path is None:
+        pytest.skip("nginx not found (make nginx, or apt-get install -y nginx)")
+    return path
 
 
 def _postgres_bin() -> Path | None:
