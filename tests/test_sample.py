@@ -223,7 +223,10 @@ def _customer_records() -> pd.DataFrame:
     return out
 
 
-def test_every_true_duplicate_pair_shares_a_strong_identifier(raw):
+def test_some_true_pairs_share_no_strong_identifier_at_the_documented_rate(raw):
+    """The generator no longer repairs every pair (data/sample/README.md, "Linkage is not
+    guaranteed"): a few per cent of one person's record pairs share no exact strong
+    identifier, so Identify's recall is measured, not built in."""
     recs = _customer_records().merge(raw["records"].rename(columns={"source_system": "system"}),
                                      on=["system", "record_id"])
     assert len(recs) == len(raw["records"])
@@ -240,7 +243,7 @@ def test_every_true_duplicate_pair_shares_a_strong_identifier(raw):
                   or (same["postcode"] and same["first"] and same["last"]))
             weak += not ok
     assert pairs > 10_000
-    assert weak == 0, f"{weak} of {pairs} true pairs share no strong identifier"
+    assert 0.01 <= weak / pairs <= 0.08, f"{weak} of {pairs} true pairs share no strong identifier"
 
 
 def test_noise_is_realistic(raw):

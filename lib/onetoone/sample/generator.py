@@ -21,7 +21,7 @@ from .accounts import add_trade_accounts
 from .behaviour import add_returns, expand_lines, simulate_orders
 from .catalog import build_catalogue
 from .people import AS_OF, DAYS, START, build_people
-from .records import SOURCES, assign_ids, make_record, repair_links
+from .records import SOURCES, assign_ids, harden_links, make_record
 
 CLIENT = "Harbour & Finch"
 # the client's channel codes in the two contact systems -> canonical channels
@@ -332,7 +332,7 @@ class _Sample:
                 r["consent_mail"] = False
                 no_id[i] = True
             if len(mine) > 1:
-                fixes += repair_links(rng, mine, p)
+                fixes += harden_links(rng, mine, p)
             recs.extend(mine)
         self.link_repairs = fixes
         self.no_identifier = no_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from itertools import combinations
 
 import numpy as np
@@ -111,12 +112,15 @@ def _strong_link(a: dict, b: dict) -> bool:
     return bool(ca and ca == cb and both_names)
 
 
-def repair_links(rng, recs: list[dict], truth: dict) -> int:
-    """Make every pair of one person's records share a strong identifier; return repairs made."""
+def consistent_details(rng, recs: list[dict], truth: dict) -> int:
+    """Most people give the same phone or email (or name and birth date) to every system they
+    use: for a pair of one person's records that shares no strong identifier, restore the
+    truth on both, except for :data:`UNREPAIRED_SHARE` of such pairs, which stay as they are.
+    Returns the repairs made. Nothing here guarantees a link."""
     fixes = 0
     for i, j in combinations(range(len(recs)), 2):
         a, b = recs[i], recs[j]
-        if _strong_link(a, b):
+        if _strong_link(a, b) or rng.random() < UNREPAIRED_SHARE:
             continue
         fixes += 1
         # restore the truth on the record with less: phone first, then email, then name+dob
@@ -143,6 +147,93 @@ def repair_links(rng, recs: list[dict], truth: dict) -> int:
                 r["street"], r["postcode"] = truth["street"], truth["postcode"]
                 r["city"] = truth["city"]
     return fixes
+
+
+UNREPAIRED_SHARE = 0.03
+"""Share of one person's record pairs that share no strong identifier (independent gaps in
+what each source holds) and are left so: nobody gave the systems a common contact detail."""
+HARD_PHONE_CHANGE = 0.06
+"""Share of people with several records and a phone whose records made before a change of
+number carry the old number."""
+HARD_ALL_TYPOS = 0.01
+"""Share of records (of people with several records) with a typo in every identifier they
+hold: both names, the email's local part, one phone digit, one postcode character and the
+birth date (day and month swapped, or one day off)."""
+
+
+def _digit_typo(rng, s: str) -> str:
+    """One digit of a phone number (as rendered) replaced by another."""
+    pos = [i for i, ch in enumerate(s) if ch.isdigit()][-6:]
+    if not pos:
+        return s
+    i = pos[int(rng.integers(len(pos)))]
+    d = str((int(s[i]) + 1 + int(rng.integers(9))) % 10)
+    return s[:i] + d + s[i + 1:]
+
+
+def _postcode_typo(rng, pc: str) -> str:
+    chars = [i for i, ch in enumerate(pc) if ch.isalnum()]
+    if len(chars) < 3:
+        return pc
+    i = chars[int(rng.integers(1, len(chars)))]
+    ch = pc[i]
+    rep = str((int(ch) + 1) % 10) if ch.isdigit() else ("A" if ch.upper() != "A" else "B")
+    return pc[:i] + (rep if ch.isupper() or ch.isdigit() else rep.lower()) + pc[i + 1:]
+
+
+def _email_typo(rng, e: str) -> str:
+    local, at, domain = e.partition("@")
+    return (typo(rng, local) if len(local) >= 4 else local + "1") + at + domain
+
+
+def harden_links(rng, recs: list[dict], truth: dict) -> int:
+    """Make some of one person's records hard to link, at the documented rates, after
+    :func:`consistent_details` (so nothing repairs them: a true pair may share no exact
+    identifier at all).
+
+    - :data:`HARD_PHONE_CHANGE`: the person changed phone number; records made before the
+      change (not the newest) carry the old number.
+    - :data:`HARD_ALL_TYPOS`: a record has a typo in every identifier it holds.
+    Movers keep their old address on older records (see :func:`make_record`).
+    Returns the number of repairs and records changed.
+    """
+    changed = consistent_details(rng, recs, truth)
+    if truth["phone"] is not None and rng.random() < HARD_PHONE_CHANGE:
+        newest = max(range(len(recs)), key=lambda k: recs[k]["created_day"])
+        change_day = rng.uniform(min(r["created_day"] for r in recs),
+                                 recs[newest]["created_day"])
+        old = _digit_typo(rng, _digit_typo(rng, _digit_typo(rng, truth["phone"])))
+        for k, r in enumerate(recs):
+            if k != newest and r["created_day"] <= change_day and r["phone"] is not None:
+                r["phone"] = render_phone(rng, old)
+                changed += 1
+    for r in recs:
+        if rng.random() >= HARD_ALL_TYPOS:
+            continue
+        changed += 1
+        for k in ("first_name", "last_name"):
+            if isinstance(r[k], str) and len(r[k]) >= 4:
+                r[k] = typo(rng, r[k])
+        if isinstance(r["email"], str) and r["variant"] != "work":
+            r["email"] = _email_typo(rng, r["email"].strip())
+        if isinstance(r["phone"], str):
+            r["phone"] = _digit_typo(rng, r["phone"])
+        if isinstance(r["postcode"], str):
+            r["postcode"] = _postcode_typo(rng, r["postcode"])
+        d = r["birth_date"]
+        if d is not None:
+            if d.day <= 12 and d.day != d.month and rng.random() < 0.5:
+                r["birth_date"] = d.replace(month=d.day, day=d.month)
+            else:
+                r["birth_date"] = d + dt.timedelta(days=1 if d.day < 28 else -1)
+    return changed
+
+
+def shares_strong_identifier(a: dict, b: dict) -> bool:
+    """Do two records share an exact strong identifier (email, phone, a name with the birth
+    date, or the full name with the postcode)? The sample does not guarantee it; the README
+    reports how many true pairs do not."""
+    return _strong_link(a, b)
 
 
 def assign_ids(rng, recs: pd.DataFrame) -> pd.DataFrame:
