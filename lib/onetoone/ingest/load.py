@@ -273,6 +273,8 @@ def _column_sql(col: C.Column, source: Source, cfg: ClientConfig, kinds: dict[st
     elif col.dtype == "bool":
         truthy = {v.strip().lower() for v in source.true_values} - {""}
         falsy = {v.strip().lower() for v in source.false_values} - {""}
+        if kinds.get(col.name) == "bool":  # a Parquet boolean column, whatever the config says
+            truthy, falsy = truthy | {"true"}, falsy | {"false"}
         blank_false = any(v.strip() == "" for v in source.false_values)
         tl = f"lower({tq})"
         tv = ", ".join(_lit(v) for v in sorted(truthy)) or "NULL"
@@ -365,7 +367,7 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
             f"ANTI JOIN __ingest_fatal f ON f._ord = t.{ORD_COL}")
         # keys another source already loaded
         where = f'x."{SOURCE_COL}" <> {_lit(source.name)}'
-        if table == "customer_records":
+        if C.SOURCE_SYSTEM in C.UNIQUE_KEYS[table]:  # keys unique per source system only
             where += f' AND x."{C.SOURCE_SYSTEM}" = {_lit(source.system)}'
         others = con.execute(f'SELECT count(*) FROM "{table}" x WHERE {where}').fetchone()[0]
         if others:
@@ -458,7 +460,7 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
         if unknown:
             raise KeyError(f"no source named {unknown}; the config has {[s.name for s in cfg.sources]}")
     chosen = [s for s in cfg.sources if sources is None or s.name in sources]
-    chosen.sort(key=lambda s: order.index(s.table))
+    chosen.sort(key=lambda s: order.index(s.table) if s.table in order else len(order))
     results = []
     con = ws.duckdb
     before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
