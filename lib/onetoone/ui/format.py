@@ -43,7 +43,7 @@ _NOT_MONEY = re.compile(r"(share|rate|ratio|pct|percent|_n$|^n_|count|orders|cus
                         r"weeks|quantity|segments|silhouette|diversity|gini|p_alive|_id$|tier)",
                         re.IGNORECASE)
 _SHARE = re.compile(r"(share|rate|ratio|pct|percent|retention|attrition|recognised|precision|"
-                    r"recall|coverage|p_alive|probability|addressable|propensity|uplift|"
+                    r"recall|coverage|p_alive|probability|addressable|propensity|uplift|roi|"
                     r"top_\d+|^change$|_change$)", re.IGNORECASE)
 _NOT_SHARE = re.compile(r"(ratio_to|response_rates?_n|_n$)", re.IGNORECASE)
 _MEAN = re.compile(r"(mean|avg|average|satisfaction|score)", re.IGNORECASE)
@@ -146,6 +146,8 @@ def label(name: str) -> str:
 def kind_of(name: str, values=None) -> str:
     """'money', 'share' or 'number' for a column or figure called ``name``."""
     n = str(name)
+    if re.search(r"(^|_)roi($|_)", n, re.IGNORECASE):  # a return is a percentage at any size
+        return "share"
     if _SHARE.search(n) and not _NOT_SHARE.search(n):
         if values is None:
             return "share"
@@ -276,8 +278,12 @@ def table_html(df: pd.DataFrame, caption: str | None = None, max_rows: int = MAX
 
 def figures_html(stage: str, figures: dict) -> str:
     """Key figures as a two-column table: words for names, units for values."""
+    def shown(k, v) -> str:
+        text = value(v, k)
+        return label(text) if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", text) else text
+
     rows = "".join(f"<tr><td>{html.escape(label(k))}</td><td class=num>"
-                   f"{html.escape(value(v, k))}</td></tr>" for k, v in figures.items())
+                   f"{html.escape(shown(k, v))}</td></tr>" for k, v in figures.items())
     return (f"<div class='onetoone-table-wrap' style='overflow-x:auto;max-width:100%'>"
             f"<table class='onetoone-table onetoone-figures'><caption>Key figures: "
             f"{html.escape(label(stage))}</caption><tbody>{rows}</tbody></table></div>")
