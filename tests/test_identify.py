@@ -232,19 +232,33 @@ def sample_truth(identified):
     return rm, records
 
 
+def _rule_of(item: str):
+    return item if item == L.SWAPPED else tuple(item.split(" & "))
+
+
 @needs_sample
-def test_sample_meets_the_precision_and_recall_bar(sample_truth):
+def test_sample_meets_the_precision_and_recall_bar(sample_truth, identified):
+    from onetoone.workspace import Workspace
+
     rm, records = sample_truth
     assert rm["person"].notna().all(), "every sample record must have a true person"
     s = L.pairwise_scores(rm[C.CUSTOMER_ID], rm["person"])
     norm = N.normalise_records(records, as_of="2026-09-30")
-    br = L.blocking_recall(norm, norm[C.RECORD_KEY].map(rm.set_index(C.RECORD_KEY)["person"]))
+    with Workspace(identified.workspace_path, read_only=True) as ws:
+        model = ws.read("linkage_model")
+    rules = [_rule_of(r) for r in model.loc[model["what"] == "blocking rule", "item"]]
+    br = L.blocking_recall(norm, norm[C.RECORD_KEY].map(rm.set_index(C.RECORD_KEY)["person"]),
+                           rules)
+    est = model[(model["what"] == "blocking recall estimate")
+                & (model["item"] == "estimated_blocking_recall")]["detail"].astype(float)
+    print(f"\nsample: blocking recall estimated without truth {est.iloc[0]:.4f}")
     print(f"\nsample: pairwise precision {s['precision']:.4f}, recall {s['recall']:.4f}, "
           f"F1 {s['f1']:.4f}; blocking recall {br['blocking_recall']:.4f} of "
           f"{br['true_pairs']:,} true pairs; exact clusters {s['exact_clusters']:.4f}; "
           f"{s['predicted_entities']:,} customers for {s['true_entities']:,} people")
     assert s["precision"] >= 0.98 and s["recall"] >= 0.97
-    assert br["blocking_recall"] >= s["recall"] - 1e-9
+    # pairs no rule generates cannot be merged, except through a third record of the person
+    assert br["blocking_recall"] >= s["recall"] - 0.01
 
 
 @needs_sample
@@ -382,4 +396,212 @@ def test_lookup_finds_by_name_email_and_phone_and_figures_tell_the_story(identif
     assert U.completeness_figure(comp).data[0].z.shape == (len(comp), 1)
     assert len(U.consent_figure(profile.addressable(cust)).data) == 3
     assert U.questions_figure(profile.questions_to_ask(cust)).layout.title.text.startswith("Ask")
-    assert set(levels["field"]) == set(O.FIELDS)
+    assert set(levels["field"]) >= set(O.FIELDS)
+    # a search with more matches than the cap says how many it shows of how many
+    many = lookup.search("smith")
+    assert len(many) == U.CustomerLookup.LIMIT
+    assert f"{len(many):,} of " in lookup.status.value and "shown" in lookup.status.value
+    total = int(lookup.status.value.split(" of ")[1].split(" ")[0].replace(",", ""))
+    assert total > len(many)
+    # reusable: the same search by customer id, in any case
+    by_id, n = O.search_customers(lookup.ws, one[C.CUSTOMER_ID].lower())
+    assert n == 1 and by_id[C.CUSTOMER_ID].tolist() == [one[C.CUSTOMER_ID]]
+
+
+# -- the model is built from what is there ---------------------------------------------------------
+def _people(n: int = 60, seed: int = 7) -> pd.DataFrame:
+    """Two records per person in two systems; the second with a typo in the given name,
+    an upper-case surname and a phone in another format."""
+    rng = np.random.default_rng(seed)
+    first = ["Ann", "Bob", "Cem", "Dee", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jan"]
+    rows = []
+    for i in range(n):
+        f, la = first[i % 10], f"Surname{i // 2}"
+        base = {C.FIRST_NAME: f, C.LAST_NAME: la, C.EMAIL: f"p{i}@mail.com",
+                C.PHONE: f"07700 9{i:05d}", C.BIRTH_DATE: f"19{50 + i % 40}-0{1 + i % 9}-1{i % 9}",
+                C.POSTCODE: f"LS{i % 9} {i % 7}AB", C.STREET: f"{i} High Street",
+                C.CITY: ["Leeds", "York"][i % 2], C.NATIONAL_ID: f"AB{100000 + 37 * i}"}
+        rows.append({**base, C.SOURCE_SYSTEM: "crm", C.RECORD_ID: f"c{i}", "person": i})
+        rows.append({**base, C.SOURCE_SYSTEM: "web", C.RECORD_ID: f"w{i}", "person": i,
+                     C.FIRST_NAME: f + "a", C.LAST_NAME: la.upper(),
+                     C.PHONE: "+44 7700 9" + f"{i:05d}"})
+    df = pd.DataFrame(rows)
+    df[C.RECORD_KEY] = df[C.SOURCE_SYSTEM] + ":" + df[C.RECORD_ID]
+    df = df.sample(frac=1.0, random_state=int(rng.integers(100))).reset_index(drop=True)
+    return df
+
+
+COLUMN_SETS = [(C.EMAIL, C.PHONE), (C.EMAIL,), (C.PHONE,), (), (C.NATIONAL_ID,),
+               (C.EMAIL, C.PHONE, C.NATIONAL_ID)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ids", COLUMN_SETS, ids=lambda t: "+".join(t) or "names-only")
+@pytest.mark.parametrize("extra", [(C.BIRTH_DATE, C.POSTCODE, C.STREET, C.CITY), (C.BIRTH_DATE,),
+                                   (C.POSTCODE, C.STREET), ()],
+                         ids=["dob+address", "dob", "address", "no-dob-no-address"])
+def test_identify_runs_on_every_combination_of_present_columns(ids, extra):
+    from onetoone.identify import pipeline
+
+    df = _people()
+    keep = [C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, C.FIRST_NAME, C.LAST_NAME, *ids, *extra]
+    res = pipeline.identify_customers(df[keep], as_of="2026-09-30")
+    assert res.linkage is not None
+    levels = res.linkage.levels
+    untrained = set(levels.loc[~levels["m_trained"], "field"])
+    notes = " ".join(res.linkage.plan.notes)
+    for f in untrained:  # every comparison is trained, or the plan says why not
+        assert repr(f) in notes, (f, notes)
+    assert {"first_name", "last_name"} <= set(levels["field"])
+    assert not (set(levels["field"]) & {"email", "phone", "national_id"} - {c for c in ids})
+    person = res.record_map[C.RECORD_KEY].map(df.set_index(C.RECORD_KEY)["person"])
+    s = L.pairwise_scores(res.record_map[C.CUSTOMER_ID], person)
+    assert s["precision"] >= 0.95, s
+    if ids or extra:  # with only a name and a typo in it, a namesake is as likely
+        assert s["recall"] >= 0.9, s
+
+
+def test_a_training_session_that_cannot_train_is_skipped_and_leaves_the_model_whole():
+    from onetoone.identify import pipeline
+
+    df = _people()
+    df[C.PHONE] = [f"0770090{i:04d}" for i in range(len(df))]  # every phone different
+    res = pipeline.identify_customers(df, as_of="2026-09-30",
+                                      training=[["phone"], ["loyalty_number"], ["birth_date"]])
+    t = res.linkage.training.set_index("session")
+    assert t.loc["phone_n", "status"].startswith("skipped") and t.loc["phone_n", "pairs"] == 0
+    assert t.loc["birth_date_n", "status"] == "trained"
+    assert any("loyalty_number_n" in n and "skipped" in n for n in res.linkage.plan.notes)
+    assert "phone" in set(res.linkage.levels["field"])  # the comparison is still in the model
+    assert "gamma_phone" in res.pairs.columns and res.pairs["guarded"].dtype == bool
+
+
+def test_config_choices_with_one_message_per_mistake(tmp_path):
+    from onetoone.config import ConfigError, load_config
+
+    y = tmp_path / "c.yaml"
+    y.write_text("client: X\nas_of: '2026-01-01'\nsources: []\nidentify:\n"
+                 "  blocking_rules: [[first_name, surname], swaped, [email], []]\n"
+                 "  comparisons: [email, adress]\n  training: [[birth_date], [dob]]\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(y)
+    probs = e.value.problems
+    assert len(probs) == 5, probs
+    assert probs[0].startswith("identify.blocking_rules[0]") and "surname" in probs[0]
+    assert any(p.startswith("identify.blocking_rules[1]") and "swaped" in p for p in probs)
+    assert any(p.startswith("identify.blocking_rules[3]") for p in probs)
+    assert any(p.startswith("identify.comparisons[1]") and "adress" in p for p in probs)
+    assert any(p.startswith("identify.training[1]") and "dob" in p for p in probs)
+    y.write_text("client: X\nas_of: '2026-01-01'\nsources: []\nidentify:\n"
+                 "  blocking_rules: [[last_name, birth_date], swapped_names, email]\n")
+    assert load_config(y).identify.blocking_rules == [["last_name", "birth_date"],
+                                                       "swapped_names", ["email"]]
+
+
+def test_rules_from_the_config_are_used_and_a_too_loose_one_is_refused_with_advice():
+    from onetoone.identify import pipeline
+
+    df = _people()
+    res = pipeline.identify_customers(df, as_of="2026-09-30",
+                                      blocking_rules=[["email"], ["last_name", "birth_date"]],
+                                      comparisons=["first_name", "last_name", "email"])
+    assert res.linkage.plan.blocking == [("email_n",), ("last_name_n", "birth_date_n")]
+    assert set(res.linkage.levels["field"]) == {"first_name", "last_name", "email"}
+    assert {"new_comparisons", "cumulative_comparisons"} <= set(res.linkage.blocking.columns)
+    with pytest.raises(L.BlockingRuleTooLoose, match=r"city_n.*Add a column"):
+        pipeline.identify_customers(df, as_of="2026-09-30", blocking_rules=[["city"]],
+                                    max_comparisons=500)
+
+
+def test_a_unique_source_never_holds_one_customer_twice_unless_must_linked():
+    from onetoone.identify import pipeline
+
+    df = _people()
+    twin = df[df[C.SOURCE_SYSTEM] == "crm"].iloc[:3].copy()  # entered twice in the unique CRM
+    twin[C.RECORD_ID] = twin[C.RECORD_ID] + "-again"
+    twin[C.RECORD_KEY] = "crm:" + twin[C.RECORD_ID]
+    both = pd.concat([df, twin], ignore_index=True)
+    free = pipeline.identify_customers(both, as_of="2026-09-30")
+    cid = free.record_map.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+    k0, k1 = twin[C.RECORD_KEY].iloc[0].removesuffix("-again"), twin[C.RECORD_KEY].iloc[0]
+    assert cid[k0] == cid[k1]  # without the declaration they look like one person
+    uniq = pipeline.identify_customers(both, as_of="2026-09-30", unique_sources=["crm"])
+    rm = uniq.record_map
+    crm = rm[rm[C.SOURCE_SYSTEM] == "crm"]
+    assert not crm[C.CUSTOMER_ID].duplicated().any()
+    assert uniq.cluster_stats["unique_source_splits"] >= 3
+    # the web record still joins one of them
+    w = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+    web = "web:" + k0.split(":")[1].replace("c", "w")
+    assert w[web] in (w[k0], w[k1])
+    must = pd.DataFrame({"record_key_l": [k0], "record_key_r": [k1]})
+    forced = pipeline.identify_customers(both, as_of="2026-09-30", unique_sources=["crm"],
+                                         must_link=must)
+    f = forced.record_map.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+    assert f[k0] == f[k1]
+
+
+def test_blocking_recall_is_estimated_without_ground_truth():
+    from onetoone.identify import pipeline
+
+    df = _people(n=80)
+    res = pipeline.identify_customers(df, as_of="2026-09-30")
+    est = res.linkage.recall_estimate
+    assert 0 < est["probe_share"] <= 1 and est["pairs_found_by_rules"] > 0
+    assert 0.9 <= est["estimated_blocking_recall"] <= 1.0
+    # a rule set that finds only the exact-name pairs misses the typo'd given names
+    narrow = pipeline.identify_customers(df, as_of="2026-09-30",
+                                         rules=[("first_name_n", "last_name_n")])
+    assert narrow.linkage.recall_estimate["estimated_blocking_recall"] < 0.5
+
+
+def test_records_without_a_usable_name_or_identifier_stay_single_and_are_counted():
+    from onetoone.identify import pipeline
+
+    df = _people(n=20)
+    lone = pd.DataFrame({C.RECORD_KEY: ["loy:1", "loy:2", "cc:1"],
+                         C.SOURCE_SYSTEM: ["loyalty", "loyalty", "callcentre"],
+                         C.RECORD_ID: ["1", "2", "1"], C.FIRST_NAME: [None, None, "Ann"],
+                         C.CITY: ["Leeds", "Leeds", None]})
+    res = pipeline.identify_customers(pd.concat([df, lone], ignore_index=True),
+                                      as_of="2026-09-30")
+    rm = res.record_map.set_index(C.RECORD_KEY)
+    assert (~rm["has_identifier"]).sum() == 3
+    assert rm.loc[["loy:1", "loy:2", "cc:1"], C.CUSTOMER_ID].nunique() == 3
+
+
+# -- FEBRL: labelled data nobody here generated (tests/data/febrl/README.md) ----------------------
+
+
+def febrl_scores(yaml_name: str, tmp_path) -> dict:
+    """Ingest a FEBRL YAML and run Identify with default settings, as `onetoone ingest` and
+    `onetoone run identify` do; pairwise scores against rec-N = person N."""
+    from pathlib import Path
+
+    from onetoone.cli import run_stage
+    from onetoone.config import load_config
+    from onetoone.ingest import ingest
+    from onetoone.workspace import Workspace
+
+    cfg = load_config(Path(__file__).parent / "data" / "febrl" / yaml_name)
+    cfg.workspace = str(tmp_path / "febrl.duckdb")
+    with Workspace(cfg.workspace_path) as ws:
+        ingest(cfg, ws, echo=False)
+        summary = run_stage("identify", cfg, ws, echo=False)
+        rm = ws.read("record_map")
+    person = rm[C.RECORD_ID].str.extract(r"rec-(\d+)-")[0]
+    assert person.notna().all()
+    return {**L.pairwise_scores(rm[C.CUSTOMER_ID], person), "summary": summary}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("yaml_name, f1", [("febrl1.yaml", 0.995), ("febrl2.yaml", 0.995),
+                                           ("febrl1_no_id.yaml", 0.99),
+                                           ("febrl2_no_id.yaml", 0.99)])
+def test_febrl_through_ingest_and_identify_with_default_settings(yaml_name, f1, tmp_path):
+    s = febrl_scores(yaml_name, tmp_path)
+    print(f"\n{yaml_name}: precision {s['precision']:.4f} recall {s['recall']:.4f} "
+          f"F1 {s['f1']:.4f} ({s['true_pairs']:,} true pairs); blocking recall estimated "
+          f"{s['summary'].get('estimated_blocking_recall', float('nan')):.4f}")
+    assert s["precision"] >= 0.995 and s["f1"] >= f1, s
+    assert s["summary"]["untrained_comparisons"] == []

@@ -61,8 +61,8 @@ CANDIDATE_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("first_name_n", "house_number_n", "city_n"),
 )
 """Blocking rules the model takes when their columns are filled (in this order): every
-single strong identifier, the full name within a region (the full name alone when there is
-no region: a common name in one country makes a large block) and swapped, a name or the initials with the
+single strong identifier, the full name within a region (the full name alone when the
+region is not on nearly every record) and swapped, a name or the initials with the
 birth date, an address key with a name, birth date or house number."""
 
 DEFAULT_BLOCKING_RULES = CANDIDATE_BLOCKING_RULES
@@ -358,7 +358,7 @@ def plan_model(norm: pd.DataFrame, *, blocking_rules=None, comparisons=None, tra
                 rules.append(rule)
     else:
         cands = [("first_name_n", "last_name_n")
-                 if r == ("first_name_n", "last_name_n", "region_n") and "region_n" not in present
+                 if r == ("first_name_n", "last_name_n", "region_n") and fill["region_n"] < 0.95
                  else r for r in CANDIDATE_BLOCKING_RULES]
         rules = [r for r in cands if all(c in present for c in _rule_columns(r))]
     prior: list[BlockingRule] = []
@@ -716,6 +716,12 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
         log.warning("prior from deterministic rules failed (%s); using 1 match per record", exc)
         linker._settings_obj._probability_two_random_records_match = min(
             0.5, 1.0 / max(len(df) - 1, 1))
+    lam_rules = linker._settings_obj._probability_two_random_records_match
+    if not lam_rules or not np.isfinite(lam_rules) or lam_rules <= 0:
+        # no deterministic match at all (every rule's pair disagrees somewhere): start from
+        # one match per record; the prior is re-estimated from the scored pairs below
+        linker._settings_obj._probability_two_random_records_match = min(
+            0.5, 1.0 / max(len(df) - 1, 1))
     if u_max_pairs is None:
         u_max_pairs = float(min(2e6, max(1e5, 10 * len(df))))
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed,
@@ -739,7 +745,8 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                 f"match_probability) FROM {pred.physical_name}")
     recall_est = {}
     if probe_rules:
-        recall_est = _probe_recall(linker, sdf, con, pname, probe_rules, probe_share, lam,
+        recall_est = _probe_recall(linker, sdf, con, pname, probe_rules, probe_share,
+                                   max(lam, lam0),
                                    recall_threshold)
     hist = con.execute(f"SELECT floor(match_weight) AS bin_start, COUNT(*) AS pairs FROM {pname} "
                        f"WHERE {real} GROUP BY 1 ORDER BY 1").fetch_df()

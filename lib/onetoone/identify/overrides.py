@@ -92,7 +92,8 @@ def agreement_labels(pairs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
     """Per pair and field, the comparison level in words (``exact``, ``Jaro-Winkler >= 0.92``,
     ``missing``...) from the ``gamma_<field>`` columns and the model's level table."""
     out = pd.DataFrame(index=pairs.index)
-    for f in FIELDS:
+    fields = list(dict.fromkeys([*FIELDS, *levels["field"].tolist()])) if len(levels) else FIELDS
+    for f in fields:
         g = f"gamma_{f}"
         if g not in pairs.columns:
             continue
@@ -159,36 +160,59 @@ def explain(ws: Workspace, key: str) -> dict:
             "overrides": ov.reset_index(drop=True)}
 
 
-def find_customers(ws: Workspace, query: str, limit: int = 20,
-                   region: str = "GB") -> pd.DataFrame:
-    """Customers whose source records match ``query``: an email (contains ``@``), a phone
-    (six or more digits, compared in E.164 with national numbers read in ``region``) or a name (every word must appear in the first or
-    last name, accents and case ignored). Returns golden records, best known first."""
+def search_customers(ws: Workspace, query: str, limit: int = 20,
+                     region: str = "GB") -> tuple[pd.DataFrame, int]:
+    """Customers matching ``query``, case-insensitive: a customer id, a source record key or
+    record id, an email (contains ``@``), a phone (six or more digits, compared in E.164 with
+    national numbers read in ``region``) or a name (every word must appear in the first or
+    last name of one of the customer's records, accents and case ignored).
+
+    Returns the golden records (at most ``limit``, most records first) and how many customers
+    matched in all, so a caller can say "20 of 1,392 shown". The Interact timeline and the
+    Identify lookup both call it.
+    """
     from .normalise import normalise_name, normalise_phone
 
     q = (query or "").strip()
+    empty = ws.read("customers").head(0)
     if not q:
-        return ws.read("customers").head(0)
+        return empty, 0
     digits = sum(ch.isdigit() for ch in q)
-    if "@" in q:
-        where, params = f'lower(trim("{C.EMAIL}")) = ?', [q.lower()]
-        sql_keys = f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE {where}'
+    by_id = ws.sql(f'SELECT DISTINCT "{C.CUSTOMER_ID}" AS cid FROM record_map WHERE '
+                   f'upper("{C.CUSTOMER_ID}") = upper(?) OR upper("{C.RECORD_KEY}") = upper(?) '
+                   f'OR upper("{C.RECORD_ID}") = upper(?)', [q, q, q])
+    keys_sql = None
+    if len(by_id):
+        ids_sql, params = "SELECT UNNEST(?::VARCHAR[])", [by_id["cid"].tolist()]
+    elif "@" in q:
+        keys_sql = (f'SELECT "{C.RECORD_KEY}" FROM customer_records '
+                    f'WHERE lower(trim("{C.EMAIL}")) = ?')
+        params = ["".join(q.split()).lower()]
     elif digits >= 6:
         e164 = normalise_phone(pd.Series([q]), region=region).iloc[0]
         if e164 is None:
-            return ws.read("customers").head(0)
-        cust = ws.table("customers")
-        return cust.filter(cust[C.PHONE] == e164).limit(limit).to_pandas()
+            return empty, 0
+        ids_sql = f'SELECT "{C.CUSTOMER_ID}" FROM customers WHERE "{C.PHONE}" = ?'
+        params = [e164]
     else:
         words = (normalise_name(pd.Series([q])).iloc[0] or "").split()
         if not words:
-            return ws.read("customers").head(0)
+            return empty, 0
         full = (f"lower(strip_accents(coalesce(\"{C.FIRST_NAME}\", '') || ' ' || "
                 f"coalesce(\"{C.LAST_NAME}\", '')))")
         where = " AND ".join(f"{full} LIKE ?" for _ in words)
         params = [f"%{w}%" for w in words]
-        sql_keys = f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE {where}'
-    sql = (f'SELECT c.* FROM customers c WHERE c."{C.CUSTOMER_ID}" IN (SELECT m."{C.CUSTOMER_ID}" '
-           f'FROM record_map m WHERE m."{C.RECORD_KEY}" IN ({sql_keys})) '
+        keys_sql = f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE {where}'
+    if keys_sql is not None:
+        ids_sql = (f'SELECT m."{C.CUSTOMER_ID}" FROM record_map m '
+                   f'WHERE m."{C.RECORD_KEY}" IN ({keys_sql})')
+    total = int(ws.sql(f"SELECT count(DISTINCT x) AS n FROM ({ids_sql}) t(x)", params)["n"].iloc[0])
+    sql = (f'SELECT c.* FROM customers c WHERE c."{C.CUSTOMER_ID}" IN ({ids_sql}) '
            f'ORDER BY c.n_records DESC, c."{C.CUSTOMER_ID}" LIMIT {int(limit)}')
-    return ws.sql(sql, params)
+    return ws.sql(sql, params), total
+
+
+def find_customers(ws: Workspace, query: str, limit: int = 20,
+                   region: str = "GB") -> pd.DataFrame:
+    """The golden records of :func:`search_customers` (without the total)."""
+    return search_customers(ws, query, limit=limit, region=region)[0]

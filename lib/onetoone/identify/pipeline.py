@@ -146,6 +146,26 @@ def model_table(lk: L.LinkageResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "item", "detail"])
 
 
+def recall_estimate_text(model: pd.DataFrame) -> str:
+    """One sentence on the blocking recall estimated without ground truth, from the
+    ``linkage_model`` table (what it measures and how many pairs it rests on)."""
+    est = model[model["what"] == "blocking recall estimate"].set_index("item")["detail"]
+    if "estimated_blocking_recall" not in est.index:
+        return ("Blocking recall could not be estimated: the loose probe rules had no name, "
+                "birth date or postcode to block on.")
+    found = int(float(est["pairs_found_by_rules"]))
+    loose = int(float(est["pairs_found_only_by_loose_rules"]))
+    share = float(est["probe_share"])
+    if found + loose == 0:
+        return ("Blocking recall could not be estimated: no likely match touched the probe "
+                f"sample ({share:.1%} of the records).")
+    return (f"Estimated blocking recall {float(est['estimated_blocking_recall']):.1%}: of "
+            f"{found + loose:,} likely matches (probability at or above the threshold) that "
+            f"touch a probe sample of {share:.1%} of the records, {loose:,} were found only by "
+            "loose single-column rules (same surname, given name, birth date or postcode), "
+            "so the blocking rules would miss them. No ground truth is needed.")
+
+
 def _storable_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     out = pairs.copy()
     for c in out.columns:
@@ -276,6 +296,11 @@ def evaluate(ws: Workspace, truth: pd.DataFrame, region: str = "GB", as_of=None)
     person = rm[C.RECORD_KEY].map(pd.Series(truth["person_id"].to_numpy(), index=key))
     scores = L.pairwise_scores(rm[C.CUSTOMER_ID], person)
     norm = N.normalise_records(ws.read("customer_records"), region=region, as_of=as_of)
+    rules = L.DEFAULT_BLOCKING_RULES
+    if ws.has("linkage_model"):  # the rules this run used
+        model = ws.read("linkage_model")
+        items = model.loc[model["what"] == "blocking rule", "item"].tolist()
+        rules = [i if i == L.SWAPPED else tuple(i.split(" & ")) for i in items] or rules
     br = L.blocking_recall(norm, norm[C.RECORD_KEY].map(
-        pd.Series(person.to_numpy(), index=rm[C.RECORD_KEY])))
+        pd.Series(person.to_numpy(), index=rm[C.RECORD_KEY])), rules)
     return {**scores, **br, "records_without_truth": int(person.isna().sum())}

@@ -227,15 +227,23 @@ class CustomerLookup(widgets.VBox):
                 mem.duckdb.unregister("__src")
         return cls(mem, region=region, **kwargs)
 
+    LIMIT = 20
+
     def search(self, text: str) -> pd.DataFrame:
-        """Run a search (also what typing in the box does); returns the matching customers."""
-        found = O.find_customers(self.ws, text, region=self.region)
+        """Run a search (also what typing in the box does); returns the customers shown.
+
+        Searches by customer id, record key or id, name, email or phone, ignoring case
+        (:func:`onetoone.identify.overrides.search_customers`); at most :attr:`LIMIT` are
+        listed, and the status line says how many matched in all ("20 of 1,392 shown")."""
+        found, total = O.search_customers(self.ws, text, limit=self.LIMIT, region=self.region)
         if found.empty:
             self.status.value = f"<i>No customer matches {html.escape(text)!s}.</i>" if text else ""
             self.results.options = []
             self.detail.value = ""
             return found
-        self.status.value = f"{len(found)} customer(s) found"
+        self.status.value = (f"{len(found):,} of {total:,} shown (the customers with the most "
+                             "records first; type more to narrow the search)"
+                             if total > len(found) else f"{total:,} customer(s) found")
         opts = [((f"{r[C.CUSTOMER_ID]}: {r[C.FIRST_NAME] or ''} {r[C.LAST_NAME] or ''} "
                  f"({r['n_records']} records; {r['sources']})"), r[C.CUSTOMER_ID])
                 for _, r in found.iterrows()]
@@ -254,9 +262,11 @@ class CustomerLookup(widgets.VBox):
         g = golden.T.reset_index()
         g.columns = ["field", "value"]
         g = g[g["value"].notna() & (g["value"].astype(str) != "")]
-        rec_cols = [C.RECORD_KEY, C.FIRST_NAME, C.LAST_NAME, C.EMAIL, C.PHONE, C.STREET,
-                    C.POSTCODE, C.BIRTH_DATE, C.UPDATED_AT]
+        rec_cols = [C.RECORD_KEY, C.FIRST_NAME, C.LAST_NAME, C.EMAIL, C.PHONE, C.HOUSE_NUMBER,
+                    C.STREET, C.ADDRESS_LINE2, C.POSTCODE, C.CITY, C.BIRTH_DATE, C.UPDATED_AT]
         recs = info["records"][[c for c in rec_cols if c in info["records"].columns]]
+        if masking.enabled():
+            recs = masking.mask_frame(recs)
         pairs = info["pairs"]
         why = "<p><i>A single source record: nothing was merged.</i></p>"
         if len(pairs):
