@@ -364,6 +364,12 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
         _c("new_comparisons", "int", "pairs this rule adds to the rules before it"),
         _c("cumulative_comparisons", "int", "pairs from this rule and the rules before it"),
         _c("estimated", "bool", "the counts are estimated from a record sample (above 2M pairs)")),
+    "linkage_model": _o(
+        "identify", "the linkage model's choices: comparisons, blocking and prior rules, "
+                    "training sessions, fill rates, notes, the blocking-recall estimate",
+        _c("what", "str", "kind of entry (comparison, blocking rule, training session, ...)"),
+        _c("item", "str", "which one"),
+        _c("detail", "str", "where it came from, its outcome or its value")),
     "link_overrides": _o(
         "identify", "must-link / cannot-link decisions (never overwritten by a run)",
         _c("record_key_l", "str", "one record"), _c("record_key_r", "str", "the other record"),
