@@ -67,6 +67,7 @@ def test_contract_problems_names_what_is_wrong():
         C.contract_of("nope")
 
 
+@pytest.mark.slow  # builds the sample up to customize when no other test has (shared after)
 def test_every_table_a_stage_writes_matches_its_contract():
     """The run ledger of the whole sample run says which tables each stage wrote; each one has
     a contract under that stage and its stored columns and types match it."""
