@@ -603,8 +603,7 @@ class FenceWidget(widgets.VBox):
                 f"Best fence: {be.best.customers:,} customers, net benefit "
                 f"{theme.money(be.best.net_benefit, self.currency)} a year")
             self.figure.layout.title.subtitle.text = (
-                f"Ranked by {self.fence.value_label}; benefit, cost and net benefit per year "
-                f"by fence position (orange: the fence as set)")
+                f"Ranked by {self.fence.value_label}; per year by fence position")
 
     # -- events ---------------------------------------------------------------------------
     def _on_slider(self, change) -> None:
