@@ -161,9 +161,10 @@ def test_list_thresholds_from_the_config_reach_the_lists(tmp_path):
 
 # -- the design in the repository --------------------------------------------------------------
 def test_nothing_points_outside_the_repository():
+    # the pattern is assembled so that this file does not match it
+    outside = r"\.\./" + "shared" + r"\|" + "shared" + "/DESIGN" + r"\|IDIC\.md\|TOOLCHAIN\.md"
     res = subprocess.run(
-        ["grep", "-rnI", r"\.\./shared\|shared/DESIGN\|IDIC\.md\|TOOLCHAIN\.md", "README.md", "lib",
-         "tests", "notebooks", "docs", "benchmarks", "--exclude=test_contracts.py",
+        ["grep", "-rnI", outside, "README.md", "lib", "tests", "notebooks", "docs", "benchmarks",
          "--exclude-dir=*.egg-info"],
         cwd=ROOT, capture_output=True, text=True, check=False)
     assert res.returncode == 1 and res.stdout == "", res.stdout
