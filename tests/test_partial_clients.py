@@ -1,9 +1,9 @@
 """Partial clients run end to end: one `onetoone batch` over five client shapes.
 
 The shapes (see tests/partial_clients.py): CDNOW as delivered (order lines only: customer id,
-date, quantity, amount), CDNOW's first five months (less history than the CLV holdout), and a
-small sample client without interactions, without products, without consent. One batch call
-(--jobs 2) runs them all; the tests below read its outputs: every client and every notebook
+date, quantity, amount), CDNOW's first five months (less history than the CLV holdout), a small
+sample client without interactions, and one without products or consent. One batch call
+(--jobs 2) runs all four; the tests below read its outputs: every client and every notebook
 passes, every report says in plain words what the client lacks, and no figure is computed from
 data that is not there.
 """
@@ -91,10 +91,10 @@ def test_every_client_and_notebook_passes(partial_batch):
     ("no_interactions", "01_identify", "There is no interactions file"),
     ("no_interactions", "02_differentiate", "cost to serve counts returns only"),
     ("no_interactions", "03_interact", "the plan is built from purchases alone"),
-    ("no_products", "04_customize", "There is no product catalogue"),
-    ("no_products", "02_differentiate", "There is no product catalogue"),
-    ("no_consent", "01_identify", "carry no consent"),
-    ("no_consent", "03_interact", "carry no consent, so no outbound contact can be planned"),
+    ("no_products_no_consent", "04_customize", "There is no product catalogue"),
+    ("no_products_no_consent", "02_differentiate", "There is no product catalogue"),
+    ("no_products_no_consent", "01_identify", "carry no consent"),
+    ("no_products_no_consent", "03_interact", "carry no consent, so no outbound contact can be planned"),
 ])
 def test_each_report_says_what_is_missing(partial_batch, client, notebook, says):
     c = partial_batch["clients"][client]
@@ -104,8 +104,8 @@ def test_each_report_says_what_is_missing(partial_batch, client, notebook, says)
 
 
 def test_full_client_shapes_say_nothing_is_missing(partial_batch):
-    text = _text(partial_batch["clients"]["no_consent"], "04_customize")
-    assert "There is no product catalogue" not in text
+    text = _text(partial_batch["clients"]["no_interactions"], "04_customize")
+    assert "There is no product catalogue" not in text and "carry no consent" not in text
 
 
 def test_transactions_only_client_gets_no_needs_figures(partial_batch):
@@ -146,7 +146,7 @@ def test_one_tier_per_customer_across_stages(partial_batch):
     from onetoone.config import load_config
     from onetoone.workspace import Workspace
 
-    cfg = load_config(partial_batch["configs"]["no_products"])
+    cfg = load_config(partial_batch["configs"]["no_products_no_consent"])
     with Workspace.open(cfg, read_only=True) as ws:
         both = ws.sql("SELECT p.tier AS plan_tier, v.tier AS value_tier FROM contact_plan p "
                       "JOIN customer_value v USING (customer_id)")
