@@ -254,6 +254,9 @@ LAST_PURCHASE = "last_purchase"
 REVENUE_12M = "revenue_12m"
 REVENUE_PREV_12M = "revenue_prev_12m"
 REVENUE_BEFORE_12M = "revenue_before_12m"
+GROSS_MARGIN_12M = "gross_margin_12m"
+COST_TO_SERVE_12M = "cost_to_serve_12m"
+CONTRIBUTION_12M = "contribution_12m"
 RETURNED_ORDERS = "returned_orders"
 RETURNS_VALUE = "returns_value"
 CONTACTS = "contacts"
@@ -389,6 +392,10 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
         _c(REVENUE_12M, "float", "revenue in the 12 months to as_of"),
         _c(REVENUE_PREV_12M, "float", "revenue in the 12 months before those"),
         _c(REVENUE_BEFORE_12M, "float", "revenue before the last 12 months"),
+        _c(GROSS_MARGIN_12M, "float", "gross margin in the 12 months to as_of"),
+        _c(COST_TO_SERVE_12M, "float", "cost to serve in the 12 months to as_of"),
+        _c(CONTRIBUTION_12M, "float", "gross_margin_12m minus cost_to_serve_12m (what the "
+                                      "picket fence ranks by by default)"),
         _c(RETURNED_ORDERS, "float", "orders with a return"),
         _c(RETURNS_VALUE, "float", "value returned"),
         _c(CONTACTS, "float", "contacts on any channel"),
@@ -423,7 +430,9 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
     "fence_assignment": _o(
         "differentiate", "customers inside the picket fence with their customer manager",
         _c(CUSTOMER_ID, "str", "the customer", True),
-        _c(VALUE, "float", "the value the fence ranks by (revenue_12m by default)"),
+        _c(VALUE, "float", "the value the fence ranks by (fence.value: contribution_12m by "
+                           "default, or clv)"),
+        _c("value_basis", "str", "what value is: contribution_12m or clv"),
         _c(RANK, "int", "rank by that value, 1 = most valuable"),
         _c(MANAGER, "str", "customer manager (portfolios balanced by value)"),
         _c(TIER, "str", "tier from customer_value"), _c(SEGMENT_NAME, "str", "needs segment")),
