@@ -136,8 +136,10 @@ def test_data_readiness_names_what_is_missing(tmp_path):
         m = data_readiness.measure_data_readiness(ws).set_index("measure")
         st = data_readiness.stage_data_scores(m.reset_index()).set_index("stage")
     assert m.loc["efficient_channel_share", "value"] == 1.0
-    assert m.loc["recognition_rate", "available"]  # falls back to "tied to any source record"
-    assert "no record_map" in m.loc["recognition_rate", "note"]
+    # no customer records: Identify has nothing to work on, so it gets no score (not 5 of 5)
+    assert not m.loc["recognition_rate", "available"]
+    assert "no customer records" in m.loc["recognition_rate", "note"]
+    assert np.isnan(st.loc["identify", "data_score"])
     assert not m.loc["offer_coverage", "available"] and "run customize" in m.loc["offer_coverage", "note"]
     assert np.isnan(st.loc["customize", "data_score"])
     assert "offer_coverage" in st.loc["customize", "unavailable"]

@@ -90,15 +90,17 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-STAGE_INPUTS: dict[str, tuple[str, str]] = {
-    "identify": ("customer_records",
+STAGE_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "identify": (("customer_records",),
                  "no customer records, so nothing identifies a customer across systems"),
-    "differentiate": ("transactions", "no transactions, so no customer's value is known"),
-    "interact": ("interactions", "no interactions, so no contact history is known"),
-    "customize": ("products", "no product catalogue, so nothing can be tailored"),
+    "differentiate": (("transactions",), "no transactions, so no customer's value is known"),
+    "interact": (("interactions",), "no interactions, so no contact history is known"),
+    "customize": (("products", "recommendations"),
+                  "no product catalogue and no recommendations, so nothing is tailored"),
 }
-"""The input each stage cannot be scored without: when it is absent or empty, every measure of
-the stage is unavailable (a stage with nothing to work on gets no score, not a perfect one)."""
+"""The inputs a stage cannot be scored without (any one of them with rows will do): when all
+are absent or empty, every measure of the stage is unavailable, with this reason (a stage with
+nothing to work on gets no score, not a perfect one)."""
 
 
 def _rows_of(ws, table: str) -> int:
@@ -227,9 +229,9 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
     else:
         add("offer_coverage", None, "unavailable: no recommendations (run customize)")
     out = pd.DataFrame(rows)
-    for stage, (table, why) in STAGE_INPUTS.items():
-        if _rows_of(ws, table) == 0:
-            m = out["stage"] == stage
+    for stage, (tables, why) in STAGE_INPUTS.items():
+        if not any(_rows_of(ws, t) for t in tables):
+            m = (out["stage"] == stage) & out["available"]
             out.loc[m, ["value", "score"]] = np.nan
             out.loc[m, "available"] = False
             out.loc[m, "note"] = f"unavailable: {why}"
