@@ -306,12 +306,23 @@ def _validate(con, cfg: ClientConfig, source: Source, cols: list[str], kinds: di
     level4 = ", ".join([keep] + ([tcols] if tcols else [])
                        + [_q(a) for s in specs for a, _ in s.mid[:2]]
                        + [f"{e} AS {_q(a)}" for s in specs for a, e in s.mid[2:3]])
-    outer = ", ".join([keep] + [f"{s.parsed} AS {_q('p_' + s.name)}, {s.error} AS {_q('e_' + s.name)}, "
-                                f"CASE WHEN ({s.error}) IS NOT NULL THEN {_q('r_' + s.name)} END "
-                                f"AS {_q('v_' + s.name)}" for s in specs])
+    level5 = ", ".join([keep] + [f"{_q('r_' + s.name)}, {s.parsed} AS {_q('q_' + s.name)}, "
+                                 f"{s.error} AS {_q('e_' + s.name)}" for s in specs])
+    # the stored row: typed values (cleared where a rule failed) and, only on rows that break a
+    # rule, the list of what broke (column, value as the file had it, reason, fatal, rule order)
+    found = [f"CASE WHEN {_q('e_' + s.name)} IS NOT NULL THEN {{'c': {_lit(s.name)}, "
+             f"'v': CAST({_q('r_' + s.name)} AS VARCHAR), 'r': {_q('e_' + s.name)}, "
+             f"'f': {'true' if s.fatal else 'false'}, 'k': {k}}} END" for k, s in enumerate(specs)]
+    any_bad = " OR ".join(f"{_q('e_' + s.name)} IS NOT NULL" for s in specs) or "false"
+    outer = ", ".join([keep] + [f"CASE WHEN {_q('e_' + s.name)} IS NULL THEN {_q('q_' + s.name)} END "
+                                f"AS {_q('p_' + s.name)}" for s in specs]
+                      + [f"CASE WHEN {any_bad} THEN list_filter([{', '.join(found)}], x -> x IS NOT "
+                         "NULL) END AS __issues" if specs else "NULL AS __issues"])
     con.execute(f"DROP TABLE IF EXISTS {TYPED}")
-    con.execute(f"CREATE TEMP TABLE {TYPED} AS SELECT {outer} FROM (SELECT {level4} FROM "
-                f"(SELECT {level3} FROM (SELECT {level2} FROM (SELECT {level1} FROM {STAGE}))))")
+    con.execute(f"CREATE TEMP TABLE {TYPED} AS SELECT {outer} FROM (SELECT {level5} FROM "
+                f"(SELECT {level4} FROM (SELECT {level3} FROM (SELECT {level2} FROM "
+                f"(SELECT {level1} FROM {STAGE})))))")
+    drop_staging(con, keep={TYPED})  # the raw text is no longer needed: free its memory
     return specs
 
 
@@ -335,11 +346,14 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
     con.execute(f"CREATE TEMP TABLE {ISSUES} (_ord BIGINT, _file VARCHAR, _line BIGINT, "
                 '"column" VARCHAR, value VARCHAR, reason VARCHAR, detail VARCHAR, fatal BOOLEAN, '
                 "k INTEGER)")
-    for k, s in enumerate(specs):
-        con.execute(f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, "
-                    f"{_lit(s.name)}, t.{_q('v_' + s.name)}, t.{_q('e_' + s.name)}, '', "
-                    f"{'true' if s.fatal else 'false'}, {k} FROM {TYPED} t "
-                    f"WHERE t.{_q('e_' + s.name)} IS NOT NULL")
+    paths = [str(r.path) for r in reads]
+
+    def path_of(col: str) -> str:
+        return "CASE " + " ".join(f"WHEN {col} = {i} THEN {_lit(p)}" for i, p in enumerate(paths)) + " END"
+
+    con.execute(f"INSERT INTO {ISSUES} SELECT {ORD_COL}, {path_of(FILE_COL)}, {ROW_COL}, x.c, x.v, "
+                f"x.r, '', x.f, x.k FROM (SELECT {ORD_COL}, {FILE_COL}, {ROW_COL}, unnest(__issues) "
+                f"AS x FROM {TYPED} WHERE __issues IS NOT NULL)")
     # ragged or undecodable rows the CSV reader rejected: fatal, with their true line
     rej = [(-(j * 10_000_000_000 + i + 1), str(r.path), line, col, raw, reason)
            for j, r in enumerate(reads) for i, (line, col, raw, reason) in enumerate(r.rejected)]
@@ -358,10 +372,11 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
                     f"GROUP BY ALL HAVING count(*) > 1")
         label = "+".join(keys)
         con.execute(
-            f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, {_lit(keys[0])}, "
-            f"CAST(t.{_q('p_' + keys[0])} AS VARCHAR), {_lit(f'duplicate {label} within the source')}, "
+            f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, {path_of('t.' + FILE_COL)}, t.{ROW_COL}, "
+            f"{_lit(keys[0])}, CAST(t.{_q('p_' + keys[0])} AS VARCHAR), "
+            f"{_lit(f'duplicate {label} within the source')}, "
             f"' (the row kept is line ' || k.{ROW_COL} || CASE WHEN k.{FILE_COL} <> t.{FILE_COL} "
-            f"THEN ' of ' || k.{FILE_COL} ELSE '' END || ')', true, 1000 "
+            f"THEN ' of ' || {path_of('k.' + FILE_COL)} ELSE '' END || ')', true, 1000 "
             f"FROM {TYPED} t JOIN __ingest_dupkeys d ON {on} AND t.{ORD_COL} <> d.kord "
             f"JOIN {TYPED} k ON k.{ORD_COL} = d.kord "
             f"ANTI JOIN __ingest_fatal f ON f._ord = t.{ORD_COL}")
@@ -373,7 +388,8 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
         if others:
             on_x = " AND ".join(f'x."{k}" = t.{_q("p_" + k)}' for k in keys)
             con.execute(
-                f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, t.{FILE_COL}, t.{ROW_COL}, {_lit(keys[0])}, "
+                f"INSERT INTO {ISSUES} SELECT t.{ORD_COL}, {path_of('t.' + FILE_COL)}, t.{ROW_COL}, "
+                f"{_lit(keys[0])}, "
                 f"CAST(t.{_q('p_' + keys[0])} AS VARCHAR), "
                 f"{_lit(f'duplicate {label}: already loaded from another source')}, '', true, 1001 "
                 f"FROM {TYPED} t SEMI JOIN \"{table}\" x ON {on_x} AND {where} "
@@ -391,7 +407,7 @@ def ingest_source(ws: Workspace, cfg: ClientConfig, source: Source) -> SourceRes
             values.append(f"{_lit(str(source.system) + ':')} || t.{_q('p_' + C.RECORD_ID)}"
                           if C.RECORD_ID in by else "NULL")
         elif n in by:
-            v = f"CASE WHEN t.{_q('e_' + n)} IS NULL THEN t.{_q('p_' + n)} END"
+            v = f"t.{_q('p_' + n)}"
             if table == "customer_records" and n == C.COUNTRY:
                 v = f"coalesce({v}, {_lit(cfg.country)})"
             values.append(v)

@@ -299,7 +299,9 @@ def _insert(parts: list[str], cols: list[str], exprs: dict[str, str], file_label
             line_sql: str, ord_sql: str, from_sql: str) -> None:
     """Add one file's SELECT (canonical text columns, file, line, order) to the staging view."""
     sel = "".join(f", {exprs[c]} AS {_q(c)}" for c in cols)
-    parts.append(f"SELECT {_lit(file_label)} AS {FILE_COL}, CAST({line_sql} AS BIGINT) AS {ROW_COL}, "
+    # the file is its number in the source's file list (a path on every row would cost memory)
+    parts.append(f"SELECT CAST({_lit(file_label)} AS INTEGER) AS {FILE_COL}, "
+                 f"CAST({line_sql} AS BIGINT) AS {ROW_COL}, "
                  f"CAST({ord_sql} AS BIGINT) AS {ORD_COL}{sel} FROM {from_sql}")
 
 
@@ -369,7 +371,7 @@ def read_csv_file(con, cfg: ClientConfig, source: Source, path: Path, cols: list
                     "unnest(?::BIGINT[]) AS line)", [len(kept), kept])
         from_sql = (f"(SELECT r.*, r.rowid AS __rid, l.line AS __line FROM {raw} r "
                     f"JOIN {lns} l ON l.i = r.rowid)")
-    _insert(parts, cols, exprs, str(path), "__line", f"{file_no} * 10000000000 + __rid", from_sql)
+    _insert(parts, cols, exprs, str(file_no), "__line", f"{file_no} * 10000000000 + __rid", from_sql)
     res.rows = good
     n = len(names)
     for line, col_idx, csv_line, etype, emsg in rej:
@@ -443,7 +445,7 @@ def read_parquet_file(con, cfg, source: Source, path: Path, cols: list[str], fil
         if exprs[c] != "NULL" and not exprs[c].startswith("'"):
             exprs[c] = f"CAST({exprs[c]} AS VARCHAR)" if exprs[c].startswith('"') else exprs[c]
     try:
-        _insert(parts, cols, exprs, str(path), "(file_row_number + 1)",
+        _insert(parts, cols, exprs, str(file_no), "(file_row_number + 1)",
                 f"{file_no} * 10000000000 + file_row_number",
                 f"read_parquet({_lit(path)}, file_row_number=true)")
     except duckdb.Error as exc:
@@ -545,7 +547,7 @@ def read_excel_file(con, cfg, source: Source, path: Path, cols: list[str], file_
         con.execute(f"CREATE TEMP TABLE __ingest_xl_{file_no} AS SELECT * FROM __ingest_xl")
     finally:
         con.unregister("__ingest_xl")
-    _insert(parts, cols, exprs, str(path), "__line", f"{file_no} * 10000000000 + __line",
+    _insert(parts, cols, exprs, str(file_no), "__line", f"{file_no} * 10000000000 + __line",
             f"__ingest_xl_{file_no}")
     res.rows = len(lines)
     return res
@@ -584,11 +586,12 @@ def stage_source(con, cfg: ClientConfig, source: Source) -> tuple[list[str], lis
     return cols, reads, kinds
 
 
-def drop_staging(con) -> None:
+def drop_staging(con, keep: set[str] = frozenset()) -> None:
     """Drop every temporary table and view an ingest made (they all start with __ingest)."""
     for name, kind in con.execute(
             "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary AND "
             "starts_with(table_name, '__ingest') UNION ALL SELECT view_name, 'VIEW' FROM "
             "duckdb_views() WHERE temporary AND starts_with(view_name, '__ingest')").fetchall():
-        con.execute(f"DROP {kind} IF EXISTS {_q(name)}")
+        if name not in keep:
+            con.execute(f"DROP {kind} IF EXISTS {_q(name)}")
 
