@@ -1,26 +1,42 @@
-"""Survey app: time from opening a personal link to visible questions, and memory per open respondent.
+"""Survey app through real Voila and Debian chromium: speed, capacity, memory, answers kept.
 
-Starts Voila on notebooks/readiness_survey.ipynb exactly as ``onetoone survey serve`` does (for a
-throw-away client in a temporary folder), then drives Debian chromium with Playwright:
+Starts the survey exactly as ``onetoone survey serve`` does (the front door, the survey template,
+preheated kernels), for a throw-away client in a temporary folder, and prints:
 
-- time to questions: ``page.goto(link)`` until the first question's radio buttons are visible,
-  one fresh link (so a fresh kernel) per load; the first load is reported apart (cold caches);
-- memory: several links kept open at once; the kernels' resident (RSS) and unique (USS) memory,
-  and the growth of the whole server (Voila + kernels) per open respondent.
+1. time from opening a personal link to the survey's name and to the first question: one
+   respondent, ``--loads`` fresh links (median, min, max), with the preheated pool (the default)
+   and without it (every kernel started on request: the option measured against);
+2. ``--crowd`` respondents opening their links at once: median and worst time to the first question;
+3. memory after ``--openings`` link openings by plain HTTP (a mix of valid, used and unknown
+   tokens, as a mail scanner pre-fetching links would do): Voila server RSS and server + kernels
+   RSS, and the server's RSS growth over ``--visits`` refused visits (should stay flat);
+4. answers stored vs expected for ``--answering`` respondents answering the first part at once,
+   on SQLite and on PostgreSQL (a throw-away server on 127.0.0.1 when the binaries exist).
 
-Usage: ``python benchmarks/bench_survey.py [--loads 7] [--open 4] [--screenshots DIR]``
+Bars (issue 16): first question <= 3 s alone and <= 10 s with 30 at once; 200 openings in
+under 6 GB; 0 answers lost. The figures depend on the machine's load: the script prints the load
+average beside them.
+
+Usage: ``python benchmarks/bench_survey.py [--loads 5] [--crowd 30] [--openings 200]
+[--visits 500] [--answering 50] [--skip-postgres]``
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import glob
 import os
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -28,121 +44,331 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from onetoone.config import load_config
-from onetoone.readiness.admin import start_voila
+from onetoone.readiness.admin import free_port, start_voila
 from onetoone.readiness.store import SurveyStore
 
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-default-apps"]
-FIRST_QUESTION = ".survey-q-bv_identify_channels input[type=radio]"
+NAME = ".survey-loading-title, .survey-app h1"
+FIRST_QUESTION = ".survey-radio input[type=radio]"
+GB = 2**30
 
 
-def _tree(proc: psutil.Process) -> list[psutil.Process]:
-    return [p for p in [proc, *proc.children(recursive=True)] if p.is_running()]
+def _load() -> str:
+    a, b, c = os.getloadavg()
+    return f"load average {a:.1f} / {b:.1f} / {c:.1f} on {os.cpu_count()} cores"
 
 
-def _kernels(server: psutil.Process) -> list[psutil.Process]:
-    out = []
+def _tree_rss(pid: int) -> tuple[float, float]:
+    """(server RSS, server + children RSS) in bytes."""
+    server = psutil.Process(pid)
+    total = own = server.memory_info().rss
     for p in server.children(recursive=True):
         try:
-            if p.status() != psutil.STATUS_ZOMBIE and "ipykernel" in " ".join(p.cmdline()):
-                out.append(p)
+            total += p.memory_info().rss
         except psutil.Error:
             pass
-    return out
+    return own, total
 
 
-def _mb(x: float) -> float:
-    return x / 2**20
+def _voila_pid(proc) -> int:
+    return proc.pid
+
+
+def _wait_ready(base: str, proc, timeout: float = 120) -> None:
+    t0 = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit("voila exited early")
+        try:
+            urllib.request.urlopen(f"{base}/voila/static/voila.js", timeout=3)
+            return
+        except Exception:  # noqa: BLE001
+            if time.monotonic() - t0 > timeout:
+                raise SystemExit("voila did not start") from None
+            time.sleep(0.3)
+
+
+def _stop(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _client(folder: Path, db_url: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = folder / "client.yaml"
+    text = "client: Bench Retail\nas_of: 2026-06-30\nsources: []\n"
+    if db_url:
+        text += f"survey:\n  db_url: \"{db_url}\"\n"
+    cfg.write_text(text)
+    return cfg
+
+
+def _tokens(cfg: Path, n: int, db_url: str | None = None) -> tuple[list[str], SurveyStore]:
+    store = SurveyStore(db_url or load_config(cfg).survey_db_url)
+    _, t = store.create_survey("Bench Retail", {"customers": n})
+    return list(t["token"]), store
+
+
+async def _open(browser, url: str, timeout: float = 300.0, answer: int = 0):
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    t0 = time.perf_counter()
+    try:
+        await page.goto(url, wait_until="commit", timeout=timeout * 1000)
+        await page.locator(NAME).first.wait_for(state="visible", timeout=timeout * 1000)
+        t_name = time.perf_counter() - t0
+        await page.locator(FIRST_QUESTION).first.wait_for(state="visible", timeout=timeout * 1000)
+        t_q = time.perf_counter() - t0
+        if answer:
+            items = page.locator(".survey-radio")
+            n = await items.count()
+            for i in range(n):
+                await items.nth(i).locator("input[type=radio]").nth(i % 5).check(timeout=timeout * 1000)
+            await page.locator(".survey-progress-label").filter(
+                has_text=f"{n} of {n} answered").wait_for(timeout=timeout * 1000)
+        return t_name, t_q
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    finally:
+        await page.close(run_before_unload=True)
+
+
+async def _browser_run(coro_factory):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            return await coro_factory(browser)
+        finally:
+            await browser.close()
+
+
+def _fmt(xs: list[float]) -> str:
+    if not xs:
+        return "none succeeded"
+    return (f"median {statistics.median(xs):.2f} s, min {min(xs):.2f}, max {max(xs):.2f} "
+            f"(n={len(xs)})")
+
+
+def bench_alone(folder: Path, loads: int, warm: int) -> None:
+    cfg = _client(folder)
+    tokens, store = _tokens(cfg, loads + 1)
+    proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm)
+    base = proc.base_url
+    try:
+        _wait_ready(base, proc)
+        time.sleep(8 + 4 * warm)  # let the pool fill (a server that has been up a while)
+
+        async def run(browser):
+            out = []
+            for tok in tokens[:loads]:
+                out.append(await _open(browser, f"{base}/?token={tok}"))
+                await asyncio.sleep(3 if warm else 1)  # the pool refills between respondents
+            return out
+
+        res = asyncio.run(_browser_run(run))
+        names = [r[0] for r in res if r[0] is not None]
+        qs = [r[1] for r in res if r[0] is not None]
+        fails = [r[1] for r in res if r[0] is None]
+        label = f"preheated pool of {warm}" if warm else "no pool (kernel started per request)"
+        print(f"1 respondent, {loads} loads, {label}: survey name {_fmt(names)}; "
+              f"first question {_fmt(qs)}" + (f"; {len(fails)} failed: {fails[:2]}" if fails else ""))
+        print(f"   ({_load()})")
+    finally:
+        _stop(proc)
+        store.close()
+
+
+def bench_crowd(folder: Path, crowd: int, warm: int) -> None:
+    cfg = _client(folder)
+    tokens, store = _tokens(cfg, crowd)
+    proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=crowd + 10)
+    base = proc.base_url
+    try:
+        _wait_ready(base, proc)
+        time.sleep(8 + 4 * warm)
+
+        async def run(browser):
+            return await asyncio.gather(*[_open(browser, f"{base}/?token={t}") for t in tokens])
+
+        res = asyncio.run(_browser_run(run))
+        qs = [r[1] for r in res if r[0] is not None]
+        fails = [r[1] for r in res if r[0] is None]
+        print(f"{crowd} respondents opening at once (pool of {warm}): first question "
+              f"median {statistics.median(qs):.1f} s, worst {max(qs):.1f} s over {len(qs)}"
+              + (f"; {len(fails)} failed: {fails[:2]}" if fails else "") if qs else "none succeeded")
+        print(f"   ({_load()})")
+    finally:
+        _stop(proc)
+        store.close()
+
+
+def bench_openings(folder: Path, openings: int, visits: int, warm: int, cap: int) -> None:
+    cfg = _client(folder)
+    n_valid = openings * 3 // 10
+    n_used = openings * 3 // 10
+    tokens, store = _tokens(cfg, n_valid + n_used)
+    valid, used = tokens[:n_valid], tokens[n_valid:]
+    for tok in used:
+        for item in store.qs.required_items("customer"):
+            store.save_answer(tok, item, 3)
+        store.submit(tok)
+    unknown = [f"{'x' * 40}{i:03d}" for i in range(openings - n_valid - n_used)]
+    proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=cap)
+    base = proc.base_url
+    try:
+        _wait_ready(base, proc)
+        time.sleep(8 + 4 * warm)
+        own0, total0 = _tree_rss(_voila_pid(proc))
+        order = [t for trio in zip(valid, used, unknown, strict=False) for t in trio]
+        order += [t for t in valid + used + unknown if t not in set(order)]
+        statuses: dict[int, int] = {}
+
+        def get(tok: str) -> int:
+            try:
+                with urllib.request.urlopen(f"{base}/?token={tok}", timeout=300) as r:
+                    r.read()
+                    return r.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except Exception:  # noqa: BLE001
+                return -1
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(10) as pool:
+            for code in pool.map(get, order):
+                statuses[code] = statuses.get(code, 0) + 1
+        took = time.perf_counter() - t0
+        own1, total1 = _tree_rss(_voila_pid(proc))
+        kernels = len(psutil.Process(proc.pid).children(recursive=True))
+        print(f"{len(order)} openings by HTTP ({n_valid} valid, {n_used} used, {len(unknown)} unknown; "
+              f"kernel cap {cap}, pool {warm}) in {took:.0f} s: statuses {dict(sorted(statuses.items()))}; "
+              f"Voila server {own1 / GB:.2f} GB (was {own0 / GB:.2f}), server + {kernels} kernels "
+              f"{total1 / GB:.2f} GB (was {total0 / GB:.2f})")
+        t1 = time.perf_counter()
+        while len(psutil.Process(proc.pid).children(recursive=True)) > warm + 1 and time.perf_counter() - t1 < 120:
+            time.sleep(2)
+        own2, total2 = _tree_rss(_voila_pid(proc))
+        print(f"   {time.perf_counter() - t1:.0f} s later (culling of pages never opened in a browser): "
+              f"server + kernels {total2 / GB:.2f} GB, {len(psutil.Process(proc.pid).children(recursive=True))} "
+              f"kernels")
+        refused = (used + unknown) * (visits // max(1, len(used + unknown)) + 1)
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(get, refused[: visits // 2]))
+        own3, _ = _tree_rss(_voila_pid(proc))
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(get, refused[visits // 2: visits]))
+        own4, _ = _tree_rss(_voila_pid(proc))
+        print(f"   {visits} refused visits (used and unknown links): Voila server RSS "
+              f"{own2 / 2**20:.0f} -> {own3 / 2**20:.0f} -> {own4 / 2**20:.0f} MB "
+              f"({(own4 - own3) / 2**10 / max(1, visits // 2):.1f} KB per visit over the second half)")
+        print(f"   ({_load()})")
+    finally:
+        _stop(proc)
+        store.close()
+
+
+def bench_answers(folder: Path, n: int, warm: int, db_url: str | None, label: str) -> None:
+    cfg = _client(folder, db_url)
+    tokens, store = _tokens(cfg, n, db_url)
+    expected_per = len(store.qs.for_audience("customer")[0].items("customer"))
+    proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=n + 10,
+                       db_url=db_url)
+    base = proc.base_url
+    try:
+        _wait_ready(base, proc)
+        time.sleep(8 + 4 * warm)
+
+        async def run(browser):
+            return await asyncio.gather(*[_open(browser, f"{base}/?token={t}", timeout=600, answer=1)
+                                          for t in tokens])
+
+        t0 = time.perf_counter()
+        res = asyncio.run(_browser_run(run))
+        took = time.perf_counter() - t0
+        stored = store.count("answers")
+        fails = [r[1] for r in res if r[0] is None]
+        print(f"{n} respondents answering part 1 at once on {label}: {stored} answers stored, "
+              f"{n * expected_per} expected ({n * expected_per - stored} lost) in {took:.0f} s"
+              + (f"; {len(fails)} respondents' pages failed: {fails[:2]}" if fails else ""))
+        print(f"   ({_load()})")
+    finally:
+        _stop(proc)
+        store.close()
+
+
+def _postgres(root: Path):
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not found:
+        return None, None
+    bindir = Path(found[-1]).parent
+    prefix = []
+    data = root / "pg"
+    if os.geteuid() == 0:
+        import pwd
+
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen([*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+                             "-h", "127.0.0.1", "-k", str(root), "-c", "max_connections=400",
+                             "-c", "fsync=off"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    for _ in range(150):
+        if subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                          capture_output=True, check=False).returncode == 0:
+            return proc, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        time.sleep(0.2)
+    _stop(proc)
+    return None, None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--loads", type=int, default=7, help="timed loads, each on a fresh link")
-    ap.add_argument("--open", type=int, default=4, help="respondents kept open for the memory figure")
-    ap.add_argument("--screenshots", help="folder for desktop and phone screenshots")
+    ap.add_argument("--loads", type=int, default=5)
+    ap.add_argument("--crowd", type=int, default=30)
+    ap.add_argument("--openings", type=int, default=200)
+    ap.add_argument("--visits", type=int, default=500)
+    ap.add_argument("--answering", type=int, default=50)
+    ap.add_argument("--warm", type=int, default=3, help="preheated kernels (serve's default)")
+    ap.add_argument("--cap", type=int, default=40, help="kernel cap for the openings (serve's default)")
+    ap.add_argument("--skip-postgres", action="store_true")
     args = ap.parse_args()
 
-    from playwright.sync_api import expect, sync_playwright
-
-    folder = Path(tempfile.mkdtemp(prefix="bench_survey_"))
-    cfg_path = folder / "client.yaml"
-    cfg_path.write_text("client: Bench Retail\nas_of: 2026-06-30\nsources: []\n")
-    with SurveyStore(load_config(cfg_path).survey_db_url) as store:
-        _, t = store.create_survey("Bench Retail", {"managers": 1 + args.loads + args.open + 2,
-                                                    "customers": 2})
-    managers = [x for g, x in zip(t["group"], t["token"]) if g == "managers"]
-    customers = [x for g, x in zip(t["group"], t["token"]) if g == "customers"]
-
-    proc = start_voila(cfg_path, log_path=folder / "voila.log")
-    base = proc.base_url
-    t0 = time.perf_counter()
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/voila/static/voila.js", timeout=2)
-            break
-        except Exception:  # noqa: BLE001
-            if time.perf_counter() - t0 > 90:
-                raise SystemExit("voila did not start; see " + str(folder / "voila.log"))
-            time.sleep(0.2)
-    print(f"voila ready in {time.perf_counter() - t0:.1f} s")
-    server = psutil.Process(proc.pid)
+    root = Path(tempfile.mkdtemp(prefix="bench_survey_"))
+    print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / GB:.0f} GB; "
+          f"{_load()} at the start (shared machine: figures are slower than on a quiet one)")
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-
-            def load(token: str, viewport=None):
-                page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
-                start = time.perf_counter()
-                page.goto(f"{base}/?token={token}", wait_until="domcontentloaded")
-                expect(page.locator(FIRST_QUESTION).first).to_be_visible(timeout=120_000)
-                return page, time.perf_counter() - start
-
-            tokens = iter(managers)
-            # memory first, from a clean slate (closed pages leave kernels running until culled)
-            base_rss = sum(p.memory_info().rss for p in _tree(server))
-            opened = [load(next(tokens)) for _ in range(args.open)]
-            pages, cold = [p for p, _ in opened], opened[0][1]
-            time.sleep(2)
-            kernels = _kernels(server)
-            rss = [k.memory_info().rss for k in kernels]
-            uss = [k.memory_full_info().uss for k in kernels]
-            total = sum(p.memory_info().rss for p in _tree(server))
-            print(f"memory per open respondent ({len(kernels)} open at once): kernel RSS median "
-                  f"{_mb(statistics.median(rss)):.0f} MB, USS median {_mb(statistics.median(uss)):.0f} MB; "
-                  f"server growth {_mb((total - base_rss) / args.open):.0f} MB per respondent "
-                  f"(Voila alone {_mb(base_rss):.0f} MB)")
-            for p in pages:
-                p.close()
-
-            times = []
-            for _ in range(args.loads):
-                page, dt = load(next(tokens))
-                times.append(dt)
-                page.close()
-            print(f"time from opening a link to visible questions: median {statistics.median(times):.2f} s "
-                  f"over {len(times)} loads (min {min(times):.2f}, max {max(times):.2f}); "
-                  f"first load after start {cold:.2f} s")
-
-            if args.screenshots:
-                out = Path(args.screenshots)
-                out.mkdir(parents=True, exist_ok=True)
-                page, _ = load(next(tokens))
-                page.screenshot(path=str(out / "survey_desktop.png"))
-                page.close()
-                page, _ = load(customers[0], viewport={"width": 390, "height": 844})
-                page.screenshot(path=str(out / "survey_phone.png"))
-                page.locator(FIRST_QUESTION).nth(1).check()
-                page.get_by_role("button", name="Next").scroll_into_view_if_needed()
-                page.get_by_role("button", name="Next").click()
-                time.sleep(1)
-                page.screenshot(path=str(out / "survey_phone_missing.png"))
-                page.close()
-                print(f"screenshots in {out}")
-            browser.close()
+        bench_alone(root / "alone_pool", args.loads, args.warm)
+        bench_alone(root / "alone_nopool", args.loads, 0)
+        if args.crowd:
+            bench_crowd(root / "crowd", args.crowd, args.warm)
+        if args.openings:
+            bench_openings(root / "openings", args.openings, args.visits, args.warm, args.cap)
+        if args.answering:
+            bench_answers(root / "answers_sqlite", args.answering, args.warm, None, "SQLite")
+            if not args.skip_postgres:
+                pg, url = _postgres(root)
+                if pg is None:
+                    print("PostgreSQL: binaries not found under /usr/lib/postgresql; skipped")
+                else:
+                    try:
+                        bench_answers(root / "answers_pg", args.answering, args.warm, url, "PostgreSQL")
+                    finally:
+                        _stop(pg)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
