@@ -10,7 +10,7 @@ SAMPLE_WS := data/sample/client.duckdb
 REPORTS ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium postgres workspace demo test test-fast lab survey bench sample lint clean
+.PHONY: help setup chromium postgres nginx workspace demo test test-fast lab survey bench sample lint clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ postgres: ## install PostgreSQL (the survey store's tests start it on loopback) 
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
 	  echo "PostgreSQL could not be installed; its tests will be skipped"
 
+nginx: ## install Debian nginx (the survey's HTTPS test serves through it) when missing
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) || \
+	  echo "nginx could not be installed; the survey's HTTPS test will be skipped"
+
 $(SAMPLE_WS): $(STAMP) $(SAMPLE) $(wildcard data/sample/*.csv*) $(wildcard data/sample/*.parquet) $(wildcard lib/onetoone/*/*.py)
 	$(ONETOONE) ingest $(SAMPLE)
 	$(ONETOONE) run all $(SAMPLE)
@@ -46,7 +51,7 @@ workspace: $(SAMPLE_WS) ## ingest the sample client and run every stage's pipeli
 demo: setup ## set up, then run the whole workbook on the sample client and print where the reports are
 	$(ONETOONE) demo --out $(REPORTS)
 
-test: setup chromium postgres workspace ## set up, then run the whole test suite (unit, notebooks, batch, browser)
+test: setup chromium postgres nginx workspace ## set up, then run the whole test suite (unit, notebooks, batch, browser)
 	$(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider
 
 test-fast: setup ## the unit tests only (no notebooks, no browser)

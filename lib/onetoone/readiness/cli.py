@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"link: {admin.survey_link(public, args.token)}")
     else:
         print(f"respondents open {public}/?token=<their token> (see the links CSV)")
-    cmd = admin.voila_command(args.port, args.ip)
+    cmd = admin.voila_command(args.port, args.ip, warm=max(0, args.preheat))
     env = admin.voila_env(cfg.config_path, max_kernels=args.max_respondents)
     os.chdir(paths.ROOT)  # voila.json is read from the folder Voila starts in
     os.execvpe(cmd[0], cmd, env)
@@ -171,8 +171,11 @@ def add_parser(subparsers) -> None:
     s.set_defaults(func=cmd_create)
 
     s = sub.add_parser("serve", help="serve the survey app (Voila, one notebook, safe settings)",
-                       description="Start Voila on notebooks/readiness_survey.ipynb only, with the "
-                                   "shipped voila.json (sources stripped, no tracebacks, culling).")
+                       description="Start Voila on notebooks/readiness_survey.ipynb only, behind "
+                                   "the survey's front door (unknown and used links and a full "
+                                   "server answered without a kernel), with the shipped voila.json "
+                                   "(sources stripped, no tracebacks, culling). Behind a reverse "
+                                   "proxy with TLS: --public-url and --proxy-config.")
     s.add_argument("config", help="client YAML")
     s.add_argument("--port", type=int, default=admin.DEFAULT_PORT, help="port (default: %(default)s)")
     s.add_argument("--ip", default="127.0.0.1", help="address to bind (default: %(default)s)")
@@ -187,6 +190,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--max-respondents", type=int, default=40,
                    help="respondents with the form open at once (kernels, ~100 MB each); over it "
                         "a 'busy, retry in a minute' page (default: %(default)s)")
+    s.add_argument("--preheat", type=int, default=admin.DEFAULT_WARM,
+                   help="kernels kept started with the form imported, so a respondent's form "
+                        "opens without waiting for a kernel (0: none; default: %(default)s)")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("status", help="responses per respondent group",
