@@ -23,7 +23,6 @@ from onetoone.labserver import lab_server, write_notebook
 from onetoone.ui import theme
 from onetoone.workspace import Workspace
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NOTEBOOK_TIMEOUT = 600_000  # 02 under a loaded machine
 TIMEOUT = 60_000
 
@@ -58,6 +57,30 @@ def _shots(tmp_path: Path) -> Path:
     return d
 
 
+def test_lab_serves_a_working_copy_and_runs_as_root(tmp_path, monkeypatch):
+    from onetoone import paths
+    from onetoone.cli import prepare_lab
+
+    config = tmp_path / "acme" / "client.yaml"
+    config.parent.mkdir()
+    config.write_text("client: Acme\nas_of: 2026-06-30\ncurrency: EUR\nsources: []\n",
+                      encoding="utf-8")
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    cmd, env, folder = prepare_lab(str(config), port=9999, no_browser=True)
+    assert "--allow-root" in cmd and "--no-browser" in cmd
+    assert folder == tmp_path / "acme" / "client.notebooks"  # beside the workspace
+    assert f"--notebook-dir={folder}" in cmd and env["ONETOONE_CONFIG"] == str(config)
+    tracked = sorted(p.name for p in paths.NOTEBOOKS.glob("*.ipynb"))
+    assert sorted(p.name for p in folder.glob("*.ipynb")) == tracked
+    (folder / "02_differentiate.ipynb").write_text("{}", encoding="utf-8")  # the user's edits
+    prepare_lab(str(config))
+    assert (folder / "02_differentiate.ipynb").read_text(encoding="utf-8") == "{}"  # kept
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert "--allow-root" not in prepare_lab(str(config))[0]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_fence_slider_and_configurator_in_jupyterlab(page, tmp_path):
     config = sample_config_file("identify", tmp_path)
     cfg = load_config(config)
