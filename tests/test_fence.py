@@ -301,7 +301,7 @@ def test_fence_names_what_it_ranks_by():
                     value_label="contribution, last 12 months")
     w = FenceWidget(f, currency="GBP")
     assert "contribution, last 12 months" in w.readout.value
-    assert "contribution, last 12 months" in w.figure.layout.title.subtitle.text
+    assert "contribution, last 12 months" in w.figure.layout.title.text
     econ = fence_economics_figure(f, currency="GBP")
     assert "Ranked by contribution, last 12 months" in econ.layout.title.subtitle.text
     a = f.assign_managers(2)

@@ -599,11 +599,13 @@ class FenceWidget(widgets.VBox):
                      float(self._net.max()), 1.0) * 1.15
             lo = max(min(float(self._net[reach].min()), -0.15 * hi), -hi)
             self.figure.layout.yaxis.update(range=[lo, hi])
+            # one title text with the subtitle as a second line: a subtitle set on a live
+            # FigureWidget was drawn above the title in JupyterLab
             self.figure.layout.title.text = (
                 f"Best fence: {be.best.customers:,} customers, net benefit "
-                f"{theme.money(be.best.net_benefit, self.currency)} a year")
-            self.figure.layout.title.subtitle.text = (
-                f"Ranked by {self.fence.value_label}; per year by fence position")
+                f"{theme.money(be.best.net_benefit, self.currency)} a year<br>"
+                f"<span style='font-size:13px;color:{PALETTE['muted']}'>Ranked by "
+                f"{html.escape(self.fence.value_label)}; per year by fence position</span>")
 
     # -- events ---------------------------------------------------------------------------
     def _on_slider(self, change) -> None:
