@@ -348,6 +348,8 @@ def test_cli_failures_are_one_line(corpus, capsys):
     assert err.count("\n") == 0 and "corrupt or truncated compressed file" in err
     with pytest.raises(IngestError):
         main(["--debug", "ingest", str(cfg.config_path), "--source", "truncated"])
+    with pytest.raises(IngestError):  # --debug after the subcommand too
+        main(["ingest", str(cfg.config_path), "--source", "truncated", "--debug"])
     holder = subprocess.Popen([sys.executable, "-c", ("import duckdb, sys, time; "
                                f"c = duckdb.connect({str(cfg.workspace_path)!r}); print('ok', flush=True); "
                                "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
