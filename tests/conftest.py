@@ -106,9 +106,9 @@ def voila_survey(tmp_path_factory) -> VoilaServer:
     proc = start_voila(config, log_path=log, warm=2)
     try:
         wait_for_http(f"{proc.base_url}/voila/static/voila.js", proc=proc)
-    except Exception:
+    except (RuntimeError, TimeoutError) as exc:
         stop_process_group(proc)
-        raise RuntimeError(f"voila did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
+        raise RuntimeError(f"voila did not start; its log:\n{log.read_text(errors='replace')[-3000:]}") from exc
     yield VoilaServer(config, proc, log)
     stop_process_group(proc)
 
@@ -152,12 +152,12 @@ def postgres_url():
         os.chown(root, pw.pw_uid, pw.pw_gid)
     init = subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                            "--auth=trust", "-E", "UTF8", "--no-sync"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if init.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"initdb failed: {init.stderr[-500:]}")
     port = free_port()
-    log = open(root / "postgres.log", "wb")
+    log = open(root / "postgres.log", "wb")  # noqa: SIM115 - the server writes to it until the end
     proc = subprocess.Popen([*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
                              "-h", "127.0.0.1", "-k", str(root), "-c", "max_connections=200",
                              "-c", "fsync=off"], stdout=log, stderr=subprocess.STDOUT,
@@ -166,7 +166,7 @@ def postgres_url():
     deadline = time.monotonic() + 30
     while True:
         r = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                           capture_output=True)
+                           capture_output=True, check=False)
         if r.returncode == 0:
             break
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -52,7 +52,7 @@ def test_questionnaires_have_the_documented_shape(qs):
     bv, gap = qs.get("broad_view"), qs.get("gap")
     assert tuple(s.id for s in bv.sections) == STAGES
     assert all(len(s.items) >= 3 for s in bv.sections)
-    for _, it in bv.items():
+    for _, it in bv.items():  # noqa: PERF102 - a list of (section, item) pairs, not a dict
         assert len(it.levels) == 5 and len(it.customer_levels) == 5
         assert set(it.wording) == {"manager", "employee", "customer"}
     assert 20 <= len(gap.items()) <= 24
@@ -101,9 +101,8 @@ def test_create_refuses_bad_groups(tmp_path):
 
 
 def test_sqlite_store_uses_wal(tmp_path):
-    with SurveyStore(f"sqlite:///{tmp_path / 's.sqlite'}") as store:
-        with store.engine.connect() as con:
-            assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    with SurveyStore(f"sqlite:///{tmp_path / 's.sqlite'}") as store, store.engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
 def test_draft_resume_submit_once(db_url):
