@@ -154,6 +154,9 @@ def voila_env(config_path: str | Path | None, db_url: str | None = None,
     env.pop("PYTEST_CURRENT_TEST", None)
     if config_path:
         env["ONETOONE_CONFIG"] = str(Path(config_path).resolve())
+        # what the kernels refuse (malformed widget messages) is logged here, never to the page
+        env.setdefault("ONETOONE_SURVEY_LOG", str(Path(config_path).resolve().with_name(
+            Path(config_path).stem + "_survey_kernels.log")))
         if not db_url:
             from ..config import load_config
 
