@@ -253,7 +253,7 @@ def pilot_vs_control(cfg: ClientConfig, ws: Workspace, n_boot: int = 2000,
     base["is_pilot"] = base[C.CUSTOMER_ID].isin(pilot)
     missing = len(pilot - set(base[C.CUSTOMER_ID]))
     pairs = []
-    for tier, grp in base.groupby(C.TIER):
+    for _tier, grp in base.groupby(C.TIER):
         p = grp[grp["is_pilot"]]
         c = grp[~grp["is_pilot"]].copy()
         if p.empty or c.empty:
