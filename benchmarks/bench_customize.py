@@ -18,7 +18,7 @@ then runs in a fresh subprocess, which times and measures, as the pipeline runs 
   (paired over customers, scipy.stats.bootstrap);
 - **score**: top-10 with reasons for every customer of the fitted matrix (timed; what
   production writes);
-- peak resident memory of the subprocess.
+- peak resident memory of the subprocess (``VmHWM``: its own, not the parent's).
 
 The chosen model follows the pipeline's rule (:func:`onetoone.customize.select.decide`) on
 the validation figures; the table says whether it matches the best candidate's holdout
@@ -86,7 +86,11 @@ CHILD = textwrap.dedent("""
             out["score_s"] = time.perf_counter() - t0
             out["scored_customers"] = int(allrecs["customer_id"].nunique())
             out["explained"] = float(allrecs["reason_product_id"].notna().mean())
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: the peak of this program's own memory (ru_maxrss would carry the forking
+    # parent's peak across exec)
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")]
+    out["peak_mb"] = (int(hwm[0].split()[1]) / 1024 if hwm else
+                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(out))
 """)
 

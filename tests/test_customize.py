@@ -607,3 +607,24 @@ def test_movielens_100k_as_a_client(tmp_path):
     t = sel.table.set_index("model")
     assert 0.14 < t.at["popularity", "holdout_precision_at_10"] < 0.17
     assert (t["holdout_lift_low"] <= 0).all()
+
+
+@pytest.mark.parametrize("segmented", [False, True])
+def test_popularity_shortcut_equals_scoring_every_product(segmented):
+    """Popularity lists score only the columns that can reach a customer's top k: the same
+    suggestions as scoring every product."""
+    from onetoone.customize import SegmentPopularity
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    pairs = _pairs([(f"c{c}", f"p{p}", 1) for c, p in zip(rng.integers(0, 400, n),
+                                                           rng.zipf(1.3, n) % 300)])
+    m = build_matrix(pairs)
+    seg = {f"c{i}": i % 3 for i in range(400)}
+    make = (lambda: SegmentPopularity(seg, min_customers=5)) if segmented else Popularity
+    fast = make().fit(m, repeat_products=[f"p{i}" for i in range(0, 300, 7)])
+    slow = make().fit(m, repeat_products=[f"p{i}" for i in range(0, 300, 7)])
+    slow._candidate_columns = lambda *a: None
+    assert fast._candidate_columns(m.matrix[:50], np.arange(50), 10) is not None
+    pd.testing.assert_frame_equal(fast.recommend(k=10, chunk_size=97),
+                                  slow.recommend(k=10, chunk_size=97))

@@ -114,6 +114,19 @@ class SegmentPopularity(_Base):
     def _scores(self, x: sp.csr_matrix, rows) -> np.ndarray:
         return self.table_[self.code_[rows]].copy()
 
+    def _candidate_columns(self, x, rows, k):
+        # one ranking per segment: each chunk segment's top k plus as many as a customer owns
+        if not hasattr(self, "order_"):
+            self.order_ = np.argsort(-self.table_, axis=1, kind="stable")
+        n = k + int(np.diff(x.indptr).max(initial=0))
+        if n >= self.table_.shape[1]:
+            return None
+        cols = np.unique(self.order_[np.unique(self.code_[rows])][:, :n])
+        return cols if len(cols) < self.table_.shape[1] else None
+
+    def _scores_on(self, x, rows, cols):
+        return self.table_[self.code_[rows]][:, cols]
+
     def fill_reasons(self, customers: np.ndarray, products: np.ndarray) -> np.ndarray:
         """"popular in your segment (<name>)" when the customer's segment bought it."""
         idx = self.matrix_.rows(list(customers))

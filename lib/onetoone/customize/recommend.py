@@ -268,6 +268,14 @@ class _Base:
     def _scores(self, x: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def _candidate_columns(self, x: sp.csr_matrix, rows: np.ndarray, k: int):
+        """Columns that can hold a chunk's top k (None: all). Models whose ranking does not
+        depend on the customer beyond what they own return a short list."""
+        return None
+
+    def _scores_on(self, x, rows, cols) -> np.ndarray:  # pragma: no cover - with the above
+        return self._scores(x, rows)[:, cols]
+
     def fill_reasons(self, customers: np.ndarray, products: np.ndarray) -> np.ndarray:
         """The reason of each suggestion no owned product explains (a popularity fill);
         ``products`` are column positions in the matrix."""
@@ -303,12 +311,25 @@ class _Base:
         for lo in range(0, len(rows), chunk_size):
             r = rows[lo:lo + chunk_size]
             x = m.matrix[r]
-            scores = self._scores(x, r)
+            cols = self._candidate_columns(x, r, k)
+            scores = self._scores(x, r) if cols is None else self._scores_on(x, r, cols)
             # durable products already owned are not suggested again
             xb = x.tocoo()
             block = ~self.repeat_ok_[xb.col]
-            scores[xb.row[block], xb.col[block]] = -np.inf
-            top, ts = top_k_rows(scores, k)
+            brow, bcol = xb.row[block], xb.col[block]
+            if cols is not None:  # positions inside the candidate columns
+                pos = np.full(m.shape[1], -1, dtype=np.int64)
+                pos[cols] = np.arange(len(cols))
+                keep = pos[bcol] >= 0
+                brow, bcol = brow[keep], pos[bcol[keep]]
+            scores[brow, bcol] = -np.inf
+            top, ts = top_k_rows(scores, min(k, scores.shape[1]))
+            if cols is not None:
+                top = cols[top]
+                if top.shape[1] < k:  # fewer candidates than k: pad with nothing
+                    pad = k - top.shape[1]
+                    top = np.hstack([top, np.zeros((len(top), pad), dtype=top.dtype)])
+                    ts = np.hstack([ts, np.full((len(ts), pad), -np.inf, dtype=ts.dtype)])
             reason_idx, _ = self._reasons(x, top)
             out_c.append(np.repeat(cust[lo:lo + chunk_size], k))
             out_p.append(top.ravel())
@@ -349,6 +370,17 @@ class Popularity(_Base):
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         return np.broadcast_to(self.popularity_ / max(self.popularity_.max(), 1.0),
                                (x.shape[0], x.shape[1])).copy()
+
+    def _candidate_columns(self, x, rows, k):
+        # the same ranking for everybody: the top k plus as many as a customer owns suffice
+        if not hasattr(self, "order_"):
+            self.order_ = np.argsort(-self.popularity_, kind="stable")
+        n = k + int(np.diff(x.indptr).max(initial=0))
+        return np.sort(self.order_[:n]) if n < len(self.order_) else None
+
+    def _scores_on(self, x, rows, cols):
+        return np.broadcast_to(self.popularity_[cols] / max(self.popularity_.max(), 1.0),
+                               (x.shape[0], len(cols))).copy()
 
 
 class ItemKNN(_Base):
