@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .recommend import ItemKNN, Popularity, build_matrix, purchase_pairs, repeat_categories
+from .recommend import ItemKNN, Popularity, build_matrix, purchase_pairs
+from .repeats import repeat_rule
 
 __all__ = [
     "HoldoutSplit",
@@ -129,8 +130,8 @@ def evaluate_holdout(split: HoldoutSplit, products: pd.DataFrame | None = None, 
     models = models or {"item-item": ItemKNN(), "popularity": Popularity()}
     universe = products[product_id] if products is not None else None
     matrix = build_matrix(split.train, products=universe)
-    rep = repeat_categories(split.train, products, threshold=repeat_threshold)
-    repeat_products = _repeat_products(products, rep, product_id)
+    rule = repeat_rule(split.train, products, threshold=repeat_threshold)
+    repeat_products, rep = rule.repeat_products, rule.table  # the rule production uses too
     both = np.intersect1d(split.train[customer_id].astype(str).unique(),
                           split.test[customer_id].astype(str).unique())
     truth = split.test[split.test[customer_id].astype(str).isin(both)]
@@ -147,10 +148,3 @@ def evaluate_holdout(split: HoldoutSplit, products: pd.DataFrame | None = None, 
             "recommendations": recs_all, "repeat": rep, "customers": len(both),
             "cutoff": split.cutoff}
 
-
-def _repeat_products(products, rep: pd.DataFrame, product_id: str = C.PRODUCT_ID,
-                     category: str = C.CATEGORY):
-    if products is None or category not in products.columns:
-        return None if not rep["consumable"].any() else "all"
-    cats = set(rep.loc[rep["consumable"], category])
-    return products.loc[products[category].isin(cats), product_id].astype(str).tolist()
