@@ -273,3 +273,36 @@ def test_index_summaries_say_when_a_stage_is_absent_or_failed():
     lists = dict(by["lists"].numbers)  # only the contact plan's rule: Differentiate failed
     assert list(lists.values()) == ["892"] and "contact-plan rule" in next(iter(lists))
     assert "9,913 contacts" in by["03_interact"].sentence
+
+
+def test_scorecard_counts_nobody_inside_an_empty_fence_and_counts_ratings(tmp_path):
+    from onetoone.config import ClientConfig
+    from onetoone.measures import ALL, INSIDE, scorecard
+    from onetoone.workspace import Workspace
+
+    cfg = ClientConfig(client="T", as_of="2026-06-30", sources=[])
+    cfg.base_dir = tmp_path
+    tx = pd.DataFrame([("a", "2026-05-01", 300.0, "p1", "o1"), ("b", "2026-06-01", 20.0, "p1", "o2")],
+                      columns=["record_key", "date", "amount", "product_id", "order_id"])
+    tx["date"] = pd.to_datetime(tx["date"])
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.write("transactions", tx)
+        ws.write("interactions", pd.DataFrame({
+            "record_key": ["a", "b"], "date": pd.to_datetime(["2026-05-05", "2026-06-02"]),
+            "channel": ["email", "email"], "cost": [None, None], "satisfaction": [4.0, 2.0]}))
+        ws.write("fence_assignment", pd.DataFrame({"customer_id": pd.Series([], dtype=str),
+                                                   "manager": pd.Series([], dtype=int)}))
+        ws.write("customer_value", pd.DataFrame({"customer_id": ["a", "b"], "share_of_wallet": [0.5, 0.5],
+                                                 "tier": ["MVC", "maintain"]}))
+        card, notes = scorecard(cfg, ws)
+    assert notes["customers_inside"] == 0 and "empty" in notes["fence_source"]
+    assert set(card["group"]) == {ALL} and INSIDE not in set(card["group"])  # not the MVC tier
+    latest = card[card["period"] == 0].set_index("measure")["value"]
+    assert latest["satisfaction"] == 3.0 and latest["satisfaction_responses"] == 2.0
+    assert _fmt_satisfaction(latest) == "3.00 (n=2)"
+
+
+def _fmt_satisfaction(latest) -> str:
+    from onetoone.batch import _fmt_measure
+
+    return _fmt_measure("satisfaction", latest["satisfaction"], "GBP", latest["satisfaction_responses"])
