@@ -268,6 +268,11 @@ def febrl_splink(n: str, with_id: bool) -> tuple[float, float, dict]:
 
 
 def febrl_main(files: list[str]) -> None:
+    import scipy.sparse.csgraph  # noqa: F401  (imports paid before either side is timed)
+    import splink  # noqa: F401
+
+    from onetoone import cli, ingest  # noqa: F401
+
     print("FEBRL, pairwise scores against rec-N = person N; seconds from the CSV file to "
           "clusters (one run each, machine shared)")
     print(f"{'file':<10} {'identifier':<11} {'ours F1':>8} {'P':>7} {'R':>7} {'s':>6} | "

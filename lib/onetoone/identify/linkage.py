@@ -77,10 +77,12 @@ CANDIDATE_TRAINING: tuple[tuple[str, ...], ...] = (
     ("street_n",),
     ("city_n", "birth_year_n"),
     ("last_name_n",),
+    ("email_n",),
 )
 """Expectation-maximisation sessions, in order of preference; :func:`plan_model` takes them
-until every comparison has been trained by one that does not block on its columns. Not on
-email: couples who share an address book email would be learnt as matches."""
+until every comparison has been trained by one that does not block on its columns. Email
+comes last, only when nothing else trains the names: couples who share an address book email
+would be learnt as matches."""
 
 EM_RULES = CANDIDATE_TRAINING
 
@@ -606,7 +608,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     keep_probability
         Pairs below this match probability are counted in the histogram but not returned.
     u_max_pairs
-        Random pairs sampled to estimate u; default 20 per record, between 500,000 and
+        Random pairs sampled to estimate u; default 10 per record, between 50,000 and
         2,000,000 (exact levels are term-frequency adjusted, so their u does not rest on it).
     seed
         Seed of the u sampling (results are reproducible).
@@ -723,7 +725,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
         linker._settings_obj._probability_two_random_records_match = min(
             0.5, 1.0 / max(len(df) - 1, 1))
     if u_max_pairs is None:
-        u_max_pairs = float(min(2e6, max(1e5, 10 * len(df))))
+        u_max_pairs = float(min(2e6, max(5e4, 10 * len(df))))
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed,
                                                       num_chunks=1)
     secs["u"] = time.perf_counter() - t
