@@ -517,13 +517,13 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
         _c(SCORE, "float", "item-item score"), _c(REASON, "str", "because you bought ..."),
         _c(REASON_PRODUCT_ID, "str", "the product bought that the reason names")),
     "recommendation_evaluation": _o(
-        "customize", "holdout precision, recall, hit rate and coverage per model",
-        _c("model", "str", "item-item or popularity"), _c("customers", "int", "holdout customers"),
-        _c("precision_at_10", "float", "share of the top 10 bought in the holdout"),
-        _c("recall_at_10", "float", "share of holdout purchases in the top 10"),
-        _c("hit_rate_at_10", "float", "customers with at least one hit"),
-        _c("coverage", "float", "share of the catalogue ever recommended"),
-        _c("holdout_months", "int", "holdout length"), _c("cutoff", "timestamp", "holdout start")),
+        "customize", "every candidate recommender's validation and holdout figures, and which "
+                     "one was chosen",
+        _c("model", "str", "candidate recommender (popularity, item-knn, ease, ...)", True),
+        extra="*", extra_meaning="per window (validation_, holdout_): precision_at_k, "
+                                 "recall_at_k, coverage, lift over the baseline and its interval "
+                                 "(k = customize.top_k); fit and scoring seconds; chosen; the "
+                                 "baseline, customers and window dates"),
     "catalog_editions": _o(
         "customize", "product lists of the national, regional and segment catalog editions",
         _c("edition", "str", "edition name"), _c(RANK, "int", "position in the edition"),
