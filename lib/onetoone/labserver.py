@@ -48,7 +48,11 @@ def lab_server(config: str | Path, timeout: float = 120.0):
     port = _free_port()
     token = secrets.token_hex(16)
     cmd, env, folder = prepare_lab(str(config), port=port, no_browser=True, refresh=True)
+    # its own layout state: JupyterLab otherwise reopens the tabs of an earlier session
+    state = folder / ".lab-state"
     cmd += [f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0",
+            f"--LabApp.workspaces_dir={state / 'workspaces'}",
+            f"--LabApp.user_settings_dir={state / 'settings'}",
             "--LabApp.news_url=", ("--LabApp.check_for_updates_class="
             "jupyterlab.NeverCheckForUpdate")]
     env.pop("PYTEST_CURRENT_TEST", None)

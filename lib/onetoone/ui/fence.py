@@ -654,6 +654,11 @@ class FenceWidget(widgets.VBox):
         k = self.customers
         pos = self.fence.at_rank(k)
         self.current = pos
+        i = self._index(k)
+        # the chart's message first (its redraw takes longest in the browser), then the readout
+        with self.figure.batch_update():
+            self.figure.layout.shapes[_S_FENCE].update(x0=i, x1=i)
+            self.figure.layout.shapes[_S_HERE].update(xanchor=i, yanchor=pos.net_benefit)
         self.readout.value = self._readout_html(pos)
         if self.exact.value != k:
             self._busy = True
@@ -661,10 +666,6 @@ class FenceWidget(widgets.VBox):
                 self.exact.value = k
             finally:
                 self._busy = False
-        i = self._index(k)
-        with self.figure.batch_update():
-            self.figure.layout.shapes[_S_FENCE].update(x0=i, x1=i)
-            self.figure.layout.shapes[_S_HERE].update(xanchor=i, yanchor=pos.net_benefit)
         self.last_update_seconds = time.perf_counter() - t0
         return pos
 
