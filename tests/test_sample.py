@@ -278,8 +278,10 @@ def test_value_is_strongly_skewed(raw):
     n = len(x)
     gini = (2 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum())
     top5 = x[-int(n * 0.05):].sum() / x.sum()
-    assert 0.60 <= gini <= 0.75, gini
-    assert 0.35 <= top5 <= 0.55, top5
+    # the 300 trade accounts (sample/accounts.py, 1.5 % of people) bring about 40 % of revenue:
+    # measured Gini 0.80, top 5 % 0.61 (0.71 and 0.41 before them)
+    assert 0.75 <= gini <= 0.85, gini
+    assert 0.50 <= top5 <= 0.70, top5
 
 
 def test_purchases_follow_the_person_tastes(raw):
