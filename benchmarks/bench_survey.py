@@ -202,9 +202,10 @@ def bench_crowd(folder: Path, crowd: int, warm: int) -> None:
         res = asyncio.run(_browser_run(run))
         qs = [r[1] for r in res if r[0] is not None]
         fails = [r[1] for r in res if r[0] is None]
-        print(f"{crowd} respondents opening at once (pool of {warm}): first question "
-              f"median {statistics.median(qs):.1f} s, worst {max(qs):.1f} s over {len(qs)}"
-              + (f"; {len(fails)} failed: {fails[:2]}" if fails else "") if qs else "none succeeded")
+        head = (f"first question median {statistics.median(qs):.1f} s, worst {max(qs):.1f} s "
+                f"over {len(qs)}" if qs else "none reached the first question")
+        print(f"{crowd} respondents opening at once (pool of {warm}): {head}"
+              + (f"; {len(fails)} failed: {fails[:2]}" if fails else ""))
         print(f"   ({_load()})")
     finally:
         _stop(proc)

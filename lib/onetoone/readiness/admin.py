@@ -116,6 +116,8 @@ CULL_INTERVAL_SECONDS = 10
 minute) of its last message; the page's close-tab shutdown usually frees it at once."""
 
 
+KERNEL_MANAGER = "onetoone.readiness.server.SurveyKernelManager"
+"""Culls like jupyter_server's, but never a kernel that is still starting (a loaded server)."""
 DEFAULT_WARM = 3
 """Preheated kernels kept waiting for respondents (each has the form imported: ~80 MB)."""
 
@@ -137,7 +139,8 @@ def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | 
            "--VoilaConfiguration.allow_theme_override=NO",
            f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
            f"--MappingKernelManager.cull_interval={CULL_INTERVAL_SECONDS}",
-           "--MappingKernelManager.cull_connected=False"]
+           "--MappingKernelManager.cull_connected=False",
+           f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}"]
     if warm > 0:
         cmd += ["--VoilaConfiguration.preheat_kernel=True",
                 f"--VoilaConfiguration.default_pool_size={int(warm)}"]

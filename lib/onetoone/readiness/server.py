@@ -16,7 +16,10 @@ this way (:func:`onetoone.readiness.admin.voila_command`).
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
+from jupyter_server._tz import utcnow
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
@@ -34,6 +37,24 @@ class SurveyHandler(TornadoVoilaHandler):
         respondent = admit(self, pool_size=pool)
         send_page_start(self, respondent)
         return await super().get(path)
+
+
+STARTING_GRACE_SECONDS = 300
+"""A kernel still starting (no status from it yet) is not culled for this long: on a loaded
+server a kernel can take longer than the idle timeout to boot, and culling it then would fail
+a respondent whose page is waiting for it."""
+
+
+class SurveyKernelManager(AsyncMappingKernelManager):
+    """Culls idle kernels as jupyter_server does, except those still starting up."""
+
+    async def cull_kernel_if_idle(self, kernel_id):
+        kernel = self._kernels.get(kernel_id)
+        if kernel is not None and getattr(kernel, "execution_state", None) == "starting" \
+                and hasattr(kernel, "last_activity") \
+                and utcnow() - kernel.last_activity < timedelta(seconds=STARTING_GRACE_SECONDS):
+            return None
+        return await super().cull_kernel_if_idle(kernel_id)
 
 
 class SurveyVoila(Voila):
