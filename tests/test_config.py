@@ -123,3 +123,17 @@ def test_yaml_keeps_column_names_that_yaml_1_1_reads_as_booleans(tmp_path):
     src = cfg.sources[0]
     assert src.derived["street"].concat == ["No", "Street"] and src.mapped["On"] == "city"
     assert cfg.identify.household_guard is False
+
+
+def test_values_and_date_formats_name_canonical_columns(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, """
+            client: Acme
+            as_of: 2026-06-30
+            sources:
+              - {name: a, path: a.csv, table: transactions, system: pos,
+                 values: {chanel: {X: web}}, date_formats: {when: "%d/%m/%Y"}}
+        """))
+    problems = "\n".join(err.value.problems)
+    assert "sources[0].values: names ['chanel'], which table 'transactions' does not have" in problems
+    assert "sources[0].date_formats: names ['when']" in problems

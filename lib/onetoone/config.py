@@ -193,6 +193,19 @@ class Source(_Strict):
             raise ValueError(f"source column names {clash} appear twice once spaces are trimmed")
         return v
 
+    @field_validator("values", "date_formats")
+    @classmethod
+    def _known_targets(cls, v: dict, info) -> dict:
+        table = info.data.get("table")
+        if table is None:
+            return v
+        known = {c.name for c in C.columns_of(table)}
+        bad = sorted(set(v) - known)
+        if bad:
+            raise ValueError(f"names {bad}, which table {table!r} does not have; the keys are "
+                             f"canonical columns, expected some of {sorted(known)}")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> Source:
         if self.table in C.LINKED_TABLES and not self.system:
