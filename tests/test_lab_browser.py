@@ -106,6 +106,9 @@ def test_fence_slider_and_configurator_in_jupyterlab(page, tmp_path):
             return k, fence_box.locator(".fence-net").inner_text()
 
         fence_box.scroll_into_view_if_needed()
+        # the chart is drawn (benefit, cost and net benefit curves) before anything is read
+        expect(fence_box.locator(".js-plotly-plot .scatterlayer .trace")).to_have_count(
+            4, timeout=TIMEOUT)
         k, net = shown()  # it opens at the report's best fence
         assert k == best.customers == assigned
         assert net == theme.money(best.net_benefit, cfg.currency)
