@@ -345,19 +345,23 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=3, help="preheated kernels (serve's default)")
     ap.add_argument("--cap", type=int, default=40, help="kernel cap for the openings (serve's default)")
     ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--parts", default="alone,crowd,openings,answers",
+                    help="which measurements, comma-separated (default: all)")
     args = ap.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="bench_survey_"))
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / GB:.0f} GB; "
           f"{_load()} at the start (shared machine: figures are slower than on a quiet one)")
     try:
-        bench_alone(root / "alone_pool", args.loads, args.warm)
-        bench_alone(root / "alone_nopool", args.loads, 0)
-        if args.crowd:
+        parts = set(args.parts.split(","))
+        if "alone" in parts:
+            bench_alone(root / "alone_pool", args.loads, args.warm)
+            bench_alone(root / "alone_nopool", args.loads, 0)
+        if args.crowd and "crowd" in parts:
             bench_crowd(root / "crowd", args.crowd, args.warm)
-        if args.openings:
+        if args.openings and "openings" in parts:
             bench_openings(root / "openings", args.openings, args.visits, args.warm, args.cap)
-        if args.answering:
+        if args.answering and "answers" in parts:
             bench_answers(root / "answers_sqlite", args.answering, args.warm, None, "SQLite")
             if not args.skip_postgres:
                 pg, url = _postgres(root)
