@@ -230,8 +230,7 @@ def load_profile(ws: Workspace, cfg: ClientConfig) -> pd.DataFrame | None:
     transactions: there is nobody with a purchase to profile)."""
     if not ws.has("transactions"):
         return None
-    return customer_profile(ws, mvc_share=cfg.tiers.mvc_share,
-                            bz_max_contribution=cfg.tiers.bz_max_contribution)
+    return customer_profile(ws, cfg=cfg)
 
 
 def describe_profile(profile: pd.DataFrame | None) -> str:
