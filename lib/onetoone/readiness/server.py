@@ -43,18 +43,42 @@ STARTING_GRACE_SECONDS = 300
 """A kernel still starting (no status from it yet) is not culled for this long: on a loaded
 server a kernel can take longer than the idle timeout to boot, and culling it then would fail
 a respondent whose page is waiting for it."""
+UNCONNECTED_GRACE_SECONDS = 120
+"""A kernel whose page has never connected (the browser still loading the page's scripts, or a
+mail scanner that fetched the link) is kept this long after the culler first saw it. Once a
+page has connected, the usual idle timeout applies after it goes away (its close-tab request
+usually shuts the kernel down at once)."""
 
 
 class SurveyKernelManager(AsyncMappingKernelManager):
-    """Culls idle kernels as jupyter_server does, except those still starting up."""
+    """Culls idle kernels as jupyter_server does, except those still starting up or whose page
+    has not connected yet (within the graces above)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._first_seen: dict[str, object] = {}
+        self._connected_once: set[str] = set()
 
     async def cull_kernel_if_idle(self, kernel_id):
         kernel = self._kernels.get(kernel_id)
-        if kernel is not None and getattr(kernel, "execution_state", None) == "starting" \
-                and hasattr(kernel, "last_activity") \
-                and utcnow() - kernel.last_activity < timedelta(seconds=STARTING_GRACE_SECONDS):
+        if kernel is None:
+            return None
+        now = utcnow()
+        first = self._first_seen.setdefault(kernel_id, now)
+        if self._kernel_connections.get(kernel_id, 0):
+            self._connected_once.add(kernel_id)
+        state = getattr(kernel, "execution_state", None)
+        if state == "starting" and now - first < timedelta(seconds=STARTING_GRACE_SECONDS):
+            return None
+        if kernel_id not in self._connected_once and state != "dead" \
+                and now - first < timedelta(seconds=UNCONNECTED_GRACE_SECONDS):
             return None
         return await super().cull_kernel_if_idle(kernel_id)
+
+    async def shutdown_kernel(self, kernel_id, *args, **kwargs):
+        self._first_seen.pop(kernel_id, None)
+        self._connected_once.discard(kernel_id)
+        return await super().shutdown_kernel(kernel_id, *args, **kwargs)
 
 
 class SurveyVoila(Voila):
