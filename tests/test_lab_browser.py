@@ -102,8 +102,8 @@ def test_fence_slider_and_configurator_in_jupyterlab(page, tmp_path):
         best = fence.break_even().best
 
         def shown() -> tuple[int, str]:
-            k = int(fence_box.locator(".fence-k").inner_text().replace(",", ""))
-            return k, fence_box.locator(".fence-net").inner_text()
+            k = int(fence_box.locator(".fence-k").text_content().replace(",", ""))
+            return k, fence_box.locator(".fence-net").text_content()
 
         fence_box.scroll_into_view_if_needed()
         # the chart is drawn (benefit, cost and net benefit curves) before anything is read
@@ -122,7 +122,7 @@ def test_fence_slider_and_configurator_in_jupyterlab(page, tmp_path):
             page.mouse.click(box["x"] + frac * box["width"], box["y"] + box["height"] / 2)
             label = fence_box.locator(".fence-position .widget-readout")
             page.wait_for_timeout(300)
-            want = label.inner_text().strip()
+            want = label.text_content().strip()
             expect(fence_box.locator(".fence-k")).to_have_text(want, timeout=TIMEOUT)
             k, net = shown()
             pos = fence.at_rank(k)
