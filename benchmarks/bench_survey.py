@@ -118,7 +118,10 @@ def _tokens(cfg: Path, n: int, db_url: str | None = None) -> tuple[list[str], Su
 
 
 async def _open(browser, url: str, timeout: float = 300.0, answer: int = 0):
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    # one browser context per respondent: as separate people's browsers, each with its own
+    # connection pool (one profile allows 6 connections per host, which would queue the rest)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
     t0 = time.perf_counter()
     try:
         await page.goto(url, wait_until="commit", timeout=timeout * 1000)
@@ -138,6 +141,7 @@ async def _open(browser, url: str, timeout: float = 300.0, answer: int = 0):
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
     finally:
         await page.close(run_before_unload=True)
+        await context.close()
 
 
 async def _browser_run(coro_factory):
