@@ -1,16 +1,19 @@
-"""notebooks/04_customize.ipynb runs end to end on the sample client and writes its tables."""
+"""notebooks/04_customize.ipynb runs end to end on the sample client (in the suite's one batch
+run) and writes its tables."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
-from sample_support import run_notebook, sample_config_file
+from batch_support import sample_figures
 
 from onetoone.workspace import Workspace
 
 
-def test_customize_notebook_on_sample(tmp_path):
-    config = sample_config_file("differentiate", tmp_path)
-    figures = run_notebook("04_customize.ipynb", config, tmp_path)["customize"]
+@pytest.mark.slow
+def test_customize_notebook_on_sample():
+    # the suite's one batch run executed the notebook on the sample (tests/batch_support.py)
+    figures, config = sample_figures("04_customize")
     assert figures["segments_from"] == "customer_value"
     assert figures["recommendation_status"] == "ok"
     assert figures["holdout_customers"] > 1000 and 0 < figures["holdout_customer_share"] < 1

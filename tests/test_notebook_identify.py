@@ -1,4 +1,4 @@
-"""Notebook 01 runs end to end on the sample client, writes the stage's tables and records
+"""Notebook 01 runs end to end on the sample client (in the suite's one batch run), writes the stage's tables and records
 figures that agree with the library's."""
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ pytestmark = pytest.mark.skipif(not paths.SAMPLE_CONFIG.exists(),
                                 reason=f"the sample client is not generated ({paths.SAMPLE_CONFIG})")
 
 
-def test_identify_notebook_on_the_sample(tmp_path):
-    from sample_support import run_notebook, sample_config_file, sample_workspace
+@pytest.mark.slow
+def test_identify_notebook_on_the_sample():
+    from batch_support import sample_figures
+    from sample_support import sample_workspace
 
     from onetoone.config import load_config
     from onetoone.workspace import Workspace
 
-    config = sample_config_file("ingest", tmp_path)
-    figures = run_notebook("01_identify.ipynb", config, tmp_path, REVIEW_ROWS=5,
-                           LOOKUP_QUERY="smith")["identify"]
+    # the suite's one batch run executed the notebook on the sample (tests/batch_support.py)
+    figures, config = sample_figures("01_identify")
     with Workspace(load_config(config).workspace_path, read_only=True) as ws:
         for t in ("record_map", "customers", "linkage_pairs", "link_overrides"):
             assert ws.has(t), t
