@@ -51,8 +51,8 @@ workspace: $(SAMPLE_WS) ## ingest the sample client and run every stage's pipeli
 demo: setup ## set up, then run the whole workbook on the sample client and print where the reports are
 	$(ONETOONE) demo --out $(REPORTS)
 
-test: setup chromium postgres nginx workspace ## set up, then run the whole test suite (unit, notebooks, batch, browser)
-	$(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+test: setup chromium postgres nginx ## set up, then the whole suite (unit, notebooks once per client in one batch, browser)
+	$(PY) -m pytest tests --nbval-lax notebooks/readiness_survey.ipynb -p no:cacheprovider
 
 test-fast: setup ## the unit tests only (no notebooks, no browser)
 	$(PY) -m pytest tests -m "not browser and not slow" -p no:cacheprovider

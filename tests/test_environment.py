@@ -43,7 +43,7 @@ def test_bad_config_exits_2_with_message(tmp_path):
     bad = tmp_path / "c.yaml"
     bad.write_text("client: A\nas_of: 2026-01-01\nsources: []\ncurrency: x\n")
     r = subprocess.run([sys.executable, "-m", "onetoone.cli", "ingest", str(bad)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "currency" in r.stderr
 
 

@@ -7,8 +7,16 @@ import pandas as pd
 import pytest
 
 from onetoone.config import ClientConfig
-from onetoone.measures import (ALL, INSIDE, REST, bootstrap_mean_ci, periods, pilot_vs_control,
-                               scorecard, scorecard_table)
+from onetoone.measures import (
+    ALL,
+    INSIDE,
+    REST,
+    bootstrap_mean_ci,
+    periods,
+    pilot_vs_control,
+    scorecard,
+    scorecard_table,
+)
 from onetoone.workspace import Workspace
 
 

@@ -33,7 +33,7 @@ def test_notebook_follows_the_house_rules(nb_path):
     assert len(params) == 1, "exactly one cell tagged 'parameters'"
     for c in code:
         src = "".join(c["source"])
-        assert not re.search(r"^\s*(def|class)\s+\w+", src, re.M), "functions live in lib/onetoone"
+        assert not re.search(r"^\s*(def|class)\s+\w+", src, re.MULTILINE), "functions live in lib/onetoone"
     # papermill can parse and override every parameter: NAME = literal  # comment without '='
     src = "".join(params[0]["source"])
     tree = ast.parse(src)

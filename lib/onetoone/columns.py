@@ -669,19 +669,19 @@ def ingest_markdown() -> list[str]:
     """The section of docs/data_model.md on mapping exports: derived columns and ingest rules."""
     return [
         "## Mapping an export", "",
-        "Each source in the client YAML reads one file or a glob of files (each file of a glob is "
+        ("Each source in the client YAML reads one file or a glob of files (each file of a glob is "
         "checked on its own: a file that lacks a required mapped column is refused by name with the "
         "columns it does have, the others load; a missing optional column is a note). `columns` maps "
         "the client's column name to the canonical one; a canonical column the export does not have "
-        "as such can be **derived**:", "",
+        "as such can be **derived**:"), "",
         "| derived value | YAML | gives |", "|---|---|---|",
         "| a constant | `product_id: {const: ALL}` | the same value on every row |",
-        "| the line number | `transaction_id: {line_number: true}` | the row's line in its file "
-        "(`<file name>:<line>` when the path is a glob of several files) |",
-        "| a concatenation | `street: {concat: [street_number, address_1], sep: \" \"}` | the client "
-        "columns joined with `sep`, empty parts skipped |", "",
-        "For example, a till-roll export with only a date and an amount, and a CRM export that keeps "
-        "the house number apart from the street:", "",
+        ("| the line number | `transaction_id: {line_number: true}` | the row's line in its file "
+        "(`<file name>:<line>` when the path is a glob of several files) |"),
+        ("| a concatenation | `street: {concat: [street_number, address_1], sep: \" \"}` | the client "
+        "columns joined with `sep`, empty parts skipped |"), "",
+        ("For example, a till-roll export with only a date and an amount, and a CRM export that keeps "
+        "the house number apart from the street:"), "",
         "```yaml",
         "sources:",
         "  - name: till_rolls",
@@ -706,7 +706,7 @@ def ingest_markdown() -> list[str]:
         "      CustNo: record_id",
         "      street: {concat: [street_number, address_1], sep: \" \"}",
         "```", "",
-        "Values are read exactly as declared: `decimal` and `thousands` per source (a number that "
+        ("Values are read exactly as declared: `decimal` and `thousands` per source (a number that "
         "does not fit, such as `1,5` when the decimal mark is `.`, is quarantined with the reason "
         "\"does not match the declared number format\", never reinterpreted; the client currency's "
         "symbol or code around a number is accepted; `inf`, `nan` and values beyond a column's "
@@ -717,7 +717,7 @@ def ingest_markdown() -> list[str]:
         "rule: the first wins and the later ones are quarantined naming the line of the one kept. "
         "`encoding` names the file's encoding (a decode error gives the line and byte offset). "
         "Every bad row is in the `quarantine` table with file, line (`row`), column, value and "
-        "reason; re-ingesting a source replaces its rows and quarantine in one transaction.", ""]
+        "reason; re-ingesting a source replaces its rows and quarantine in one transaction."), ""]
 
 
 def markdown() -> str:

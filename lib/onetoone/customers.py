@@ -33,6 +33,6 @@ def with_customer_id(ws: Workspace, table: str | ibis.Table, *, record_key: str 
     if not identified(ws):
         return t.mutate(**{customer_id: t[record_key]})
     m = ws.table(RECORD_MAP).select(
-        **{"__rk": ws.table(RECORD_MAP)[record_key], "__cid": ws.table(RECORD_MAP)[customer_id]})
+        __rk=ws.table(RECORD_MAP)[record_key], __cid=ws.table(RECORD_MAP)[customer_id])
     j = t.left_join(m, t[record_key] == m["__rk"])
     return j.mutate(**{customer_id: ibis.coalesce(j["__cid"], j[record_key])}).drop("__rk", "__cid")

@@ -186,11 +186,11 @@ def choose_channels(actions: np.ndarray, tiers: np.ndarray, consent: pd.DataFram
             if ch in suit:
                 suit[ch] |= rows
     for ch in by_cost:  # cheapest suitable consented channel
-        pick = (chosen == None) & given[ch] & suit[ch]
+        pick = pd.isna(chosen) & given[ch] & suit[ch]
         chosen[pick] = ch
         suits_ok |= pick
     for ch in by_cost:  # else the cheapest consented channel
-        pick = (chosen == None) & given[ch]
+        pick = pd.isna(chosen) & given[ch]
         chosen[pick] = ch
     return chosen, suits_ok
 

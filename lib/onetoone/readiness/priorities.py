@@ -45,12 +45,12 @@ AREA_STAGE: dict[str, str] = {
 STAGE_WEIGHT = {"identify": 1.6, "differentiate": 1.4, "interact": 1.2, "customize": 1.0}
 
 MATRIX_EMPHASIS: dict[str, tuple[str, str]] = {
-    "low_low": ("identify", "low value skew and low needs diversity: keep to mass marketing "
-                                   "and build identification cheaply first"),
-    "needs": ("customize", "diverse needs, little value skew: customize cheaply, e.g. "
-                                       "remember every customer's preferences"),
-    "value": ("differentiate", "high value skew, similar needs: value-based key-account "
-                                      "treatment of the top customers"),
+    "low_low": ("identify", ("low value skew and low needs diversity: keep to mass marketing "
+                                   "and build identification cheaply first")),
+    "needs": ("customize", ("diverse needs, little value skew: customize cheaply, e.g. "
+                                       "remember every customer's preferences")),
+    "value": ("differentiate", ("high value skew, similar needs: value-based key-account "
+                                      "treatment of the top customers")),
     "high_high": ("interact", "high value skew and diverse needs: full one-to-one"),
 }
 """Differentiation-matrix quadrant (the keys of onetoone.differentiate.matrix.QUADRANTS) -> the

@@ -65,8 +65,8 @@ class ReadinessResults:
         return out
 
     def summary_text(self) -> str:
-        lines = [f"Readiness of {self.client} (survey {self.survey_id or 'none'}): "
-                 f"{self.respondents} submitted respondents"]
+        lines = [(f"Readiness of {self.client} (survey {self.survey_id or 'none'}): "
+                 f"{self.respondents} submitted respondents")]
         if len(self.status):
             lines.append(self.status.drop(columns=["survey_id"]).to_string(index=False))
         if self.respondents:

@@ -95,7 +95,7 @@ def build_catalogue(rng: np.random.Generator, n_products: int = 1500) -> Catalog
     config_price: dict[int, np.ndarray] = {}
     config_cost: dict[int, np.ndarray] = {}
     name_to_row = {n: i for i, n in enumerate(products["name"]) if products["configurable"].iat[i]}
-    for sub, name, base, mods in V.CONFIGURABLE:
+    for _sub, name, base, mods in V.CONFIGURABLE:
         row = name_to_row[name]
         pid = products["product_id"].iat[row]
         opts_by_mod = []

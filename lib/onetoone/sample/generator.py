@@ -427,7 +427,7 @@ class _Sample:
                                                               "consent_email", 0.34))
         cid = 0
         lam = self.lam
-        for mi, m in enumerate(months):
+        for m in months:
             m_day = (np.datetime64(m.date()) - START).astype(int)
             for medium, typ, share, consent, per_month in plan:
                 k = int(per_month) + (rng.random() < per_month - int(per_month))
@@ -455,7 +455,7 @@ class _Sample:
         orec = crm.set_index("person")["record_id"]
         ocreated = crm.set_index("person")["created_day"]
         orows, ocalls = [], []
-        for j, pr in enumerate(over):
+        for pr in over:
             if pr not in orec.index:
                 continue
             rid = orec[pr]

@@ -64,8 +64,11 @@ def build_people(rng: np.random.Generator, n: int, subjects: list[str],
     towns, areas, codes, streets, postcodes = [], [], [], [], []
     for r in reg:
         t = V.REGIONS[regions[r]][rng.integers(len(V.REGIONS[regions[r]]))]
-        towns.append(t[0]); areas.append(t[1]); codes.append(t[2])
-        streets.append(_street(rng)); postcodes.append(_postcode(rng, t[1]))
+        towns.append(t[0])
+        areas.append(t[1])
+        codes.append(t[2])
+        streets.append(_street(rng))
+        postcodes.append(_postcode(rng, t[1]))
     people = pd.DataFrame({
         "person_id": [f"P{i + 1:05d}" for i in range(n)],
         "segment": [seg_names[s] for s in seg],
@@ -143,9 +146,11 @@ def build_people(rng: np.random.Generator, n: int, subjects: list[str],
         if moved[i]:
             t = V.REGIONS[people.at[i, "region"]]
             area = t[rng.integers(len(t))][1]
-            old_street.append(_street(rng)); old_pc.append(_postcode(rng, area))
+            old_street.append(_street(rng))
+            old_pc.append(_postcode(rng, area))
         else:
-            old_street.append(None); old_pc.append(None)
+            old_street.append(None)
+            old_pc.append(None)
     people["old_street"] = old_street
     people["old_postcode"] = old_pc
     people["household_size"] = np.where(

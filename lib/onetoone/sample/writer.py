@@ -135,7 +135,10 @@ def _transactions(g: _Sample) -> dict[str, pd.DataFrame]:
 
 def _records(g: _Sample) -> dict[str, pd.DataFrame]:
     R = g.records
-    ts = lambda col: _ts(R[col].to_numpy())
+
+    def ts(col):
+        return _ts(R[col].to_numpy())
+
     R = R.assign(created=ts("created_day"), updated=ts("updated_day"), consent=ts("consent_day"))
     out = {}
     r = R[R["source"] == "crm"]
