@@ -1,9 +1,10 @@
-"""The Differentiate notebook runs end to end on the sample client and records its figures."""
+"""The Differentiate notebook runs end to end on the sample client (in the suite's one batch run)
+and records its figures."""
 
 from __future__ import annotations
 
 import pytest
-from sample_support import run_notebook, sample_config_file
+from batch_support import sample_figures
 
 from onetoone.config import load_config
 from onetoone.differentiate.skew import gini
@@ -11,9 +12,9 @@ from onetoone.workspace import Workspace
 
 
 @pytest.mark.slow
-def test_differentiate_notebook(tmp_path):
-    config = sample_config_file("identify", tmp_path)
-    figures = run_notebook("02_differentiate.ipynb", config, tmp_path)["differentiate"]
+def test_differentiate_notebook():
+    # the suite's one batch run executed the notebook on the sample (tests/batch_support.py)
+    figures, config = sample_figures("02_differentiate")
     cfg = load_config(config)
     with Workspace(cfg.workspace_path, read_only=True) as ws:
         cv = ws.read("customer_value")
