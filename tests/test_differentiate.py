@@ -293,7 +293,7 @@ def test_pipeline_runs_on_transactions_only(tmp_path):
 
     f = fence_for(cfg, cv, "clv")
     assert f.value_years == cfg.clv.horizon_months / 12 and f.n == len(cv)
-    with pytest.raises(ValueError, match="revenue_12m"):
+    with pytest.raises(ValueError, match="contribution_12m"):
         fence_for(cfg, cv, "margin")
 
 

@@ -311,3 +311,29 @@ def install(cfg=None, ip=None) -> bool:
         s.to_frame(s.name if s.name is not None else "value")))
     fmt["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(_frame_text(df)))
     return True
+
+
+class ValuesTable:
+    """A mapping of named values shown as a two-column table (words for names, units for
+    values), e.g. the skew measures or the tier thresholds, instead of a printed dict."""
+
+    def __init__(self, values: dict, caption: str | None = None):
+        self.values = dict(values)
+        self.caption = caption
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{html.escape(label(k))}</td><td class=num>"
+                       f"{html.escape(value(v, k))}</td></tr>" for k, v in self.values.items())
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return (f"<div class='onetoone-table-wrap' style='overflow-x:auto;max-width:100%'>"
+                f"<table class='onetoone-table onetoone-figures'>{cap}<tbody>{rows}</tbody>"
+                f"</table></div>")
+
+    def __repr__(self) -> str:
+        head = f"{self.caption}\n" if self.caption else ""
+        return head + "\n".join(f"  {label(k)}: {value(v, k)}" for k, v in self.values.items())
+
+
+def values_table(values: dict, caption: str | None = None) -> ValuesTable:
+    """See :class:`ValuesTable`; display it (it is the last expression of a cell, or display())."""
+    return ValuesTable(values, caption)
