@@ -9,6 +9,7 @@ Screenshots go to tmp_path (or $ONETOONE_SCREENSHOTS when set).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,17 @@ def _run_all(page) -> None:
     expect(page.locator(".jp-Notebook")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("(Python 3.11) | Idle")).to_be_visible(timeout=TIMEOUT)
     page.wait_for_timeout(1000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    first_prompt = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").first
+    for attempt in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:  # a click before the kernel has connected runs nothing: the prompt stays "[ ]:"
+            expect(first_prompt).not_to_have_text(re.compile(r"^\s*\[\s*\]:?\s*$"),
+                                                  timeout=30_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 def _wait_idle(page) -> None:
@@ -134,7 +144,9 @@ def test_fence_slider_and_configurator_in_jupyterlab(page, tmp_path):
 
         # one configurator look-up and save, on the same client
         write_notebook(lab.folder / "configurator_check.ipynb", CONFIGURATOR_CELLS)
-        page.goto(lab.url("configurator_check.ipynb"), wait_until="domcontentloaded")
+        # reset: open this notebook alone (JupyterLab would restore 02's tab, whose idle kernel
+        # the status bar shows before this notebook's kernel has connected)
+        page.goto(lab.url("configurator_check.ipynb") + "&reset", wait_until="domcontentloaded")
         _run_all(page)
         conf_box = page.locator(".onetoone-configurator")
         expect(conf_box).to_be_visible(timeout=NOTEBOOK_TIMEOUT)

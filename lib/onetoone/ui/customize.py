@@ -215,9 +215,13 @@ def edition_coverage_figure(curve: pd.DataFrame, groupings: pd.DataFrame | None 
                        "before the holdout, coverage measured on purchases in it", height=height)
 
 
-def messages_table(messages: pd.DataFrame, *, per_tier: int = 1, height: int = 420) -> go.Figure:
-    """A few tailored messages per tier (product, packaging, delivery, service)."""
+def messages_table(messages: pd.DataFrame, *, per_tier: int = 1,
+                   height: int | None = None) -> go.Figure:
+    """A few tailored messages per tier (product, packaging, delivery, service). The height
+    grows with the rows (wrapped messages take up to three lines), so every tier shows."""
     m = messages.groupby(C.TIER, sort=True).head(per_tier)
+    if height is None:
+        height = 190 + 100 * len(m)
     fig = go.Figure(go.Table(
         columnwidth=[0.7, 1.1, 3, 1.8, 1.8, 2],
         header={"values": [C.TIER, C.SEGMENT, "product", "packaging", "delivery", "service"],
