@@ -347,7 +347,11 @@ def test_decliners_halved_their_spend(raw):
     ratio = last.reindex(dec).fillna(0) / prev.reindex(dec)
     assert (ratio <= 0.5).all(), ratio.max()
     assert (last.reindex(dec).fillna(0) > 0).all()  # declined, not lapsed
-    threshold = prev[prev > 0].quantile(0.80)
+    # among consumers: the trade accounts (business, accounts.py) are a story of their own,
+    # planted after the decliners, and would lift any percentile of all buyers
+    consumers = people.loc[~people["is_business"], "person_id"]
+    cprev = prev.reindex(consumers).dropna()
+    threshold = cprev[cprev > 0].quantile(0.80)
     assert (prev.reindex(dec) >= threshold).all()
 
 

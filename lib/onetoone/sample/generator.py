@@ -594,6 +594,7 @@ class _Sample:
 
         counts = write_all(self, out)
         counts["saved_configurations"] = write_configurations(self, out)  # + its client.yaml source
+        counts["files"] += 1  # the configurations export
         return counts
 
 
