@@ -293,16 +293,23 @@ def _frame_text(df: pd.DataFrame) -> str:
     return format_frame(df.head(MAX_ROWS)).to_string(index=False)
 
 
+def running_ipython(ip=None):
+    """``ip`` or the running IPython shell; None outside one (the one lookup the display hooks
+    of this module and ui.static share)."""
+    if ip is not None:
+        return ip
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    return get_ipython()
+
+
 def install(cfg=None, ip=None) -> bool:
     """Register the formatters with the running IPython (no-op outside one). Returns whether it did."""
     if cfg is not None:
         set_currency(getattr(cfg, "currency", None) or "EUR")
-    if ip is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:  # pragma: no cover
-            return False
-        ip = get_ipython()
+    ip = running_ipython(ip)
     if ip is None:
         return False
     fmt = ip.display_formatter.formatters

@@ -147,12 +147,9 @@ def static_bundle(widget) -> dict:
 
 def install(ip=None) -> bool:
     """Display every ipywidget as its static state from now on in this kernel."""
-    if ip is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:  # pragma: no cover
-            return False
-        ip = get_ipython()
+    from .format import running_ipython
+
+    ip = running_ipython(ip)
     if ip is None:
         return False
     import ipywidgets as widgets
