@@ -1,0 +1,285 @@
+"""How each stage grows with the client: the sample client generated at 20k, 100k, 300k and 1M
+people, ingested and run stage by stage on DuckDB, each stage in a fresh subprocess.
+
+    nice -n 19 .venv/bin/python benchmarks/bench_scale.py [--sizes 20000 100000 300000]
+        [--work DIR] [--reuse] [--json out.json]
+    .venv/bin/python benchmarks/bench_scale.py --fit a.json b.json   # growth exponents only
+
+For each size: ``onetoone sample --people N`` into ``DIR/s<N>`` (its client.yaml puts the
+workspace, ``client.duckdb``, beside it: never data/sample), then ``onetoone ingest`` and
+``onetoone run identify | differentiate | interact | customize``, one subprocess each. Per step
+it prints the wall time, the peak resident memory (the subprocess tree's summed RSS sampled
+every 0.2 s, and the kernel's ru_maxrss of the main process from wait4), the rows of the
+tables the stage reads (columns.STAGE_READS) and writes (columns.STAGE_TABLES), and the load
+average at its start and end (the machine is shared: 2 cores). The anchor, measured in the
+same run per size, is ``onetoone status`` (interpreter start, imports, opening the workspace):
+what every stage pays before it does any work.
+
+Identify's blocking figures are the stage's own: the ``linkage_blocking`` table it writes
+(exact pairs per rule from one GROUP BY per rule, and splink's
+``blocking_analysis.count_comparisons_from_blocking_rules`` marginal and cumulative counts, the
+data of splink's cumulative-comparisons chart; splink estimates them from a record sample above
+2 million candidate pairs, flagged ``estimated``).
+
+After the last stage every table is written to Parquet (DuckDB's writer, snappy, as Spark's
+default) and its bytes are printed beside its uncompressed Arrow size: the bytes a Spark
+cluster would read, and the range its shuffles of those rows would move.
+
+``--json`` writes every figure; ``--fit`` reads such files (e.g. one for 20k-300k and one for
+1M) and fits, per step, the exponent b of time = a * people^b by least squares on the logs.
+One run per size (the machine is shared): single measurements, not medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from onetoone import columns as C
+from onetoone.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(ROOT / ".venv" / "bin" / "onetoone")
+STAGES = ("identify", "differentiate", "interact", "customize")
+INPUT_TABLES = ("customer_records", "transactions", "interactions")
+
+
+def measured(cmd: list[str], log: Path) -> dict:
+    """Run ``cmd`` to completion; wall seconds, peak RSS (tree sampled, and ru_maxrss)."""
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with log.open("ab") as fh:
+        fh.write(("$ " + " ".join(cmd) + "\n").encode())
+        fh.flush()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)  # noqa: S603
+        ps = psutil.Process(proc.pid)
+        peak_tree = 0
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                rss = ps.memory_info().rss + sum(
+                    c.memory_info().rss for c in ps.children(recursive=True))
+                peak_tree = max(peak_tree, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    return {"seconds": wall, "peak_rss_tree": peak_tree, "maxrss": ru.ru_maxrss * 1024,
+            "rc": proc.returncode, "load_start": load0, "load_end": os.getloadavg()[0]}
+
+
+def counts(ws_path: Path) -> dict[str, int]:
+    with Workspace(ws_path, read_only=True) as ws:
+        return {t: ws.count(t) for t in ws.tables()}
+
+
+def blocking(ws_path: Path) -> list[dict]:
+    with Workspace(ws_path, read_only=True) as ws:
+        if not ws.has("linkage_blocking"):
+            return []
+        df = ws.read("linkage_blocking")
+    return json.loads(df.to_json(orient="records"))
+
+
+def purchase_pair_rows(ws_path: Path) -> int | None:
+    """Rows of customize's customer x product purchase table over the whole history
+    (recommend.purchase_pairs, which select.py brings into pandas, once per window)."""
+    from onetoone.customers import with_customer_id
+    from onetoone.customize.recommend import purchase_pairs
+
+    with Workspace(ws_path, read_only=True) as ws:
+        if not (ws.has("transactions") and ws.has("record_map")):
+            return None
+        return int(purchase_pairs(with_customer_id(ws, "transactions")).count()
+                   .to_pyarrow().as_py())
+
+
+def parquet_sizes(ws_path: Path, folder: Path) -> dict[str, dict]:
+    out = {}
+    with Workspace(ws_path, read_only=True) as ws:
+        for t in ws.tables():
+            p = folder / f"{t}.parquet"
+            ws.duckdb.execute(f"COPY \"{t}\" TO '{p}' (FORMAT parquet, COMPRESSION snappy)")
+            arrow = sum(b.nbytes for b in ws.table(t).to_pyarrow_batches(chunk_size=500_000))
+            out[t] = {"rows": ws.count(t), "bytes": p.stat().st_size, "arrow_bytes": arrow}
+            p.unlink()
+    return out
+
+
+def mib(b: float) -> str:
+    return f"{b / 2**20:,.0f} MiB"
+
+
+def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: None) -> dict:
+    data = work / f"s{people}"
+    log = work / f"s{people}.log"
+    res: dict = {"people": people, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                 "cores": os.cpu_count(), "steps": {}}
+    print(f"\n== {people:,} people  ({data}; log {log})", flush=True)
+    if not (reuse and (data / "client.yaml").is_file()):
+        g = measured([CLI, "sample", "--out", str(data), "--seed", str(seed), "--people",
+                      str(people)], log)
+        res["steps"]["sample"] = g
+        print(f"  sample       {g['seconds']:8.1f} s  peak {mib(g['peak_rss_tree'])}", flush=True)
+    cfg = data / "client.yaml"
+    ws_path = data / "client.duckdb"
+    for suffix in ("", ".wal"):
+        Path(str(ws_path) + suffix).unlink(missing_ok=True)
+    res["export_bytes"] = sum(p.stat().st_size for p in data.iterdir() if p.is_file()
+                              and p.suffix in (".gz", ".parquet", ".csv"))
+    steps = [("ingest", [CLI, "ingest", str(cfg)])] + [
+        (s, [CLI, "run", s, str(cfg)]) for s in STAGES]
+    before: dict[str, int] = {}
+    for name, cmd in steps:
+        m = measured(cmd, log)
+        after = counts(ws_path) if ws_path.exists() else {}
+        reads = C.STAGE_READS.get(name, ())
+        writes = C.STAGE_TABLES.get(name, {})
+        m["rows_in"] = {t: before.get(t, after.get(t)) for t in reads if t in after}
+        m["rows_out"] = {t: after[t] for t in writes if t in after}
+        res["steps"][name] = m
+        status = "ok" if m["rc"] == 0 else f"FAILED rc={m['rc']} (see {log})"
+        print(f"  {name:13s}{m['seconds']:8.1f} s  peak {mib(m['peak_rss_tree'])} tree / "
+              f"{mib(m['maxrss'])} maxrss  load {m['load_start']:.1f}->{m['load_end']:.1f}"
+              f"  {status}", flush=True)
+        if m["rows_in"]:
+            print("      in : " + ", ".join(f"{t} {n:,}" for t, n in m["rows_in"].items()))
+        if m["rows_out"]:
+            print("      out: " + ", ".join(f"{t} {n:,}" for t, n in m["rows_out"].items()))
+        before = after
+        res["customers"] = after.get("customers")
+        save(res)
+        if m["rc"] != 0:
+            break
+    res["rows"] = before
+    res["customers"] = before.get("customers")
+    res["blocking"] = blocking(ws_path) if ws_path.exists() else []
+    if res["blocking"]:
+        print("  identify blocking rules (the stage's linkage_blocking table):")
+        print(f"      {'rule':40s} {'pairs (exact)':>15s} {'new (splink)':>14s} "
+              f"{'cumulative':>14s} {'largest block':>14s}  est.")
+        for r in res["blocking"]:
+            print(f"      {r['rule']:40s} {r['comparisons']:15,d} "
+                  f"{(r.get('new_comparisons') or 0):14,.0f} "
+                  f"{(r.get('cumulative_comparisons') or 0):14,.0f} "
+                  f"{r['largest_block_records']:14,d}  {r.get('estimated')}")
+    a = measured([CLI, "status", str(cfg)], log)
+    res["steps"]["anchor_status"] = a
+    print(f"  anchor: `onetoone status` {a['seconds']:.1f} s "
+          f"(start + imports + open; every step above includes it)")
+    if ws_path.exists():
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
+            res["parquet"] = parquet_sizes(ws_path, Path(tmp))
+        res["duckdb_bytes"] = ws_path.stat().st_size
+        res["purchase_pairs"] = purchase_pair_rows(ws_path)
+        if res["purchase_pairs"] is not None:
+            print(f"  customer x product purchase pairs (customize's pandas table, whole "
+                  f"history): {res['purchase_pairs']:,}")
+        print(f"  workspace {mib(res['duckdb_bytes'])} (DuckDB file); exports "
+              f"{mib(res['export_bytes'])}; as Parquet (snappy):")
+        for t, v in sorted(res["parquet"].items(), key=lambda kv: -kv[1]["bytes"]):
+            if v["bytes"] >= 2**20:
+                print(f"      {t:24s} {v['rows']:12,d} rows {mib(v['bytes']):>10s} "
+                      f"({v['bytes'] / max(v['rows'], 1):.0f} B/row; in memory as Arrow "
+                      f"{v['arrow_bytes'] / max(v['rows'], 1):.0f} B/row)")
+    return res
+
+
+def fit(results: list[dict]) -> None:
+    """Exponent b of seconds = a * people^b (least squares on log-log) per step."""
+    results = sorted(results, key=lambda r: r["people"])
+    names = ["ingest", *STAGES]
+    print("\n== growth (seconds per step; exponent b of t ~ people^b, least squares on the "
+          "logs; customers after identify are ~1.02 x people, so the exponent is the same)")
+    print(f"  {'people':>10s} {'customers':>10s} " + " ".join(f"{n:>13s}" for n in names)
+          + "  load")
+    for r in results:
+        st = r["steps"]
+        loads = [st[n]["load_start"] for n in names if n in st]
+        print(f"  {r['people']:10,d} {r.get('customers') or 0:10,d} "
+              + " ".join(f"{st[n]['seconds']:13.1f}" if n in st and st[n]["rc"] == 0
+                         else f"{'-':>13s}" for n in names)
+              + f"  {min(loads):.0f}-{max(loads):.0f}")
+    for key, label in (("seconds", "time"), ("peak_rss_tree", "peak RSS")):
+        line = []
+        for n in names:
+            pts = [(r["people"], r["steps"][n][key]) for r in results
+                   if n in r["steps"] and r["steps"][n]["rc"] == 0]
+            if len(pts) >= 2:
+                x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+                b = float(np.polyfit(x, y, 1)[0])
+                line.append(f"{n} {b:.2f} ({len(pts)} pts)")
+        print(f"  exponent of {label}: " + "; ".join(line))
+    rules: dict[str, list] = {}
+    for r in results:
+        for b in r.get("blocking", []):
+            rules.setdefault(b["rule"], []).append((r["people"], b["comparisons"]))
+    if rules:
+        print("  exponent of each blocking rule's exact pairs (pairs ~ people^b):")
+        for rule, pts in rules.items():
+            pts = [p for p in pts if p[1] > 0 and p[0]]
+            if len(pts) >= 2:
+                b = float(np.polyfit(np.log([p[0] for p in pts]),
+                                     np.log([p[1] for p in pts]), 1)[0])
+                print(f"      {rule:40s} {b:5.2f}  (" + ", ".join(
+                    f"{int(p[1]):,}" for p in pts) + ")")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 100000, 300000])
+    ap.add_argument("--work", type=Path, default=None, help="folder for clients and logs "
+                    "(default: a new temporary folder under /tmp)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use a client already generated in WORK/s<N> (only its workspace is "
+                         "rebuilt)")
+    ap.add_argument("--seed", type=int, default=1994)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--fit", type=Path, nargs="+", default=None,
+                    help="only fit growth exponents from these --json files")
+    args = ap.parse_args()
+    if args.fit:
+        results = []
+        for p in args.fit:
+            results.extend(json.loads(p.read_text())["results"])
+        fit(results)
+        return
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_scale."))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"bench_scale: {os.cpu_count()} cores, load average {os.getloadavg()}, "
+          f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM; nice "
+          f"{os.nice(0)}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; work {work}")
+    results: list[dict] = []
+
+    def save(res: dict) -> None:  # after every step: a long run still leaves its figures
+        if args.json:
+            done = [r for r in results if r is not res]
+            args.json.write_text(json.dumps({"results": [*done, res]}, indent=1, default=str))
+
+    for n in args.sizes:
+        res = run_size(n, work, args.reuse, args.seed, save)
+        results.append(res)
+        save(res)
+    if len(results) >= 2:
+        fit(results)
+    if math.isfinite(os.getloadavg()[0]):
+        print(f"load average at the end {os.getloadavg()}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
