@@ -5,6 +5,10 @@ people, ingested and run stage by stage on DuckDB, each stage in a fresh subproc
         [--work DIR] [--reuse] [--json out.json]
     .venv/bin/python benchmarks/bench_scale.py --fit a.json b.json   # growth exponents only
 
+To measure a fixed commit while others edit the tree: ``git archive HEAD | tar -x -C SNAP``,
+``git rev-parse HEAD > SNAP/COMMIT``, then ``PYTHONPATH=SNAP/lib`` before the command (the
+venv's ``onetoone`` then imports the snapshot); the first line printed names the code measured.
+
 For each size: ``onetoone sample --people N`` into ``DIR/s<N>`` (its client.yaml puts the
 workspace, ``client.duckdb``, beside it: never data/sample), then ``onetoone ingest`` and
 ``onetoone run identify | differentiate | interact | customize``, one subprocess each. Per step
@@ -46,13 +50,29 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+import onetoone
 from onetoone import columns as C
 from onetoone.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = str(ROOT / ".venv" / "bin" / "onetoone")
+CLI = str(Path(sys.executable).parent / "onetoone")  # the venv's; PYTHONPATH picks the code
 STAGES = ("identify", "differentiate", "interact", "customize")
 INPUT_TABLES = ("customer_records", "transactions", "interactions")
+
+
+def code_version() -> str:
+    """Which onetoone the subprocesses run: its folder, and the git commit (with a count of
+    uncommitted files under lib/) when that folder is in a git work tree."""
+    lib = Path(onetoone.__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(lib), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(lib), "status", "--porcelain", "."],
+                               capture_output=True, text=True, check=True).stdout.splitlines()
+        return f"{lib} at {head}" + (f" + {len(dirty)} uncommitted file(s)" if dirty else "")
+    except (subprocess.CalledProcessError, OSError):
+        stamp = lib.parent / "COMMIT"
+        return f"{lib}" + (f" (snapshot of {stamp.read_text().strip()})" if stamp.is_file()
+                           else "")
 
 
 def measured(cmd: list[str], log: Path) -> dict:
@@ -128,7 +148,7 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
     data = work / f"s{people}"
     log = work / f"s{people}.log"
     res: dict = {"people": people, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                 "cores": os.cpu_count(), "steps": {}}
+                 "cores": os.cpu_count(), "code": code_version(), "steps": {}}
     print(f"\n== {people:,} people  ({data}; log {log})", flush=True)
     if not (reuse and (data / "client.yaml").is_file()):
         g = measured([CLI, "sample", "--out", str(data), "--seed", str(seed), "--people",
@@ -263,6 +283,7 @@ def main() -> None:
     print(f"bench_scale: {os.cpu_count()} cores, load average {os.getloadavg()}, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM; nice "
           f"{os.nice(0)}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; work {work}")
+    print(f"code: {code_version()}")
     results: list[dict] = []
 
     def save(res: dict) -> None:  # after every step: a long run still leaves its figures
