@@ -70,7 +70,7 @@ def code_version() -> str:
                                capture_output=True, text=True, check=True).stdout.splitlines()
         return f"{lib} at {head}" + (f" + {len(dirty)} uncommitted file(s)" if dirty else "")
     except (subprocess.CalledProcessError, OSError):
-        stamp = lib.parent / "COMMIT"
+        stamp = lib.parent.parent / "COMMIT"
         return f"{lib}" + (f" (snapshot of {stamp.read_text().strip()})" if stamp.is_file()
                            else "")
 
