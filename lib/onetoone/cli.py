@@ -44,7 +44,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     cfg = _config(args.config)
     ws_path = Path(args.workspace) if args.workspace else cfg.workspace_path
-    with Workspace(ws_path) as ws:
+    with (Workspace(ws_path) if args.workspace else Workspace.open(cfg)) as ws:
         results = ingest(cfg, ws, sources=args.source or None)
     total_q = sum(r.quarantined for r in results)
     print(f"workspace: {ws_path}  ({sum(r.loaded for r in results):,} rows loaded, "

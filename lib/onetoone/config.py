@@ -460,6 +460,40 @@ class WorkshopLists(_Strict):
         return {"percentile": self.potential_percentile, "min_group": self.potential_min_group}
 
 
+class Engine(_Strict):
+    """Where the client's tables live and the work runs: DuckDB on this machine (the default)
+    or Spark (local mode, or the cluster the client already runs). ``engine: spark`` alone is
+    enough for local Spark; the other keys name a cluster's master, warehouse and checkpoint."""
+
+    name: Literal["duckdb", "spark"] = "duckdb"
+    master: str = Field("local[*]", description="Spark master URL (local[*], yarn, spark://host:7077)")
+    warehouse: str | None = Field(
+        None, description="folder of the Spark workspace's Parquet tables; <config stem>.spark")
+    checkpoint: str | None = Field(
+        None, description="Spark checkpoint folder (splink's clustering); <warehouse>/_checkpoints")
+    driver_memory: str = Field("4g", description="spark.driver.memory for a session started here")
+    shuffle_partitions: int = Field(
+        8, ge=1, le=100_000, description="spark.sql.shuffle.partitions for a session started here")
+    conf: dict[str, str] = Field(default_factory=dict,
+                                 description="any other Spark settings, by their Spark names")
+    use_active_session: bool = Field(
+        True, description="reuse the SparkSession already running (a notebook on a cluster)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("driver_memory")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"\d+[kmgt]?", v.strip().lower()):
+            raise ValueError(f"expected a JVM memory size such as 4g or 512m, found {v!r}")
+        return v.strip().lower()
+
+
 class Survey(_Strict):
     db_url: str | None = Field(None, description="SQLAlchemy URL; SQLite beside the config when empty")
 
@@ -471,7 +505,9 @@ class ClientConfig(_Strict):
     as_of: dt.date = Field(description="the analysis date; later-dated rows are quarantined")
     currency: str = "EUR"
     country: str = Field("GB", description="default country for phone numbers and addresses")
-    workspace: str | None = Field(None, description="DuckDB file; <config stem>.duckdb beside it")
+    workspace: str | None = Field(
+        None, description="DuckDB file (<config stem>.duckdb beside it); on Spark, the warehouse folder")
+    engine: Engine = Field(default_factory=Engine, description="duckdb (default) or spark")
     sources: list[Source]
     channel_costs: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_CHANNEL_COSTS))
     tiers: Tiers = Field(default_factory=Tiers)
@@ -524,10 +560,21 @@ class ClientConfig(_Strict):
 
     @property
     def workspace_path(self) -> Path:
+        """The DuckDB file, or on Spark the warehouse folder holding the Parquet tables."""
+        stem = self.config_path.stem if self.config_path else "client"
+        if self.engine.name == "spark":
+            where = self.engine.warehouse or self.workspace
+            return self.resolve(where) if where else self.base_dir / f"{stem}.spark"
         if self.workspace:
             return self.resolve(self.workspace)
-        stem = self.config_path.stem if self.config_path else "client"
         return self.base_dir / f"{stem}.duckdb"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Spark's checkpoint folder (splink's connected components write there)."""
+        if self.engine.checkpoint:
+            return self.resolve(self.engine.checkpoint)
+        return self.workspace_path / "_checkpoints"
 
     @property
     def survey_db_url(self) -> str:

@@ -107,12 +107,30 @@ class StageRun:
     in_transaction: bool = False
 
 
+def _is_spark_warehouse(path: str | Path) -> bool:
+    p = Path(path)
+    return str(path) != ":memory:" and (p.suffix == ".spark" or (p / "manifest.json").is_file())
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now()  # microseconds kept: they order runs started within one second
 
 
 class Workspace:
-    """A client's DuckDB file. Use as a context manager or call :meth:`close`."""
+    """A client's DuckDB file. Use as a context manager or call :meth:`close`.
+
+    ``Workspace(path)`` on a Spark warehouse folder (``*.spark`` or a folder holding
+    ``manifest.json``) opens a :class:`~onetoone.spark.SparkWorkspace`; :meth:`open` follows
+    the config's ``engine``."""
+
+    engine = "duckdb"
+
+    def __new__(cls, path: str | Path = ":memory:", *args, **kwargs):
+        if cls is Workspace and _is_spark_warehouse(path):
+            from .spark import SparkWorkspace
+
+            return super().__new__(SparkWorkspace)
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path, read_only: bool = False, threads: int | None = None):
         self._run: StageRun | None = None
@@ -131,7 +149,17 @@ class Workspace:
 
     @classmethod
     def open(cls, cfg: ClientConfig, read_only: bool = False) -> Workspace:
+        """The client's workspace on the engine its config names."""
+        if cfg.engine.name == "spark":
+            from .spark import SparkWorkspace
+
+            return SparkWorkspace(cfg.workspace_path, read_only=read_only, settings=cfg.engine,
+                                  checkpoint=cfg.checkpoint_path)
         return cls(cfg.workspace_path, read_only=read_only)
+
+    def exists(self) -> bool:
+        """Has anything been written here yet?"""
+        return bool(self.tables())
 
     # -- reading ----------------------------------------------------------------------------
     def tables(self) -> list[str]:
@@ -172,7 +200,7 @@ class Workspace:
             yield
             return
         if not run.in_transaction:
-            self.duckdb.execute("BEGIN TRANSACTION")
+            self._begin()
             run.in_transaction = True
         yield
         if name not in run.written:
@@ -232,12 +260,17 @@ class Workspace:
     def ledger(self) -> pd.DataFrame:
         """Every recorded stage run, oldest first; ``running`` rows of no live process read
         ``interrupted`` (a workspace is open for writing in one process at a time)."""
-        if not self.has(LEDGER):
+        df = self._ledger_rows()
+        if df is None:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in LEDGER_COLUMNS})
-        df = self.sql(f'SELECT * FROM "{LEDGER}" ORDER BY started_at, run_id')
         live = self._run.run_id if self._run else None
         df.loc[(df["status"] == "running") & (df["run_id"] != live), "status"] = "interrupted"
         return df
+
+    def _ledger_rows(self) -> pd.DataFrame | None:
+        if not self.has(LEDGER):
+            return None
+        return self.sql(f'SELECT * FROM "{LEDGER}" ORDER BY started_at, run_id')
 
     def last_run(self, stage: str) -> dict | None:
         """The stage's latest run that was not refused, as a dict (inputs/outputs decoded)."""
@@ -315,7 +348,7 @@ class Workspace:
         except BaseException as exc:
             self._run = None
             if run.in_transaction:
-                self.duckdb.execute("ROLLBACK")
+                self._rollback()
             status = "failed" if isinstance(exc, Exception) else "interrupted"
             self._ledger_finish(run, status, message=f"{type(exc).__name__}: {exc}"[:500])
             raise
@@ -325,14 +358,24 @@ class Workspace:
         outputs = self.fingerprint(run.written)
         try:
             if not run.in_transaction:
-                self.duckdb.execute("BEGIN TRANSACTION")
+                self._begin()
             self._ledger_finish(run, "ok", inputs={**inputs, "upstream": upstream},
                                 outputs=outputs)
-            self.duckdb.execute("COMMIT")
+            self._commit()
         except BaseException:
-            self.duckdb.execute("ROLLBACK")
+            self._rollback()
             self._ledger_finish(run, "failed", message="the commit failed")
             raise
+
+    # -- the engine's transaction (DuckDB's own; the Spark workspace swaps a manifest) ---------
+    def _begin(self) -> None:
+        self.duckdb.execute("BEGIN TRANSACTION")
+
+    def _commit(self) -> None:
+        self.duckdb.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self.duckdb.execute("ROLLBACK")
 
     def _ledger_insert(self, run: StageRun, status: str, message: str = "") -> None:
         self.duckdb.execute(

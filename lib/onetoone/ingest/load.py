@@ -25,6 +25,7 @@ import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import columns as C
 from ..config import ClientConfig, Source
@@ -477,6 +478,12 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
             raise KeyError(f"no source named {unknown}; the config has {[s.name for s in cfg.sources]}")
     chosen = [s for s in cfg.sources if sources is None or s.name in sources]
     chosen.sort(key=lambda s: order.index(s.table) if s.table in order else len(order))
+    if ws.engine != "duckdb":
+        try:
+            return _ingest_elsewhere(cfg, ws, chosen, echo)
+        finally:
+            if own:
+                ws.close()
     results = []
     con = ws.duckdb
     before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
@@ -492,6 +499,26 @@ def ingest(cfg: ClientConfig, ws: Workspace | None = None, sources: list[str] | 
             con.execute(f"SET memory_limit = '{before}'")
         if own:
             ws.close()
+    return results
+
+
+def _ingest_elsewhere(cfg: ClientConfig, ws: Workspace, chosen: list[Source],
+                      echo: bool) -> list[SourceResult]:
+    """Ingest for a Spark workspace: the exports are read and checked by DuckDB on the machine
+    that holds them, exactly as on DuckDB, in ``landing.duckdb`` inside the warehouse (it keeps
+    each source's rows, so a source re-ingested alone replaces only its own); the checked tables
+    then land in the warehouse as Parquet, all in one commit."""
+    import tempfile
+
+    from ..spark import to_parquet_folder
+
+    with Workspace(ws.path / "landing.duckdb") as land:
+        results = ingest(cfg, land, sources=[s.name for s in chosen], echo=echo)
+        tables = sorted({s.table for s in chosen} | {QUARANTINE, INGEST_LOG})
+        with tempfile.TemporaryDirectory(dir=ws.path) as tmp:
+            folders = {t: to_parquet_folder(land.duckdb, f'SELECT * FROM "{t}"', Path(tmp) / t)
+                       for t in tables if land.has(t)}
+            ws.publish(folders)
     return results
 
 

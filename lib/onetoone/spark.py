@@ -1,0 +1,403 @@
+"""The Spark workspace: the same API as the DuckDB one, with Parquet tables in a warehouse folder.
+
+``engine: spark`` in a client config opens this instead of a DuckDB file (see docs/scale.md)::
+
+    <warehouse>/                   the workspace (``<config stem>.spark`` beside the YAML)
+      manifest.json                which files make each table now, and the run ledger
+      tables/<name>/<version>/     one folder of Parquet files per write (append adds a folder)
+      landing.duckdb               ingest's validation (read and checked on the machine holding
+                                   the exports, as on DuckDB; the checked rows land here as Parquet)
+      _checkpoints/                Spark's checkpoints (splink's connected components)
+
+Stage code reads and writes through :class:`~onetoone.workspace.Workspace`'s API only:
+``ws.table`` is an Ibis expression on Ibis's PySpark backend, so the work runs in Spark and
+only what a stage fetches (``to_pandas``) reaches the driver. A write puts a new version folder
+beside the old one; nothing is visible to another process until the manifest is replaced
+(``os.replace``, atomic on a POSIX filesystem), so a stage's tables and its ledger row still
+commit together and a killed process leaves the tables as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .workspace import LEDGER_COLUMNS, StageRun, Workspace, WorkspaceError, _now
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from .config import Engine
+
+MANIFEST = "manifest.json"
+KEEP_VERSIONS = 2
+"""Version folders kept per table (the current one and the one before, which a reader that
+opened the workspace just before a write may still be reading)."""
+
+
+def spark_session(settings: Engine | None = None, checkpoint: str | Path | None = None) -> SparkSession:
+    """The active SparkSession (a notebook on a cluster), or a new one started from the config.
+
+    A session started here has splink's similarity functions on ``spark.jars``, UTC as its
+    time zone (timestamps read back as written) and Arrow transfers to and from pandas.
+    """
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    reuse = settings is None or settings.use_active_session
+    spark = SparkSession.getActiveSession() if reuse else None
+    if spark is None:
+        master = settings.master if settings else "local[*]"
+        if master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no host-name warning
+        log4j = Path(__file__).with_name("spark_log4j2.properties")
+        b = (SparkSession.builder.appName("onetoone")
+             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
+             .master(master)
+             .config("spark.jars", similarity_jar_location())
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions if settings else 8))
+             .config("spark.driver.memory", settings.driver_memory if settings else "4g")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+             .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "true")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED"))
+        for k, v in (settings.conf if settings else {}).items():
+            b = b.config(k, v)
+        spark = b.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+    if checkpoint is not None:
+        Path(checkpoint).mkdir(parents=True, exist_ok=True)
+        spark.sparkContext.setCheckpointDir(str(checkpoint))
+    return spark
+
+
+def _arrow_for_parquet(table: pa.Table) -> pa.Table:
+    """Types Spark reads back as written: no all-null columns, no nanosecond timestamps, no
+    unsigned or dictionary types."""
+    fields, arrays = [], []
+    for f, col in zip(table.schema, table.columns):
+        t = f.type
+        if pa.types.is_null(t):
+            t = pa.string()
+        elif pa.types.is_dictionary(t):
+            t = t.value_type
+        elif pa.types.is_timestamp(t) and t.unit == "ns":
+            t = pa.timestamp("us", t.tz)
+        elif pa.types.is_unsigned_integer(t):
+            t = pa.int64()
+        elif pa.types.is_large_string(t):
+            t = pa.string()
+        if t != f.type:
+            col = col.cast(t, safe=False)
+        fields.append(pa.field(f.name, t))
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+class SparkWorkspace(Workspace):
+    """A client's Parquet warehouse, worked on by Spark through Ibis."""
+
+    engine = "spark"
+
+    def __init__(self, path: str | Path, read_only: bool = False, threads: int | None = None,
+                 settings: Engine | None = None, checkpoint: str | Path | None = None,
+                 spark: SparkSession | None = None):
+        self._run: StageRun | None = None
+        self.read_only = read_only
+        self.path = Path(path)
+        self._lock = None
+        try:
+            if not read_only:
+                (self.path / "tables").mkdir(parents=True, exist_ok=True)
+                self._lock = open(self.path / ".writer.lock", "a+")  # noqa: SIM115 - held open
+                try:
+                    fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self._lock.seek(0)
+                    pid = self._lock.read().strip() or "?"
+                    self._lock.close()
+                    self._lock = None
+                    raise WorkspaceError(
+                        f"the workspace {self.path} is locked by another process (pid {pid}): "
+                        f"close the notebook kernel or command that has it open (or `kill {pid}`), "
+                        "then run this again") from None
+                self._lock.seek(0)
+                self._lock.truncate()
+                self._lock.write(str(os.getpid()))
+                self._lock.flush()
+        except PermissionError as exc:
+            raise WorkspaceError(f"cannot write the workspace {self.path}: its folder is read-only; "
+                                 "run from a writable copy or set `engine.warehouse:` in the client "
+                                 "YAML to a writable path") from exc
+        self.checkpoint_dir = str(checkpoint or self.path / "_checkpoints")
+        self.spark = spark or spark_session(settings, None if read_only else self.checkpoint_dir)
+        self.con = ibis.pyspark.connect(self.spark)
+        self.con._register_in_memory_table = self._register_memtable  # see _register_memtable
+        self._manifest = self._load_manifest()
+        self._pending: dict[str, list[str] | None] = {}
+        self._views: dict[str, tuple[str, ...]] = {}
+
+    # -- the manifest -----------------------------------------------------------------------
+    def _load_manifest(self) -> dict[str, Any]:
+        f = self.path / MANIFEST
+        if not f.is_file():
+            return {"format": 1, "tables": {}, "ledger": []}
+        return json.loads(f.read_text(encoding="utf-8"))
+
+    def _save_manifest(self, manifest: dict[str, Any]) -> None:
+        tmp = self.path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps(manifest, default=str, indent=1), encoding="utf-8")
+        os.replace(tmp, self.path / MANIFEST)  # atomic: readers see the old or the new one
+        self._manifest = manifest
+
+    def _current(self) -> dict[str, list[str]]:
+        cur = dict(self._manifest["tables"])
+        for name, parts in self._pending.items():
+            if parts is None:
+                cur.pop(name, None)
+            else:
+                cur[name] = parts
+        return cur
+
+    def exists(self) -> bool:
+        return (self.path / MANIFEST).is_file()
+
+    # -- reading ----------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        return sorted(self._current())
+
+    def has(self, name: str) -> bool:
+        return name in self._current()
+
+    def table(self, name: str) -> ibis.Table:
+        parts = self._current().get(name)
+        if parts is None:
+            super().table(name)  # raises MissingTableError naming the writer
+        parts = tuple(parts)
+        if self._views.get(name) != parts:
+            paths = [str(self.path / p) for p in parts]
+            self.spark.read.option("mergeSchema", "true").parquet(*paths) \
+                .createOrReplaceTempView(name)
+            self._views[name] = parts
+        return self.con.table(name)
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """Spark SQL on the session (table names are the workspace's); not for stage code."""
+        for t in self._current():
+            if t in query:
+                self.table(t)
+        if params:
+            raise NotImplementedError("parameters are not supported on the Spark workspace")
+        return self.spark.sql(query).toPandas()
+
+    # -- writing ----------------------------------------------------------------------------
+    def _new_part(self, name: str) -> tuple[str, Path]:
+        rel = f"tables/{name}/{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        return rel, self.path / rel
+
+    def _write_part(self, name: str, df) -> str:
+        if self.read_only:
+            raise WorkspaceError(f"the workspace {self.path} is open read-only")
+        rel, out = self._new_part(name)
+        if isinstance(df, pd.DataFrame | pa.Table):
+            table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+            out.mkdir(parents=True)
+            pq.write_table(_arrow_for_parquet(table), out / "part-0.parquet")
+        else:  # an Ibis expression: compiled to Spark SQL and written by Spark, nothing fetched
+            self.con._run_pre_execute_hooks(df)
+            self.spark.sql(self.con.compile(df)).write.parquet(str(out))
+        return rel
+
+    def _set(self, name: str, parts: list[str] | None) -> None:
+        if self._run is not None and self._run.in_transaction:
+            self._pending[name] = parts
+        else:  # outside a stage run a write commits on its own, as on DuckDB
+            self._pending = {name: parts}
+            self._commit()
+
+    def _write(self, name: str, df) -> None:
+        self._set(name, [self._write_part(name, df)])
+
+    def publish(self, folders: dict[str, Path]) -> None:
+        """Make each folder of Parquet files (written elsewhere: ingest's DuckDB) its table,
+        all in one commit."""
+        if self._run is not None:
+            raise RuntimeError("publish is ingest's, outside any stage run")
+        self._begin()
+        try:
+            for name, folder in folders.items():
+                rel, out = self._new_part(name)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(folder), out)
+                self._pending[name] = [rel]
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def append(self, name: str, df: pd.DataFrame) -> None:
+        if not self.has(name):
+            self.write(name, df)
+            return
+        with self._writing(name):
+            self._set(name, [*self._current()[name], self._write_part(name, df)])
+
+    def drop(self, name: str) -> None:
+        with self._writing(name):
+            if self.has(name):
+                self._set(name, None)
+
+    # -- the engine's transaction: a manifest swap -------------------------------------------
+    def _begin(self) -> None:
+        self._pending = {}
+
+    def _commit(self) -> None:
+        manifest = json.loads(json.dumps(self._manifest))
+        replaced = {n: manifest["tables"].get(n) for n in self._pending}
+        for name, parts in self._pending.items():
+            if parts is None:
+                manifest["tables"].pop(name, None)
+            else:
+                manifest["tables"][name] = parts
+        if self._pending_ledger is not None:  # the stage's finished ledger row
+            manifest["ledger"] = self._pending_ledger
+        self._save_manifest(manifest)
+        self._pending = {}
+        self._pending_ledger = None
+        for name, old in replaced.items():
+            if old:
+                self._collect(name, manifest["tables"].get(name) or [])
+
+    def _rollback(self) -> None:
+        for parts in self._pending.values():
+            for p in parts or []:
+                if p not in {q for v in self._manifest["tables"].values() for q in v}:
+                    shutil.rmtree(self.path / p, ignore_errors=True)
+        self._pending = {}
+        self._pending_ledger = None
+
+    _pending_ledger: list | None = None
+
+    def _collect(self, name: str, keep: list[str]) -> None:
+        """Delete a table's version folders older than the last :data:`KEEP_VERSIONS`."""
+        folder = self.path / "tables" / name
+        if not folder.is_dir():
+            return
+        versions = sorted(p for p in folder.iterdir() if p.is_dir())
+        live = {Path(k).name for k in keep}
+        old = [p for p in versions if p.name not in live]
+        for p in old[:max(0, len(old) - (KEEP_VERSIONS - 1))]:
+            shutil.rmtree(p, ignore_errors=True)
+
+    # -- the ledger, kept in the manifest ----------------------------------------------------
+    def fingerprint(self, tables) -> dict[str, list | None]:
+        """``{table: [rows, content hash]}``: Spark's xxhash64 of each row, summed (order-free)."""
+        out: dict[str, list | None] = {}
+        for t in tables:
+            if not self.has(t):
+                out[t] = None
+                continue
+            self.table(t)
+            n, h = self.spark.sql(
+                f"SELECT count(*), sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) FROM `{t}`").first()
+            out[t] = [int(n), str(int(h or 0))]
+        return out
+
+    def _ensure_ledger(self) -> None:
+        pass  # the ledger lives in the manifest
+
+    def _ledger_rows(self) -> pd.DataFrame | None:
+        rows = (self._pending_ledger if self._pending_ledger is not None
+                else self._manifest.get("ledger", []))
+        if not rows:
+            return None
+        df = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
+        for c in ("started_at", "ended_at"):
+            df[c] = pd.to_datetime(df[c])
+        return df.sort_values(["started_at", "run_id"], kind="stable").reset_index(drop=True)
+
+    def _ledger_rows_list(self) -> list[dict]:
+        rows = (self._pending_ledger if self._pending_ledger is not None
+                else self._manifest.get("ledger", []))
+        return [dict(r) for r in rows]
+
+    def _ledger_insert(self, run: StageRun, status: str, message: str = "") -> None:
+        rows = self._ledger_rows_list()
+        rows.append({"run_id": run.run_id, "stage": run.stage,
+                     "started_at": run.started_at.isoformat(),
+                     "ended_at": _now().isoformat() if status == "refused" else None,
+                     "status": status, "inputs": "{}", "outputs": "{}", "message": message})
+        manifest = {**self._manifest, "ledger": rows}
+        self._save_manifest(manifest)  # committed now: a killed process leaves this row
+
+    def _ledger_finish(self, run: StageRun, status: str, inputs: dict | None = None,
+                       outputs: dict | None = None, message: str = "") -> None:
+        rows = self._ledger_rows_list()
+        for r in rows:
+            if r["run_id"] == run.run_id:
+                r.update(ended_at=_now().isoformat(), status=status,
+                         inputs=json.dumps(inputs or {}), outputs=json.dumps(outputs or {}),
+                         message=message)
+        if status == "ok":  # committed with the tables by _commit
+            self._pending_ledger = rows
+        else:
+            self._save_manifest({**self._manifest, "ledger": rows})
+
+    # -- memtables ---------------------------------------------------------------------------
+    def _register_memtable(self, op) -> None:
+        """Register an ``ibis.memtable`` through Arrow: Ibis 12 passes pandas to Spark, which
+        turns pandas 3's missing strings into the text ``'nan'``."""
+        from ibis.formats.pyarrow import PyArrowSchema
+
+        table = op.data.to_pyarrow(op.schema)
+        table = table.cast(PyArrowSchema.from_ibis(op.schema))
+        self.spark.createDataFrame(_arrow_for_parquet(table)).createOrReplaceTempView(op.name)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+                self._lock.close()
+            self._lock = None
+
+    def __repr__(self) -> str:
+        return f"SparkWorkspace({str(self.path)!r})"
+
+
+def to_parquet_folder(con, query: str, folder: Path) -> Path:
+    """Write a DuckDB query's rows as Parquet into ``folder`` (ingest's landing on Spark)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ({query}) TO '{folder / 'part-0.parquet'}' (FORMAT parquet)")
+    return folder
+
+
+__all__ = ["SparkWorkspace", "copy_tables", "spark_session", "to_parquet_folder"]
+
+
+def copy_tables(src: Workspace, dst: Workspace, names: list[str] | None = None) -> list[str]:
+    """Copy tables (all but the run ledger by default) from one workspace to another, on
+    either engine, through Arrow; returns the names copied."""
+    from .workspace import LEDGER
+
+    names = [n for n in (names or src.tables()) if n != LEDGER]
+    for n in names:
+        data = (src.duckdb.execute(f'SELECT * FROM "{n}"').arrow() if src.engine == "duckdb"
+                else src.table(n).to_pyarrow())
+        if hasattr(data, "read_all"):
+            data = data.read_all()
+        dst.write(n, data.to_pandas() if dst.engine == "duckdb" else data)
+    return names
