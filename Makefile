@@ -10,7 +10,7 @@ SAMPLE_WS := data/sample/client.duckdb
 REPORTS ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium postgres nginx workspace demo test test-fast lab survey bench sample lint clean
+.PHONY: help setup chromium postgres nginx java workspace demo test test-fast lab survey bench sample lint clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(PY) -m uv pip install --quiet --python $(PY) -e '.[test]'
+	$(PY) -m uv pip install --quiet --python $(PY) -e '.[test,spark]'
 	$(PY) -m ipykernel install --sys-prefix --name onetoone --display-name "onetoone (Python 3.11)" >/dev/null
 	@touch $(STAMP)
 
@@ -36,6 +36,11 @@ postgres: ## install PostgreSQL (the survey store's tests start it on loopback) 
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
 	  echo "PostgreSQL could not be installed; its tests will be skipped"
 
+java: ## install Debian's Java 17 (engine: spark, and the Spark parity tests) when missing
+	@command -v java >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) || \
+	  echo "Java could not be installed; the Spark parity tests will be skipped"
+
 nginx: ## install Debian nginx (the survey's HTTPS test serves through it) when missing
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) || \
@@ -51,7 +56,7 @@ workspace: $(SAMPLE_WS) ## ingest the sample client and run every stage's pipeli
 demo: setup ## set up, then run the whole workbook on the sample client and print where the reports are
 	$(ONETOONE) demo --out $(REPORTS)
 
-test: setup chromium postgres nginx ## set up, then the whole suite (unit, notebooks once per client in one batch, browser)
+test: setup chromium postgres nginx java ## set up, then the whole suite (unit, notebooks once per client in one batch, browser)
 	$(PY) -m pytest tests --nbval-lax notebooks/readiness_survey.ipynb -p no:cacheprovider
 
 test-fast: setup ## the unit tests only (no notebooks, no browser)
