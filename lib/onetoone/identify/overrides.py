@@ -76,9 +76,8 @@ def add_override(ws: Workspace, record_key_a: str, record_key_b: str, decision: 
 
 def ensure_overrides_table(ws: Workspace) -> None:
     """Create the empty ``link_overrides`` table so it always exists after a run."""
-    ws.duckdb.execute(
-        f'CREATE TABLE IF NOT EXISTS "{OVERRIDES}" (record_key_l VARCHAR, record_key_r VARCHAR, '
-        "decision VARCHAR, reason VARCHAR, decided_by VARCHAR, decided_at TIMESTAMP)")
+    if not ws.has(OVERRIDES):  # on either engine: text columns and a timestamp
+        ws.write(OVERRIDES, _empty().astype({c: "str" for c in OVERRIDE_COLUMNS[:-1]}))
 
 
 def split_decisions(overrides: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,200 @@
+"""The same client on Spark and on DuckDB: every stage's tables agree.
+
+A deterministic 3,000-person sample (``onetoone sample --people 3000``: every source, every
+stage) is ingested and run through all four stages twice in this process: on a DuckDB file and
+on a local Spark warehouse (``engine: spark``). Then each stage's tables are compared: the same
+customers and record map, the same tiers, fence and contact plan, and every number within
+1e-6 relative. The Spark workspace's own guarantees (a stage's tables commit with its ledger row,
+a failed stage leaves them as they were, a second writer is refused) are checked on the same
+session.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from onetoone import columns as C
+from onetoone.cli import STAGES, run_stage
+from onetoone.config import load_config
+from onetoone.ingest import ingest
+from onetoone.workspace import LEDGER, Workspace, WorkspaceError
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+if shutil.which("java") is None:
+    pytest.skip("no Java: `make java` installs Debian's openjdk-17-jre-headless",
+                allow_module_level=True)
+pytest.importorskip("pyspark")
+
+PEOPLE = 3000
+RTOL = 1e-6
+
+# Columns that record when or how long, not what: they differ between any two runs.
+VOLATILE = {"ingested_at", "seconds", "computed_at", "created_at", "run_id", "files", "file",
+            "generated_at"}
+
+
+@pytest.fixture(scope="module")
+def clients(tmp_path_factory):
+    """(duckdb workspace, spark workspace, timings) after ingest and every stage on each."""
+    root = tmp_path_factory.mktemp("parity")
+    subprocess.run([sys.executable, "-m", "onetoone.cli", "sample", "--out", str(root / "duck"),
+                    "--people", str(PEOPLE)], check=True, capture_output=True)
+    shutil.copytree(root / "duck", root / "spark")
+    yaml_text = (root / "spark" / "client.yaml").read_text(encoding="utf-8")
+    (root / "spark" / "client.yaml").write_text(
+        yaml_text + "\nengine:\n  name: spark\n  master: local[2]\n  driver_memory: 2g\n"
+        "  shuffle_partitions: 4\n", encoding="utf-8")
+    out, times = {}, {}
+    for engine in ("duck", "spark"):
+        cfg = load_config(root / engine / "client.yaml")
+        ws = Workspace.open(cfg)
+        t0 = time.perf_counter()
+        ingest(cfg, ws, echo=False)
+        times[engine, "ingest"] = time.perf_counter() - t0
+        for stage in STAGES:
+            t0 = time.perf_counter()
+            run_stage(stage, cfg, ws, echo=False)
+            times[engine, stage] = time.perf_counter() - t0
+        out[engine] = ws
+    print("\nseconds per stage:", {f"{e}/{s}": round(v, 1) for (e, s), v in times.items()})
+    yield out["duck"], out["spark"], root
+    for ws in out.values():
+        ws.close()
+
+
+def _comparable(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns sorted by name, volatile ones dropped, rows in a canonical order, values in
+    types both engines agree on (strings, floats, timestamps without a zone)."""
+    df = df[[c for c in sorted(df.columns) if c not in VOLATILE]].copy()
+    for c in df.columns:
+        s = df[c]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            df[c] = s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            df[c] = s.astype("datetime64[us]")
+        elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            df[c] = s.astype("float64")
+        else:
+            df[c] = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                          else str(v)).astype(object)
+    keys = [c for c in df.columns if not pd.api.types.is_float_dtype(df[c])]
+    floats = [c for c in df.columns if c not in keys]
+    order = keys + [c for c in floats]
+    df = df.sort_values(order, kind="stable", na_position="last") if order else df
+    return df.reset_index(drop=True)
+
+
+def _assert_same(name: str, duck: pd.DataFrame, spark: pd.DataFrame) -> None:
+    a, b = _comparable(duck), _comparable(spark)
+    assert list(a.columns) == list(b.columns), (name, list(a.columns), list(b.columns))
+    assert len(a) == len(b), (name, len(a), len(b))
+    for c in a.columns:
+        x, y = a[c], b[c]
+        if pd.api.types.is_float_dtype(x):
+            ok = np.isclose(x.to_numpy(), y.to_numpy(), rtol=RTOL, atol=1e-9, equal_nan=True)
+            assert ok.all(), (f"{name}.{c}: {int((~ok).sum())} of {len(ok)} values differ by more "
+                              f"than {RTOL:g} relative; first: duckdb {x[~ok].iloc[0]!r}, "
+                              f"spark {y[~ok].iloc[0]!r}")
+        else:
+            diff = ~((x == y) | (x.isna() & y.isna()))
+            assert not diff.any(), (f"{name}.{c}: {int(diff.sum())} of {len(x)} values differ; "
+                                    f"first: duckdb {x[diff].iloc[0]!r}, spark {y[diff].iloc[0]!r}")
+
+
+def _tables(stage: str) -> list[str]:
+    return list(C.STAGE_TABLES[stage])
+
+
+@pytest.mark.parametrize("stage", ["ingest", *STAGES])
+def test_every_table_of_the_stage_is_the_same_on_spark_and_duckdb(clients, stage):
+    duck, spark, _ = clients
+    assert duck.engine == "duckdb" and spark.engine == "spark"
+    for name in _tables(stage):
+        assert duck.has(name) == spark.has(name), name
+        if duck.has(name):
+            _assert_same(name, duck.read(name), spark.read(name))
+
+
+def test_the_headline_results_agree(clients):
+    duck, spark, _ = clients
+    # the same customers, each with the same records
+    rm_d = duck.read("record_map")[[C.RECORD_KEY, C.CUSTOMER_ID]].sort_values(C.RECORD_KEY)
+    rm_s = spark.read("record_map")[[C.RECORD_KEY, C.CUSTOMER_ID]].sort_values(C.RECORD_KEY)
+    assert rm_d[C.RECORD_KEY].tolist() == rm_s[C.RECORD_KEY].tolist()
+    assert rm_d[C.CUSTOMER_ID].tolist() == rm_s[C.CUSTOMER_ID].tolist()
+    assert duck.count("customers") == spark.count("customers") > PEOPLE // 2
+    # the same tiers and fence
+    for t in ("customer_value", "fence_assignment"):
+        d = duck.read(t).sort_values(C.CUSTOMER_ID).reset_index(drop=True)
+        s = spark.read(t).sort_values(C.CUSTOMER_ID).reset_index(drop=True)
+        assert d[C.CUSTOMER_ID].tolist() == s[C.CUSTOMER_ID].tolist()
+        if C.TIER in d:
+            assert d[C.TIER].astype(str).tolist() == s[C.TIER].astype(str).tolist()
+    # every stage's run is in each ledger, finished
+    for ws in (duck, spark):
+        led = ws.ledger()
+        assert set(STAGES) <= set(led.loc[led["status"] == "ok", "stage"])
+
+
+def test_a_failed_stage_on_spark_leaves_its_tables_and_says_so_in_the_ledger(clients):
+    _, spark, _ = clients
+    before = spark.read("contact_plan")
+    with pytest.raises(RuntimeError, match="boom"), spark.stage_run("interact", check=False):
+        spark.write("contact_plan", before.head(3))
+        assert spark.count("contact_plan") == 3  # the run sees what it wrote
+        raise RuntimeError("boom")
+    assert spark.count("contact_plan") == len(before)
+    last = spark.ledger().iloc[-1]
+    assert last["stage"] == "interact" and last["status"] == "failed" and "boom" in last["message"]
+    # a reader opening the warehouse now sees the committed tables only
+    other = Workspace(spark.path, read_only=True)
+    assert other.engine == "spark" and other.count("contact_plan") == len(before)
+    assert LEDGER not in other.tables()
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(clients):
+    _, spark, _ = clients
+    with pytest.raises(WorkspaceError, match=r"locked by another process \(pid \d+\)"):
+        Workspace(spark.path)
+
+
+def test_a_killed_writer_leaves_the_warehouse_as_it_was(clients, tmp_path):
+    _, spark, root = clients
+    # a process that writes part of a run and is killed before the commit
+    script = (
+        "import os, signal\n"
+        "import pandas as pd\n"
+        "from onetoone.workspace import Workspace\n"
+        f"ws = Workspace({str(tmp_path / 'w.spark')!r})\n"
+        "ws.write('t', pd.DataFrame({'a': [1, 2, 3]}))\n"
+        "with ws.stage_run('identify', check=False):\n"
+        "    ws.write('t', pd.DataFrame({'a': [9]}))\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert p.returncode == -9, p.stderr[-2000:]
+    ws = Workspace(tmp_path / "w.spark", read_only=True, spark=spark.spark)
+    assert ws.read("t")["a"].tolist() == [1, 2, 3]
+    assert ws.ledger()["status"].tolist() == ["interrupted"]
+
+
+def test_missing_strings_stay_missing_through_memtables_and_writes(clients):
+    import ibis
+
+    _, spark, _ = clients
+    df = pd.DataFrame({"k": ["a", "b", None], "n": [1.5, None, 3.0]})
+    got = spark.con.execute(ibis.memtable(df).filter(ibis._.k.isnull()).count())
+    assert got == 1
+    spark.write("__parity_probe", df)
+    back = spark.read("__parity_probe")
+    assert back["k"].isna().tolist() == [False, False, True]
+    spark.drop("__parity_probe")
+    assert not spark.has("__parity_probe")
