@@ -29,6 +29,10 @@ After the last stage every table is written to Parquet (DuckDB's writer, snappy,
 default) and its bytes are printed beside its uncompressed Arrow size: the bytes a Spark
 cluster would read, and the range its shuffles of those rows would move.
 
+``--probe`` measures, on those workspaces, the part of Identify that is record-scale pandas on
+the driver (customer_records read into pandas, normalise_records, golden_records: the stage's
+own functions and config), with the deep memory per record of each frame.
+
 ``--json`` writes every figure; ``--fit`` reads such files (e.g. one for 20k-300k and one for
 1M) and fits, per step, the exponent b of time = a * people^b by least squares on the logs.
 One run per size (the machine is shared): single measurements, not medians.
@@ -128,6 +132,60 @@ def purchase_pair_rows(ws_path: Path) -> int | None:
                    .to_pyarrow().as_py())
 
 
+PROBE = """
+import json, resource, sys, time
+from onetoone import columns as C
+from onetoone.config import load_config
+from onetoone.identify import golden as G, normalise as N
+from onetoone.workspace import Workspace
+cfg = load_config(sys.argv[1])
+out = {}
+with Workspace(cfg.workspace_path, read_only=True) as ws:
+    t = time.perf_counter(); rec = ws.read("customer_records")
+    out["read_s"] = time.perf_counter() - t
+    out["records"] = len(rec); out["records_bytes"] = int(rec.memory_usage(deep=True).sum())
+    t = time.perf_counter()
+    norm = N.normalise_records(rec, region=cfg.country, as_of=cfg.as_of)
+    out["normalise_s"] = time.perf_counter() - t
+    out["norm_bytes"] = int(norm.memory_usage(deep=True).sum())
+    rm = ws.read("record_map", [C.RECORD_KEY, C.CUSTOMER_ID])
+    with_cid = norm.merge(rm, on=C.RECORD_KEY)
+    t = time.perf_counter()
+    cust = G.golden_records(with_cid, cfg.identify.survivorship, cfg.identify.source_priority)
+    out["golden_s"] = time.perf_counter() - t
+    out["customers"] = len(cust); out["golden_bytes"] = int(cust.memory_usage(deep=True).sum())
+    pairs = ws.read("linkage_pairs")
+    out["pairs"] = len(pairs); out["pairs_bytes"] = int(pairs.memory_usage(deep=True).sum())
+out["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print("PROBE " + json.dumps(out))
+"""
+
+
+def probe(people: int, work: Path) -> dict | None:
+    """Identify's driver-side pandas, measured on the ingested and identified workspace of
+    WORK/s<N>: customer_records read into pandas, normalise_records, golden_records (the
+    same functions and config the stage calls), and the deep memory of each frame."""
+    cfg = work / f"s{people}" / "client.yaml"
+    log = work / f"s{people}.probe.log"
+    m = measured([sys.executable, "-c", PROBE, str(cfg)], log)
+    lines = [ln for ln in log.read_text().splitlines() if ln.startswith("PROBE ")]
+    if m["rc"] or not lines:
+        print(f"  probe of {people:,} failed (see {log})")
+        return None
+    r = json.loads(lines[-1][6:]) | {"seconds": m["seconds"], "load_start": m["load_start"],
+                                     "load_end": m["load_end"]}
+    n = r["records"]
+    print(f"  {people:>10,d} people: {n:,} records read {r['read_s']:.1f} s "
+          f"({r['records_bytes'] / n:,.0f} B/record in pandas), normalise "
+          f"{r['normalise_s']:.1f} s (frame {r['norm_bytes'] / n:,.0f} B/record), golden records "
+          f"{r['golden_s']:.1f} s for {r['customers']:,} customers "
+          f"({r['golden_bytes'] / max(r['customers'], 1):,.0f} B/customer); linkage_pairs "
+          f"{r['pairs']:,} rows ({r['pairs_bytes'] / max(r['pairs'], 1):,.0f} B/pair); process "
+          f"peak {mib(r['maxrss'])} ({r['maxrss'] / n:,.0f} B/record); load "
+          f"{r['load_start']:.1f}->{r['load_end']:.1f}", flush=True)
+    return r
+
+
 def parquet_sizes(ws_path: Path, folder: Path) -> dict[str, dict]:
     out = {}
     with Workspace(ws_path, read_only=True) as ws:
@@ -221,7 +279,8 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
 
 def fit(results: list[dict]) -> None:
     """Exponent b of seconds = a * people^b (least squares on log-log) per step."""
-    results = sorted(results, key=lambda r: r["people"])
+    results = sorted({r["people"]: r for r in results}.values(),  # the later run of a size
+                     key=lambda r: r["people"])
     names = ["ingest", *STAGES]
     print("\n== growth (seconds per step; exponent b of t ~ people^b, least squares on the "
           "logs; customers after identify are ~1.02 x people, so the exponent is the same)")
@@ -234,16 +293,31 @@ def fit(results: list[dict]) -> None:
               + " ".join(f"{st[n]['seconds']:13.1f}" if n in st and st[n]["rc"] == 0
                          else f"{'-':>13s}" for n in names)
               + f"  {min(loads):.0f}-{max(loads):.0f}")
-    for key, label in (("seconds", "time"), ("peak_rss_tree", "peak RSS")):
+    def net(r: dict, n: str) -> float:  # the step's own work: less start-up and imports
+        a = r["steps"].get("anchor_status")
+        return max(r["steps"][n]["seconds"] - (a["seconds"] if a else 0.0), 0.1)
+
+    for key, label in (("seconds", "time"), ("net", "time less the anchor"),
+                       ("peak_rss_tree", "peak RSS")):
         line = []
         for n in names:
-            pts = [(r["people"], r["steps"][n][key]) for r in results
-                   if n in r["steps"] and r["steps"][n]["rc"] == 0]
+            pts = [(r["people"], net(r, n) if key == "net" else r["steps"][n][key])
+                   for r in results if n in r["steps"] and r["steps"][n]["rc"] == 0]
             if len(pts) >= 2:
                 x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
                 b = float(np.polyfit(x, y, 1)[0])
                 line.append(f"{n} {b:.2f} ({len(pts)} pts)")
         print(f"  exponent of {label}: " + "; ".join(line))
+    print("  memory per input row (slope of peak RSS on the rows the step reads, least "
+          "squares):")
+    for n, table in (("ingest", "transactions"), ("identify", "customer_records"),
+                     ("differentiate", "transactions"), ("interact", "transactions"),
+                     ("customize", "transactions")):
+        pts = [(r["rows"].get(table), r["steps"][n]["peak_rss_tree"]) for r in results
+               if n in r["steps"] and r["steps"][n]["rc"] == 0 and r.get("rows", {}).get(table)]
+        if len(pts) >= 2:
+            slope = float(np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)[0])
+            print(f"      {n:14s} {slope:8,.0f} B per {table} row ({len(pts)} pts)")
     rules: dict[str, list] = {}
     for r in results:
         for b in r.get("blocking", []):
@@ -269,6 +343,9 @@ def main() -> None:
                          "rebuilt)")
     ap.add_argument("--seed", type=int, default=1994)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--probe", action="store_true",
+                    help="only measure identify's driver-side pandas (read, normalise, golden "
+                         "records) on the workspaces already built in WORK/s<N>")
     ap.add_argument("--fit", type=Path, nargs="+", default=None,
                     help="only fit growth exponents from these --json files")
     args = ap.parse_args()
@@ -277,6 +354,15 @@ def main() -> None:
         for p in args.fit:
             results.extend(json.loads(p.read_text())["results"])
         fit(results)
+        return
+    if args.probe:
+        if not args.work:
+            sys.exit("--probe needs --work (the folder of an earlier run)")
+        print(f"identify's pandas on the driver; load average {os.getloadavg()}; "
+              f"code: {code_version()}")
+        found = {n: probe(n, args.work) for n in args.sizes}
+        if args.json:
+            args.json.write_text(json.dumps({"probe": found}, indent=1))
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_scale."))
     work.mkdir(parents=True, exist_ok=True)
