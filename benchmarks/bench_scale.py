@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import pyarrow.parquet as pq
 
 import onetoone
 from onetoone import columns as C
@@ -193,7 +194,16 @@ def parquet_sizes(ws_path: Path, folder: Path) -> dict[str, dict]:
             p = folder / f"{t}.parquet"
             ws.duckdb.execute(f"COPY \"{t}\" TO '{p}' (FORMAT parquet, COMPRESSION snappy)")
             arrow = sum(b.nbytes for b in ws.table(t).to_pyarrow_batches(chunk_size=500_000))
-            out[t] = {"rows": ws.count(t), "bytes": p.stat().st_size, "arrow_bytes": arrow}
+            meta = pq.ParquetFile(p).metadata
+            cols: dict[str, list[int]] = {}
+            for g in range(meta.num_row_groups):
+                for c in range(meta.num_columns):
+                    cc = meta.row_group(g).column(c)
+                    v = cols.setdefault(cc.path_in_schema, [0, 0])
+                    v[0] += cc.total_compressed_size
+                    v[1] += cc.total_uncompressed_size
+            out[t] = {"rows": ws.count(t), "bytes": p.stat().st_size, "arrow_bytes": arrow,
+                      "columns": cols}
             p.unlink()
     return out
 
@@ -346,6 +356,9 @@ def main() -> None:
     ap.add_argument("--probe", action="store_true",
                     help="only measure identify's driver-side pandas (read, normalise, golden "
                          "records) on the workspaces already built in WORK/s<N>")
+    ap.add_argument("--tables", action="store_true",
+                    help="only measure the Parquet sizes (per table and column) of the "
+                         "workspaces already built in WORK/s<N>")
     ap.add_argument("--fit", type=Path, nargs="+", default=None,
                     help="only fit growth exponents from these --json files")
     args = ap.parse_args()
@@ -354,6 +367,20 @@ def main() -> None:
         for p in args.fit:
             results.extend(json.loads(p.read_text())["results"])
         fit(results)
+        return
+    if args.tables:
+        if not args.work:
+            sys.exit("--tables needs --work (the folder of an earlier run)")
+        found = {}
+        for n in args.sizes:
+            ws_path = args.work / f"s{n}" / "client.duckdb"
+            with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+                found[n] = parquet_sizes(ws_path, Path(tmp))
+            print(f"  {n:,} people: " + ", ".join(
+                f"{t} {v['rows']:,} rows {mib(v['bytes'])}" for t, v in found[n].items()
+                if v["bytes"] >= 2**20), flush=True)
+        if args.json:
+            args.json.write_text(json.dumps({"tables": found}, indent=1))
         return
     if args.probe:
         if not args.work:
