@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
+
 from . import columns as C
 from .workspace import Workspace
 
@@ -31,26 +33,32 @@ class Gap:
     sentence: str
 
 
+def _any(t) -> bool:
+    """Does the Ibis expression ``t`` have a row? (One row is looked for, on either engine.)"""
+    return int(t.limit(1).count().to_pyarrow().as_py()) > 0
+
+
 def has_rows(ws: Workspace, table: str) -> bool:
     """Does the workspace hold ``table`` with at least one row?"""
     if not ws.has(table):
         return False
-    return bool(ws.sql(f'SELECT EXISTS (SELECT 1 FROM "{table}") AS x')["x"].iloc[0])
+    return _any(ws.table(table))
 
 
 def _filled(ws: Workspace, table: str, columns: list[str]) -> bool:
     """Is any of ``columns`` of ``table`` non-null in some row?"""
-    cols = [c for c in columns if c in ws.table(table).columns]
+    t = ws.table(table)
+    cols = [c for c in columns if c in t.columns]
     if not cols:
         return False
-    cond = " OR ".join(f'"{c}" IS NOT NULL' for c in cols)
-    return bool(ws.sql(f'SELECT EXISTS (SELECT 1 FROM "{table}" WHERE {cond}) AS x')["x"].iloc[0])
+    return _any(t.filter(ibis.or_(*(t[c].notnull() for c in cols))))
 
 
 def _distinct(ws: Workspace, table: str, column: str) -> int:
-    if column not in ws.table(table).columns:
+    t = ws.table(table)
+    if column not in t.columns:
         return 0
-    return int(ws.sql(f'SELECT count(DISTINCT "{column}") AS n FROM "{table}"')["n"].iloc[0])
+    return int(t[column].nunique().to_pyarrow().as_py())
 
 
 def _inputs(ws: Workspace) -> dict[str, bool]:

@@ -1,7 +1,7 @@
 """Data-measured readiness: each IDIC stage scored 1-5 from the client's own workspace.
 
 What respondents believe is set beside what the data shows. Each measure is a share (0..1)
-computed inside DuckDB and mapped to 1..5 by a fixed rule (:data:`SCALES`); a measure whose
+computed by the workspace's engine (DuckDB or Spark, through Ibis) and mapped to 1..5 by a fixed rule (:data:`SCALES`); a measure whose
 tables or columns are missing is reported as unavailable, with the reason, never guessed.
 
 =======================  =============  ======================================================
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -76,18 +77,24 @@ MEASURES: dict[str, tuple[str, str]] = {
 def _columns(ws, table: str) -> set[str]:
     if not ws.has(table):
         return set()
-    rows = ws.duckdb.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
-    return {r[0] for r in rows}
+    return set(ws.table(table).columns)
 
 
-def _scalar(ws, sql: str) -> float | None:
-    v = ws.duckdb.execute(sql).fetchall()[0][0]
+def _scalar(expr) -> float | None:
+    """An Ibis scalar, computed by the workspace's engine (DuckDB or Spark)."""
+    v = expr.to_pyarrow().as_py()
     return None if v is None else float(v)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _flag(cond) -> ibis.Value:
+    """1.0 where ``cond`` holds, 0.0 where it does not or is null (SQL's CASE WHEN)."""
+    return ibis.ifelse(cond.fill_null(False), 1.0, 0.0)
+
+
+def _ratio(num, den) -> float | None:
+    """``num / den`` of two Ibis integer scalars; None when ``den`` is 0 (SQL's nullif)."""
+    n, d = _scalar(num), _scalar(den)
+    return None if n is None or not d else n / d
 
 
 STAGE_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -106,7 +113,7 @@ nothing to work on gets no score, not a perfect one)."""
 def _rows_of(ws, table: str) -> int:
     if not ws.has(table):
         return 0
-    return int(ws.sql(f"SELECT count(*) AS n FROM {_q(table)}")["n"].iloc[0])
+    return ws.count(table)
 
 
 def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: str = C.RECORD_KEY,
@@ -142,17 +149,22 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
     has_map = {record_key, customer_id} <= cols["record_map"]
     events = [t for t in ("transactions", "interactions") if record_key in cols[t]]
 
+    # each measure is an Ibis expression computed by the workspace's engine; only the share
+    # (one number) comes back
     # -- identify ---------------------------------------------------------------------------
     if events and has_map:
-        parts = " UNION ALL ".join(
-            f"SELECT e.{_q(record_key)} IS NOT NULL AND m.{_q(customer_id)} IS NOT NULL AS known "
-            f"FROM {_q(t)} e LEFT JOIN (SELECT DISTINCT {_q(record_key)}, {_q(customer_id)} FROM record_map) m "
-            f"ON e.{_q(record_key)} = m.{_q(record_key)}" for t in events)
-        v = _scalar(ws, f"SELECT avg(CASE WHEN known THEN 1.0 ELSE 0.0 END) FROM ({parts})")
+        rm = ws.table("record_map")
+        m = rm.select(__rk=rm[record_key], __cid=rm[customer_id]).distinct()
+        parts = []
+        for t in events:
+            e = ws.table(t).select(__ek=ws.table(t)[record_key])
+            j = e.left_join(m, e["__ek"] == m["__rk"])
+            parts.append(j.select(known=_flag(j["__ek"].notnull() & j["__cid"].notnull())))
+        v = _scalar(ibis.union(*parts, distinct=False)["known"].mean())
         add("recognition_rate", v, f"{' and '.join(events)} joined to record_map")
     elif events:
-        parts = " UNION ALL ".join(f"SELECT {_q(record_key)} IS NOT NULL AS known FROM {_q(t)}" for t in events)
-        v = _scalar(ws, f"SELECT avg(CASE WHEN known THEN 1.0 ELSE 0.0 END) FROM ({parts})")
+        parts = [ws.table(t).select(known=_flag(ws.table(t)[record_key].notnull())) for t in events]
+        v = _scalar(ibis.union(*parts, distinct=False)["known"].mean())
         add("recognition_rate", v, f"no record_map yet: share of {' and '.join(events)} with any "
                                    "source record (run identify for the linked rate)")
     else:
@@ -161,10 +173,9 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
     prof_table = "customers" if cols["customers"] else ("customer_records" if cols["customer_records"] else None)
     fields = [f for f in PROFILE_FIELDS if prof_table and f in cols[prof_table]]
     if fields:
-        filled = " + ".join(
-            f"(CASE WHEN {_q(f)} IS NOT NULL AND trim(CAST({_q(f)} AS VARCHAR)) <> '' THEN 1 ELSE 0 END)"
-            for f in fields)
-        v = _scalar(ws, f"SELECT avg(({filled}) / {len(fields)}.0) FROM {_q(prof_table)}")
+        p = ws.table(prof_table)
+        filled = sum(_flag(p[f].notnull() & (p[f].cast("string").strip() != "")) for f in fields)
+        v = _scalar((filled / len(fields)).mean())
         add("profile_completeness", v, f"{len(fields)} profile fields in {prof_table}")
     else:
         add("profile_completeness", None, "unavailable: no customers or customer_records table")
@@ -172,10 +183,12 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
     if has_map:
         # records of one customer in one source system beyond the first are duplicates; the same
         # customer known to several systems is what Identify links, not a duplicate
-        system = f"split_part({_q(record_key)}, ':', 1)"
-        v = _scalar(ws, f"SELECT 1 - count(DISTINCT ({_q(customer_id)}, {system})) / nullif(count(DISTINCT "
-                        f"{_q(record_key)}), 0) FROM record_map")
-        add("duplicate_rate", v, "records that repeat a customer within one source system (record_map)")
+        rm = ws.table("record_map")
+        system = rm[record_key].split(":")[0]
+        pairs = rm.select(__cid=rm[customer_id], __sys=system).distinct().count()
+        r = _ratio(pairs, rm[record_key].nunique())
+        add("duplicate_rate", None if r is None else 1 - r,
+            "records that repeat a customer within one source system (record_map)")
     else:
         add("duplicate_rate", None, "unavailable: no record_map (run identify)")
 
@@ -185,10 +198,11 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
         value_cols = [c for c in value_columns if c in cv]
         base = "customers" if customer_id in cols["customers"] else "customer_value"
         if value_cols:
-            anyv = " OR ".join(f"v.{_q(c)} IS NOT NULL" for c in value_cols)
-            v = _scalar(ws, f"SELECT avg(CASE WHEN {anyv} THEN 1.0 ELSE 0.0 END) FROM "
-                            f"(SELECT DISTINCT {_q(customer_id)} FROM {_q(base)}) b LEFT JOIN customer_value v "
-                            f"ON b.{_q(customer_id)} = v.{_q(customer_id)}")
+            val = ws.table("customer_value")
+            b = ws.table(base).select(__b=ws.table(base)[customer_id]).distinct()
+            j = b.left_join(val, b["__b"] == val[customer_id])
+            anyv = ibis.or_(*(j[c].notnull() for c in value_cols))
+            v = _scalar(_flag(anyv).mean())
             add("value_measurability", v, f"customers in {base} with a value in customer_value")
         else:
             add("value_measurability", None, f"unavailable: customer_value has none of {list(value_columns)}")
@@ -196,24 +210,25 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
         add("value_measurability", None, "unavailable: no customer_value (run differentiate)")
 
     if cost in cols["transactions"]:
-        v = _scalar(ws, f"SELECT avg(CASE WHEN {_q(cost)} IS NOT NULL THEN 1.0 ELSE 0.0 END) FROM transactions")
+        tx = ws.table("transactions")
+        v = _scalar(_flag(tx[cost].notnull()).mean())
         add("margin_measurability", v, "transaction lines with a cost")
     else:
         add("margin_measurability", None, "unavailable: transactions have no cost column")
 
     # -- interact ---------------------------------------------------------------------------
     if channel in cols["interactions"]:
-        chans = ", ".join("'" + c.replace("'", "''") + "'" for c in efficient_channels)
-        v = _scalar(ws, f"SELECT avg(CASE WHEN {_q(channel)} IN ({chans}) THEN 1.0 ELSE 0.0 END) "
-                        f"FROM interactions")
+        it = ws.table("interactions")
+        v = _scalar(_flag(it[channel].isin(list(efficient_channels))).mean())
         add("efficient_channel_share", v, f"interactions on {', '.join(efficient_channels)}")
     else:
         add("efficient_channel_share", None, "unavailable: no interactions with a channel")
 
     if has_map and record_key in cols["interactions"]:
-        v = _scalar(ws, f"SELECT count(DISTINCT m.{_q(customer_id)}) / nullif((SELECT count(DISTINCT "
-                        f"{_q(customer_id)}) FROM record_map), 0) FROM interactions i JOIN record_map m "
-                        f"ON i.{_q(record_key)} = m.{_q(record_key)}")
+        rm, it = ws.table("record_map"), ws.table("interactions")
+        e = it.select(__ik=it[record_key])
+        j = e.join(rm, e["__ik"] == rm[record_key])
+        v = _ratio(j[customer_id].nunique(), rm[customer_id].nunique())
         add("contact_history_coverage", v, "customers with at least one recognised interaction")
     else:
         add("contact_history_coverage", None,
@@ -223,8 +238,8 @@ def measure_data_readiness(ws, *, customer_id: str = C.CUSTOMER_ID, record_key: 
     if customer_id in cols["recommendations"]:
         base = ("customers" if customer_id in cols["customers"] else
                 "record_map" if has_map else "recommendations")
-        v = _scalar(ws, f"SELECT count(DISTINCT r.{_q(customer_id)}) / nullif((SELECT count(DISTINCT "
-                        f"{_q(customer_id)}) FROM {_q(base)}), 0) FROM recommendations r")
+        r = ws.table("recommendations")
+        v = _ratio(r[customer_id].nunique(), ws.table(base)[customer_id].nunique())
         add("offer_coverage", v, f"customers in {base} with a recommendation")
     else:
         add("offer_coverage", None, "unavailable: no recommendations (run customize)")
