@@ -159,6 +159,10 @@ class SparkWorkspace(Workspace):
         return json.loads(f.read_text(encoding="utf-8"))
 
     def _save_manifest(self, manifest: dict[str, Any]) -> None:
+        live = {"|".join(p) for p in manifest["tables"].values()}
+        live |= {"|".join(p) for p in self._pending.values() if p}
+        fps = {**manifest.get("fingerprints", {}), **self._manifest.get("fingerprints", {})}
+        manifest = {**manifest, "fingerprints": {k: v for k, v in fps.items() if k in live}}
         tmp = self.path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
         tmp.write_text(json.dumps(manifest, default=str, indent=1), encoding="utf-8")
         os.replace(tmp, self.path / MANIFEST)  # atomic: readers see the old or the new one
@@ -190,8 +194,8 @@ class SparkWorkspace(Workspace):
         parts = tuple(parts)
         if self._views.get(name) != parts:
             paths = [str(self.path / p) for p in parts]
-            self.spark.read.option("mergeSchema", "true").parquet(*paths) \
-                .createOrReplaceTempView(name)
+            reader = self.spark.read.option("mergeSchema", "true") if len(paths) > 1 else self.spark.read
+            reader.parquet(*paths).createOrReplaceTempView(name)
             self._views[name] = parts
         return self.con.table(name)
 
@@ -305,16 +309,25 @@ class SparkWorkspace(Workspace):
 
     # -- the ledger, kept in the manifest ----------------------------------------------------
     def fingerprint(self, tables) -> dict[str, list | None]:
-        """``{table: [rows, content hash]}``: Spark's xxhash64 of each row, summed (order-free)."""
+        """``{table: [rows, content hash]}``: Spark's xxhash64 of each row, summed (order-free).
+
+        A version folder never changes once written, so each table's figure is computed once
+        per version and kept in the manifest (``fingerprints``): the ledger's staleness check
+        then costs no scan of tables nobody rewrote."""
         out: dict[str, list | None] = {}
+        known = self._manifest.setdefault("fingerprints", {})
+        current = self._current()
         for t in tables:
-            if not self.has(t):
+            if t not in current:
                 out[t] = None
                 continue
-            self.table(t)
-            n, h = self.spark.sql(
-                f"SELECT count(*), sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) FROM `{t}`").first()
-            out[t] = [int(n), str(int(h or 0))]
+            key = "|".join(current[t])
+            if key not in known:
+                self.table(t)
+                n, h = self.spark.sql(
+                    f"SELECT count(*), sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) FROM `{t}`").first()
+                known[key] = [int(n), str(int(h or 0))]
+            out[t] = list(known[key])
         return out
 
     def _ensure_ledger(self) -> None:
