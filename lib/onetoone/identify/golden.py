@@ -72,7 +72,10 @@ def golden_records(records: pd.DataFrame, survivorship: Mapping[str, str] | None
     base = df.groupby(customer_id, sort=True)
     out = pd.DataFrame(index=pd.Index(base.size().index, name=customer_id))
     out[C.N_RECORDS] = base.size().astype("int64")
-    out["sources"] = base[source_system].agg(lambda s: ";".join(sorted(set(s.dropna()))))
+    systems = (df[[customer_id, source_system]].dropna().astype({source_system: str})
+               .drop_duplicates().sort_values([customer_id, source_system]))
+    joined = (systems[source_system] + ";").groupby(systems[customer_id], sort=True).sum()
+    out["sources"] = joined.str[:-1].reindex(out.index).fillna("")
     out["first_seen"] = base[created_at].min()
     for f in fields:
         src = _NORMALISED_OUTPUT.get(f, f)

@@ -135,7 +135,9 @@ def _rule_columns(rule: BlockingRule) -> tuple[str, ...]:
 def _splink_rule(rule: BlockingRule):
     from splink import block_on
 
-    return _SWAPPED_SQL if rule == SWAPPED else block_on(*rule)
+    if isinstance(rule, str):  # SWAPPED, or a rule already written in SQL (the probe rules)
+        return _SWAPPED_SQL if rule == SWAPPED else rule
+    return block_on(*rule)
 
 
 def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
@@ -146,8 +148,9 @@ def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
     n (n - 1) / 2, computed with one GROUP BY in DuckDB (for :data:`SWAPPED`, the product of
     the counts of each name pair and its reverse). Pairs found by several rules are counted
     once per rule, so the total is an upper bound of what will be scored; it is what decides
-    whether a rule is too loose (splink's :mod:`splink.blocking_analysis` then counts the
-    pairs each rule adds, see :func:`marginal_comparisons`).
+    whether a rule is too loose. (splink's :mod:`splink.blocking_analysis` counts by creating
+    the blocked pairs, which the prediction does anyway: what each rule adds to the rules
+    before it is counted there, on the pairs splink scored, see :func:`link_records`.)
 
     Returns
     -------
@@ -202,23 +205,6 @@ def check_blocking(counts: pd.DataFrame, max_comparisons: int) -> None:
             f"(identify.max_comparisons) is {max_comparisons:,}. Per rule: "
             + "; ".join(f"{a}: {b:,}" for a, b in zip(counts["rule"], counts["comparisons"]))
             + ". Drop or tighten the largest rule, or raise identify.max_comparisons.")
-
-
-def marginal_comparisons(sdf, rules: Sequence[BlockingRule], total_upper: int) -> pd.DataFrame:
-    """splink's count of the pairs each rule adds to the rules before it
-    (:func:`splink.blocking_analysis.count_comparisons_from_blocking_rules`): exact up to
-    2 million candidate pairs, estimated from a record sample above that."""
-    from splink.blocking_analysis import count_comparisons_from_blocking_rules
-
-    prop = 1.0 if total_upper <= 2_000_000 else max(0.01, (2_000_000 / total_upper) ** 0.5)
-    recs = count_comparisons_from_blocking_rules(
-        sdf, blocking_rules=[_splink_rule(r) for r in rules], link_type="dedupe_only",
-        unique_id_column_name=C.RECORD_KEY, record_sample_proportion=prop)
-    return pd.DataFrame({"rule": [_rule_name(r) for r in rules],
-                         "new_comparisons": [int(r["marginal_comparison_count"]) for r in recs],
-                         "cumulative_comparisons": [int(r["cumulative_comparison_count"])
-                                                    for r in recs],
-                         "estimated": [bool(r["is_estimate"]) for r in recs]})
 
 
 def blocking_recall(norm: pd.DataFrame, truth: pd.Series,
@@ -546,7 +532,10 @@ class LinkageResult:
     weight_histogram
         Match weights of every scored pair in bins of 1: bin_start, pairs.
     blocking
-        Per rule: :func:`count_comparisons` and splink's :func:`marginal_comparisons`.
+        Per rule: :func:`count_comparisons` (the upper bound checked before anything runs)
+        and, from the prediction, the pairs the rule added to the rules before it
+        (new_comparisons, cumulative_comparisons: splink scores a pair once, under the first
+        rule that finds it; exact, so ``estimated`` is false).
     levels
         Per field and level: field, gamma, label, m, u, weight, m_trained (the fitted model).
     scored_pairs
@@ -578,6 +567,12 @@ class LinkageResult:
 PROBE_RULES: tuple[tuple[str, ...], ...] = (("last_name_n",), ("first_name_n",),
                                              ("birth_date_n",), ("postcode_n",))
 """Loose rules used only to estimate blocking recall (never to merge)."""
+
+PROBE_MIN_PAIRS = 20_000
+PROBE_PAIRS_PER_BLOCKED = 0.5
+"""Probe pairs scored for the recall estimate: this share of the blocking rules' upper bound
+(:func:`count_comparisons`), at least ``PROBE_MIN_PAIRS``; the sample of records around which
+they are generated is sized to it."""
 
 
 def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = None,
@@ -687,29 +682,24 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(con)
     sdf = db_api.register("records")
-    try:
-        counts = counts.merge(marginal_comparisons(sdf, plan.blocking,
-                                                   int(counts["comparisons"].sum())),
-                              on="rule", how="left")
-    except Exception as exc:  # noqa: BLE001  (the count is advice; the limit was checked above)
-        log.warning("splink blocking analysis failed: %s", exc)
-    secs["count"] = time.perf_counter() - t0
 
-    # loose rules on a sample of records, scored by the trained model in a second pass
+    # loose rules on a sample of records, scored with the real rules in one prediction (they
+    # come last, so a pair a real rule finds keeps that rule's match_key)
     probe_rules: list[str] = []
     probe_share = 0.0
     if estimate_recall:
         probes = [r for r in PROBE_RULES if r[0] in present]
         pc = count_comparisons(con, "records", probes)
         total = int(pc["comparisons"].sum())
-        budget = max(20_000.0, 0.5 * float(counts["comparisons"].sum()))
+        budget = max(PROBE_MIN_PAIRS, PROBE_PAIRS_PER_BLOCKED * float(counts["comparisons"].sum()))
         if total:
-            probe_share = min(1.0, budget / total)
+            # a probe pair is kept when either record is in the sample: 1 - (1 - share)^2
+            probe_share = float(1.0 - np.sqrt(1.0 - min(1.0, budget / total)))
             probe_rules = [f"l.{r[0]} = r.{r[0]} AND (l.probe_u < {probe_share:.6f} OR "
                            f"r.probe_u < {probe_share:.6f})" for r in probes]
-    settings = build_settings(plan.blocking, plan.comparisons, present,
+    settings = build_settings([*plan.blocking, *probe_rules], plan.comparisons, present,
                               extra_columns=["probe_u"] if probe_rules else [])
-    linker = Linker(sdf, settings, log_level=None)
+    linker = Linker(sdf, settings, log_level=None, validate_settings=False)
     t = time.perf_counter()
     try:
         linker.training.estimate_probability_two_random_records_match(
@@ -738,6 +728,13 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     pred = linker.inference.predict()
     n_real = len(plan.blocking)
     real = f"CAST(match_key AS INTEGER) < {n_real}"
+    # what each rule added to the rules before it: the pairs splink scored, by the rule that
+    # found them first (exact at any size; the per-rule upper bounds above decided the limit)
+    found = dict(con.execute(f"SELECT CAST(match_key AS INTEGER), COUNT(*) FROM "
+                             f"{pred.physical_name} WHERE {real} GROUP BY 1").fetchall())
+    new = [int(found.get(i, 0)) for i in range(n_real)]
+    counts = counts.assign(new_comparisons=new, cumulative_comparisons=np.cumsum(new),
+                           estimated=False)
     lam0 = float(linker._settings_obj._probability_two_random_records_match)
     lam = _refine_prior(con, pred.physical_name, real, lam0, len(df)) if refine_prior else lam0
     pname = "__predictions"
@@ -747,15 +744,14 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                 f"match_probability) FROM {pred.physical_name}")
     recall_est = {}
     if probe_rules:
-        recall_est = _probe_recall(linker, sdf, con, pname, probe_rules, probe_share,
-                                   max(lam, lam0),
-                                   recall_threshold)
+        recall_est = _probe_recall(con, pname, real, probe_share,
+                                   _logit2(max(lam, lam0)) - _logit2(lam), recall_threshold)
     hist = con.execute(f"SELECT floor(match_weight) AS bin_start, COUNT(*) AS pairs FROM {pname} "
                        f"WHERE {real} GROUP BY 1 ORDER BY 1").fetch_df()
     scored = int(hist["pairs"].sum()) if len(hist) else 0
     pairs = con.execute(f"SELECT * EXCLUDE (probe_u_l, probe_u_r) FROM {pname} "
                         f"WHERE match_probability >= ? AND {real}"
-                        if _has_probe_cols(con, pname) else
+                        if probe_rules else
                         f"SELECT * FROM {pname} WHERE match_probability >= ? AND {real}",
                         [keep_probability]).fetch_df()
     secs["predict"] = time.perf_counter() - t
@@ -797,41 +793,25 @@ def _refine_prior(con, table: str, real: str, lam0: float, n_records: int,
     return lam
 
 
-def _probe_recall(linker, sdf, con, pname: str, probe_rules: list[str], share: float,
-                  lam: float, threshold: float) -> dict:
-    """Blocking recall estimated without ground truth: score the pairs the loose probe rules
-    generate around a sample of records (share ``share``) with the trained model and the
-    refined prior; among likely matches (probability >= ``threshold``) touching a probe
-    record, the share the real rules found too."""
-    from splink import Linker
-
-    model = linker.misc.save_model_to_json()
-    model["blocking_rules_to_generate_predictions"] = [
-        {"blocking_rule": r, "sql_dialect": "duckdb"} for r in probe_rules]
-    model["probability_two_random_records_match"] = lam
-    try:
-        probe = Linker(sdf, model, log_level=None).inference.predict(
-            threshold_match_probability=threshold)
-    except Exception as exc:  # noqa: BLE001  (an estimate only: the linkage stands)
-        logging.getLogger(__name__).warning("blocking recall probe failed: %s", exc)
-        return {}
-    kl, kr = f"{C.RECORD_KEY}_l", f"{C.RECORD_KEY}_r"
+def _probe_recall(con, pname: str, real: str, share: float, probe_shift: float,
+                  threshold: float) -> dict:
+    """Blocking recall estimated without ground truth. The loose probe rules (pairs sharing a
+    surname, given name, birth date or postcode, around a sample of records of share
+    ``share``) were scored in the same prediction as the real rules, after them, so a probe
+    pair carries a probe match_key only when no real rule finds it. Among likely matches
+    (probability >= ``threshold``; probe pairs with their weight shifted by ``probe_shift``,
+    the larger of the two priors) touching a probe record, the share the real rules found."""
     found, only_loose = con.execute(
-        f"SELECT (SELECT count(*) FROM {pname} WHERE match_probability >= ? "
+        f"SELECT count(*) FILTER (WHERE {real} AND match_probability >= ? "
         f"AND (probe_u_l < ? OR probe_u_r < ?)), "
-        f"(SELECT count(*) FROM {probe.physical_name} p ANTI JOIN {pname} m "
-        f"ON p.{kl} = m.{kl} AND p.{kr} = m.{kr})",
-        [threshold, share, share]).fetchone()
+        f"count(*) FILTER (WHERE NOT ({real}) AND "
+        f"1.0 / (1.0 + pow(2.0, -(match_weight + ?))) >= ?) FROM {pname}",
+        [threshold, share, share, probe_shift, threshold]).fetchone()
     found, only_loose = int(found), int(only_loose)
     return {"probe_share": share, "pairs_found_by_rules": found,
             "pairs_found_only_by_loose_rules": only_loose,
             "estimated_blocking_recall": (found / (found + only_loose)
                                           if found + only_loose else float("nan"))}
-
-
-def _has_probe_cols(con, table: str) -> bool:
-    cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-    return "probe_u_l" in cols
 
 
 def _train(linker, sdf, con, plan: ModelPlan):
@@ -857,7 +837,7 @@ def _train(linker, sdf, con, plan: ModelPlan):
                 max_pairs=2e6 if n_pairs > 2e6 else None)
             rows.append({"session": name, "pairs": int(n_pairs), "status": "trained"})
         except Exception as exc:  # noqa: BLE001  (nothing to learn: the model stays as it was)
-            linker = Linker(sdf, saved, log_level=None)
+            linker = Linker(sdf, saved, log_level=None, validate_settings=False)
             rows.append({"session": name, "pairs": int(n_pairs),
                          "status": f"skipped: {str(exc).splitlines()[0][:160]}"})
     return linker, pd.DataFrame(rows, columns=["session", "pairs", "status"])
