@@ -149,7 +149,7 @@ class SparkWorkspace(Workspace):
         self.con._register_in_memory_table = self._register_memtable  # see _register_memtable
         self._manifest = self._load_manifest()
         self._pending: dict[str, list[str] | None] = {}
-        self._views: dict[str, tuple[str, ...]] = {}
+        self._views: dict[str, tuple[tuple[str, ...], ibis.Table]] = {}
 
     # -- the manifest -----------------------------------------------------------------------
     def _load_manifest(self) -> dict[str, Any]:
@@ -192,12 +192,13 @@ class SparkWorkspace(Workspace):
         if parts is None:
             super().table(name)  # raises MissingTableError naming the writer
         parts = tuple(parts)
-        if self._views.get(name) != parts:
+        view = self._views.get(name)
+        if view is None or view[0] != parts:  # a version folder never changes: one view each
             paths = [str(self.path / p) for p in parts]
             reader = self.spark.read.option("mergeSchema", "true") if len(paths) > 1 else self.spark.read
             reader.parquet(*paths).createOrReplaceTempView(name)
-            self._views[name] = parts
-        return self.con.table(name)
+            view = self._views[name] = (parts, self.con.table(name))
+        return view[1]
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
         """Spark SQL on the session (table names are the workspace's); not for stage code."""
