@@ -59,7 +59,7 @@ def customer_timeline(transactions: ibis.Table | None, interactions: ibis.Table 
         g = t.group_by(["__order", "__ret"]).aggregate(
             date=t[C.DATE].min(), channel=t[C.CHANNEL].max() if C.CHANNEL in t.columns else
             ibis.literal(None, "string"), amount=t[C.AMOUNT].sum(), lines=t.count(),
-            detail=t["__label"].group_concat(", "),
+            detail=t["__label"].collect().sort().join(", "),  # sorted: the same on any engine
             source_system=t[C.SOURCE_SYSTEM].max())
         tx = g.to_pandas()
         if len(tx):

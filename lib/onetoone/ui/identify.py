@@ -21,7 +21,9 @@ import plotly.graph_objects as go
 from .. import columns as C
 from .. import masking
 from ..identify import overrides as O
+from ..workspace import WorkspaceError
 from . import theme
+from .reader import WorkspaceReader
 from .theme import PALETTE
 
 __all__ = ["CustomerLookup", "cluster_size_figure", "completeness_figure", "consent_figure",
@@ -196,7 +198,7 @@ class CustomerLookup(widgets.VBox):
                  "to see a golden record, its source records and why they were merged.</i></p>")]
 
     def __init__(self, ws, region: str = "GB", **kwargs):
-        self.ws = ws
+        self.reader = WorkspaceReader(ws)
         self.region = region
         self.query = widgets.Text(placeholder="name, email or phone", description="Search",
                                   continuous_update=False)
@@ -210,22 +212,18 @@ class CustomerLookup(widgets.VBox):
         self.results.observe(self._on_pick, names="value")
         super().__init__([self.query, self.status, self.results, self.detail], **kwargs)
 
-    SNAPSHOT_TABLES = ("customers", "record_map", "customer_records", "linkage_pairs",
-                       "linkage_levels", "link_overrides")
+    @property
+    def ws(self):
+        """The workspace searched (read-only once the notebook has closed its own)."""
+        return self.reader.workspace()
 
     @classmethod
     def snapshot(cls, ws, region: str = "GB", **kwargs) -> CustomerLookup:
-        """A lookup on an in-memory copy of the identify tables, so it keeps working after
-        the notebook closes the workspace (and never holds its file lock)."""
-        from ..workspace import Workspace
-
-        mem = Workspace(":memory:")
-        for t in cls.SNAPSHOT_TABLES:
-            if ws.has(t):
-                mem.duckdb.register("__src", ws.duckdb.execute(f'SELECT * FROM "{t}"').arrow())
-                mem.duckdb.execute(f'CREATE TABLE "{t}" AS SELECT * FROM __src')
-                mem.duckdb.unregister("__src")
-        return cls(mem, region=region, **kwargs)
+        """A lookup that keeps working after the notebook closes the workspace and never holds
+        its file lock between lookups: each search and each customer shown asks the engine
+        for the matching rows only (:class:`~onetoone.ui.reader.WorkspaceReader`), on DuckDB
+        or Spark; nothing is copied into the kernel."""
+        return cls(ws, region=region, **kwargs)
 
     LIMIT = 20
 
@@ -235,7 +233,12 @@ class CustomerLookup(widgets.VBox):
         Searches by customer id, record key or id, name, email or phone, ignoring case
         (:func:`onetoone.identify.overrides.search_customers`); at most :attr:`LIMIT` are
         listed, and the status line says how many matched in all ("20 of 1,392 shown")."""
-        found, total = O.search_customers(self.ws, text, limit=self.LIMIT, region=self.region)
+        try:
+            with self.reader.open() as ws:
+                found, total = O.search_customers(ws, text, limit=self.LIMIT, region=self.region)
+        except WorkspaceError as exc:  # the file is being written by a command right now
+            self.status.value = f"<i>{html.escape(str(exc))}</i>"
+            return pd.DataFrame()
         if found.empty:
             self.status.value = f"<i>No customer matches {html.escape(text)!s}.</i>" if text else ""
             self.results.options = []
@@ -254,9 +257,14 @@ class CustomerLookup(widgets.VBox):
 
     def show(self, customer_id: str) -> str:
         """Render one customer; returns the HTML shown."""
-        info = O.explain(self.ws, customer_id)
-        cust = self.ws.table("customers")
-        golden = cust.filter(cust[C.CUSTOMER_ID] == customer_id).to_pandas()
+        try:
+            with self.reader.open() as ws:
+                info = O.explain(ws, customer_id)
+                cust = ws.table("customers")
+                golden = cust.filter(cust[C.CUSTOMER_ID] == customer_id).to_pandas()
+        except WorkspaceError as exc:
+            self.detail.value = f"<i>{html.escape(str(exc))}</i>"
+            return self.detail.value
         if masking.enabled():  # a report: contact fields masked before the record is turned
             golden = masking.mask_frame(golden)
         g = golden.T.reset_index()

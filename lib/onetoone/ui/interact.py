@@ -14,16 +14,20 @@ from __future__ import annotations
 import html
 import time
 
+import ibis
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from .. import columns as C
+from ..customers import with_customer_id
 from ..interact import channels as CH
 from ..interact.policy import Policy
 from ..interact.timeline import customer_timeline, where_we_left_off
+from ..workspace import WorkspaceError
 from . import theme
+from .reader import WorkspaceReader
 from .theme import COLORWAY, PALETTE
 
 __all__ = ["ChannelShiftSimulator", "TimelineLookup", "badgering_figure", "channel_cost_figure",
@@ -307,8 +311,10 @@ class TimelineLookup(widgets.VBox):
     def __init__(self, transactions, interactions, as_of, *, products=None,
                  plan: pd.DataFrame | None = None, currency: str = "EUR", rows: int = 25,
                  examples: list[str] | None = None, search_ws=None, region: str = "GB",
-                 **kwargs):
-        self.transactions, self.interactions, self.products = transactions, interactions, products
+                 reader: WorkspaceReader | None = None, **kwargs):
+        self.reader = reader
+        self._tables = {"transactions": transactions, "interactions": interactions,
+                        "products": products}
         self.as_of, self.currency, self.rows = as_of, currency, rows
         self.search_ws, self.region = search_ws, region
         self.plan = None
@@ -334,38 +340,65 @@ class TimelineLookup(widgets.VBox):
         super().__init__([self.customer, self.status, self.results, self.summary, self.table],
                          **kwargs)
 
-    SNAPSHOT_TABLES = ("transactions", "interactions", "products")
+    EVENT_TABLES = ("transactions", "interactions")
     SEARCH_TABLES = ("customers", "record_map", "customer_records")
 
     @classmethod
     def snapshot(cls, ws, as_of, **kwargs) -> TimelineLookup:
-        """A lookup on an in-memory copy of the tables (customer_id attached, Identify's tables
-        for the search, the contact plan when one was written), so it keeps working after the
-        notebook closes the workspace and never holds its file lock."""
-        from ..customers import with_customer_id
-        from ..workspace import Workspace
-
-        mem = Workspace(":memory:")
-        for t in cls.SNAPSHOT_TABLES:
-            if ws.has(t):
-                expr = with_customer_id(ws, t) if t != "products" else ws.table(t)
-                mem.duckdb.register("__src", ws.duckdb.execute(str(ws.con.compile(expr))).arrow())
-                mem.duckdb.execute(f'CREATE TABLE "{t}" AS SELECT * FROM __src')
-                mem.duckdb.unregister("__src")
-        searchable = all(ws.has(t) for t in cls.SEARCH_TABLES)
-        if searchable:
-            for t in cls.SEARCH_TABLES:
-                mem.duckdb.register("__src", ws.duckdb.execute(f'SELECT * FROM "{t}"').arrow())
-                mem.duckdb.execute(f'CREATE TABLE "{t}" AS SELECT * FROM __src')
-                mem.duckdb.unregister("__src")
+        """A lookup on the workspace that keeps working after the notebook closes it and never
+        holds its file lock between lookups: each customer shown asks the engine for that
+        customer's rows only (their record keys from ``record_map``, then those keys' order
+        lines and contacts), on DuckDB or Spark; nothing is copied into the kernel. Identify's
+        search is used when its tables are there; the contact plan is read when one was
+        written."""
         if kwargs.get("plan") is None and ws.has("contact_plan"):
             kwargs["plan"] = ws.read("contact_plan")
-        tx = mem.table("transactions") if mem.has("transactions") else None
-        it = mem.table("interactions") if mem.has("interactions") else None
-        pr = mem.table("products") if mem.has("products") else None
-        obj = cls(tx, it, as_of, products=pr, search_ws=mem if searchable else None, **kwargs)
-        obj._mem = mem
-        return obj
+        return cls(None, None, as_of, reader=WorkspaceReader(ws), **kwargs)
+
+    # the Ibis tables (with customer_id) a lookup made by snapshot reads; handed out on demand
+    # (they keep a read-only workspace open until release() once the notebook has closed its own)
+    def _table(self, name: str):
+        if self.reader is None:
+            return self._tables[name]
+        ws = self.reader.workspace()
+        if not ws.has(name):
+            return None
+        return ws.table(name) if name == "products" else with_customer_id(ws, name)
+
+    transactions = property(lambda self: self._table("transactions"))
+    interactions = property(lambda self: self._table("interactions"))
+    products = property(lambda self: self._table("products"))
+
+    def release(self) -> None:
+        """Close a read-only workspace the table attributes opened."""
+        if self.reader is not None:
+            self.reader.release()
+
+    @staticmethod
+    def _customer_rows(ws, present: set[str], customer: str) -> dict:
+        """The customer's transactions and interactions (customer_id attached, as
+        :func:`~onetoone.customers.with_customer_id` gives it) and the products table: the
+        engine filters on the customer's record keys, so only their rows are read."""
+        keys = [customer]  # an unresolved record counts as its own customer
+        if "record_map" in present:
+            m = ws.table("record_map")
+            mine = m.filter((m[C.CUSTOMER_ID].cast("string") == customer)
+                            | (m[C.RECORD_KEY].cast("string") == customer)).select(
+                __rk=m[C.RECORD_KEY].cast("string"), __cid=m[C.CUSTOMER_ID].cast("string")
+            ).to_pandas()
+            keys = mine.loc[mine["__cid"] == customer, "__rk"].dropna().tolist()
+            if customer not in set(mine["__rk"]):  # a record key of nobody else: its own
+                keys.append(customer)
+        out = {}
+        for name in ("transactions", "interactions"):
+            if name in present:
+                t = ws.table(name)
+                t = t.filter(t[C.RECORD_KEY].cast("string").isin(sorted(set(keys))))
+                out[name] = t.mutate(**{C.CUSTOMER_ID: ibis.literal(customer, "string")})
+            else:
+                out[name] = None
+        out["products"] = ws.table("products") if "products" in present else None
+        return out
 
     def set_plan(self, plan: pd.DataFrame | None, refresh: bool = True) -> None:
         """Give the lookup the contact plan (its next best actions); redraws the customer shown."""
@@ -377,15 +410,26 @@ class TimelineLookup(widgets.VBox):
             self.show(self.shown)
 
     # -- search -----------------------------------------------------------------------------
-    def _ids_like(self, text: str) -> list[str]:
+    def _ids_like(self, text: str, ws=None) -> list[str]:
         """Customer ids equal to ``text``, case ignored (no Identify tables to search)."""
         found = []
-        for t in (self.transactions, self.interactions):
+        tables = ((self._tables["transactions"], self._tables["interactions"]) if ws is None else
+                  tuple(with_customer_id(ws, t) for t in self.EVENT_TABLES if ws.has(t)))
+        for t in tables:
             if t is None:
                 continue
             hit = t.filter(t[C.CUSTOMER_ID].upper() == text.upper()).select(C.CUSTOMER_ID)
             found += hit.distinct().to_pandas()[C.CUSTOMER_ID].astype(str).tolist()
         return sorted(set(found))
+
+    def _search_identify(self, ws, text: str) -> tuple[pd.DataFrame, int]:
+        from ..identify import overrides
+
+        if hasattr(overrides, "search_customers"):  # matches and their total
+            return overrides.search_customers(ws, text, limit=self.LIMIT, region=self.region)
+        # an Identify without the counting search: the matches shown are the count
+        found = overrides.find_customers(ws, text, limit=self.LIMIT, region=self.region)
+        return found, len(found)
 
     def search(self, text: str):
         """Find customers (also what typing in the box does); shows the first; returns LeftOff."""
@@ -394,21 +438,25 @@ class TimelineLookup(widgets.VBox):
         if not text:
             self.status.value = self.summary.value = self.table.value = ""
             return None
-        if self.search_ws is not None:
-            from ..identify import overrides
-
-            if hasattr(overrides, "search_customers"):  # matches and their total
-                found, total = overrides.search_customers(self.search_ws, text,
-                                                          limit=self.LIMIT, region=self.region)
-            else:  # an Identify without the counting search: the matches shown are the count
-                found = overrides.find_customers(self.search_ws, text, limit=self.LIMIT,
-                                                 region=self.region)
-                total = len(found)
+        try:
+            if self.reader is not None:
+                with self.reader.open() as ws:
+                    searchable = all(ws.has(t) for t in self.SEARCH_TABLES)
+                    found = self._search_identify(ws, text) if searchable else None
+                    ids = None if searchable else self._ids_like(text, ws)
+            else:
+                found = (self._search_identify(self.search_ws, text)
+                         if self.search_ws is not None else None)
+                ids = self._ids_like(text) if found is None else None
+        except WorkspaceError as exc:  # the file is being written by a command right now
+            self.status.value = f"<i>{html.escape(str(exc))}</i>"
+            return None
+        if found is not None:
+            found, total = found
             options = [(f"{r[C.CUSTOMER_ID]}: {r.get(C.FIRST_NAME) or ''} "
                         f"{r.get(C.LAST_NAME) or ''}".strip(), str(r[C.CUSTOMER_ID]))
                        for _, r in found.iterrows()]
         else:
-            ids = self._ids_like(text)
             total, options = len(ids), [(i, i) for i in ids[: self.LIMIT]]
         if not options:
             self.status.value = ""
@@ -437,8 +485,18 @@ class TimelineLookup(widgets.VBox):
             self.summary.value = self.table.value = ""
             return None
         t0 = time.perf_counter()
-        tl = customer_timeline(self.transactions, self.interactions, customer,
-                               products=self.products)
+        try:
+            if self.reader is not None:
+                with self.reader.open() as ws:
+                    rows = self._customer_rows(ws, set(ws.tables()), customer)
+                    tl = customer_timeline(rows["transactions"], rows["interactions"],
+                                           customer, products=rows["products"])
+            else:
+                tl = customer_timeline(self._tables["transactions"], self._tables["interactions"],
+                                       customer, products=self._tables["products"])
+        except WorkspaceError as exc:  # the file is being written by a command right now
+            self.summary.value, self.table.value = f"<i>{html.escape(str(exc))}</i>", ""
+            return None
         self.timeline = tl
         self.shown = customer
         left = where_we_left_off(tl, self.as_of, customer, currency=self.currency)
