@@ -137,3 +137,39 @@ def test_values_and_date_formats_name_canonical_columns(tmp_path):
     problems = "\n".join(err.value.problems)
     assert "sources[0].values: names ['chanel'], which table 'transactions' does not have" in problems
     assert "sources[0].date_formats: names ['when']" in problems
+
+
+def test_the_engine_setting_and_its_mistakes(tmp_path):
+    base = textwrap.dedent("""
+        client: Acme
+        as_of: 2026-06-30
+        sources:
+          - {name: tx, path: tx.csv, table: transactions, system: pos}
+    """)
+    assert load_config(write(tmp_path, base)).engine.name == "duckdb"
+    cfg = load_config(write(tmp_path, base + "engine: spark\n"))
+    assert cfg.engine.name == "spark" and cfg.engine.master == "local[*]"
+    assert cfg.workspace_path == tmp_path / "client.spark"
+    assert cfg.checkpoint_path == tmp_path / "client.spark" / "_checkpoints"
+    cfg = load_config(write(tmp_path, base + textwrap.dedent("""
+        engine:
+          name: spark
+          master: yarn
+          warehouse: /data/acme.spark
+          checkpoint: ckpt
+          conf: {spark.executor.memory: 16g}
+    """)))
+    assert cfg.workspace_path.as_posix() == "/data/acme.spark"
+    assert cfg.checkpoint_path == tmp_path / "ckpt"
+    assert cfg.engine.conf == {"spark.executor.memory": "16g"}
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, base + textwrap.dedent("""
+            engine:
+              name: sparky
+              driver_memory: lots
+              shuffle_partitions: 0
+              masterr: local
+        """)))
+    keys = sorted(p.split(":")[0] for p in err.value.problems)
+    assert keys == ["engine.driver_memory", "engine.masterr", "engine.name",
+                    "engine.shuffle_partitions"], err.value.problems
