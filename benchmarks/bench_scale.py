@@ -41,6 +41,7 @@ One run per size (the machine is shared): single measurements, not medians.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -80,6 +81,17 @@ def code_version() -> str:
                            else "")
 
 
+MAX_RSS = [float("inf")]
+"""Bytes the step's process tree may hold (``--max-rss-gib``); above it the tree is killed and
+the step reported as over the limit (the machine is shared: no step may take it over)."""
+
+
+def _kill_tree(ps: psutil.Process) -> None:
+    for p in [*ps.children(recursive=True), ps]:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
 def measured(cmd: list[str], log: Path) -> dict:
     """Run ``cmd`` to completion; wall seconds, peak RSS (tree sampled, and ru_maxrss)."""
     load0 = os.getloadavg()[0]
@@ -90,6 +102,7 @@ def measured(cmd: list[str], log: Path) -> dict:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)  # noqa: S603
         ps = psutil.Process(proc.pid)
         peak_tree = 0
+        killed = False
         while True:
             pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -98,13 +111,21 @@ def measured(cmd: list[str], log: Path) -> dict:
                 rss = ps.memory_info().rss + sum(
                     c.memory_info().rss for c in ps.children(recursive=True))
                 peak_tree = max(peak_tree, rss)
+                if rss > MAX_RSS[0] and not killed:
+                    killed = True
+                    _kill_tree(ps)
             except psutil.Error:
                 pass
             time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
-    return {"seconds": wall, "peak_rss_tree": peak_tree, "maxrss": ru.ru_maxrss * 1024,
-            "rc": proc.returncode, "load_start": load0, "load_end": os.getloadavg()[0]}
+    out = {"seconds": wall, "peak_rss_tree": peak_tree, "maxrss": ru.ru_maxrss * 1024,
+           "rc": proc.returncode, "load_start": load0, "load_end": os.getloadavg()[0]}
+    if killed:
+        out["killed"] = f"stopped above --max-rss-gib {MAX_RSS[0] / 2**30:g}"
+        with log.open("a") as fh:
+            fh.write(f"bench: {out['killed']} (peak {peak_tree / 2**30:.1f} GiB seen)\n")
+    return out
 
 
 def counts(ws_path: Path) -> dict[str, int]:
@@ -240,7 +261,7 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
         m["rows_in"] = {t: before.get(t, after.get(t)) for t in reads if t in after}
         m["rows_out"] = {t: after[t] for t in writes if t in after}
         res["steps"][name] = m
-        status = "ok" if m["rc"] == 0 else f"FAILED rc={m['rc']} (see {log})"
+        status = "ok" if m["rc"] == 0 else m.get("killed") or f"FAILED rc={m['rc']} (see {log})"
         print(f"  {name:13s}{m['seconds']:8.1f} s  peak {mib(m['peak_rss_tree'])} tree / "
               f"{mib(m['maxrss'])} maxrss  load {m['load_start']:.1f}->{m['load_end']:.1f}"
               f"  {status}", flush=True)
@@ -352,6 +373,8 @@ def main() -> None:
                     help="use a client already generated in WORK/s<N> (only its workspace is "
                          "rebuilt)")
     ap.add_argument("--seed", type=int, default=1994)
+    ap.add_argument("--max-rss-gib", type=float, default=None,
+                    help="stop a step whose process tree holds more than this (shared machine)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--probe", action="store_true",
                     help="only measure identify's driver-side pandas (read, normalise, golden "
@@ -368,6 +391,8 @@ def main() -> None:
             results.extend(json.loads(p.read_text())["results"])
         fit(results)
         return
+    if args.max_rss_gib:
+        MAX_RSS[0] = args.max_rss_gib * 2**30
     if args.tables:
         if not args.work:
             sys.exit("--tables needs --work (the folder of an earlier run)")
