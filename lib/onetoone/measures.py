@@ -192,9 +192,11 @@ def _pilot_ids(cfg: ClientConfig, ws: Workspace) -> set:
         return set(df[C.CUSTOMER_ID].dropna())
     if C.RECORD_KEY in df:
         keys = set(df[C.RECORD_KEY].dropna())
-        if ws.has("record_map"):
-            m = ws.read("record_map", columns=[C.RECORD_KEY, C.CUSTOMER_ID])
-            return set(m.loc[m[C.RECORD_KEY].isin(keys), C.CUSTOMER_ID])
+        if ws.has("record_map"):  # the pilot's records only: the engine joins, not the kernel
+            m = ws.table("record_map")
+            k = ibis.memtable(pd.DataFrame({"__k": sorted(keys)}, dtype=object))
+            j = m.join(k, m[C.RECORD_KEY] == k["__k"])
+            return set(j.select(C.CUSTOMER_ID).to_pandas()[C.CUSTOMER_ID])
         return keys
     raise ValueError(f"{path}: expected a column {C.CUSTOMER_ID!r} or {C.RECORD_KEY!r}; "
                      f"found {list(df.columns)}")

@@ -387,11 +387,14 @@ def _options_key(text) -> str:
     return ";".join(sorted(map(str, ids)))
 
 
-def _imported_history(ws) -> pd.DataFrame:
-    """The client's exported configurations (``saved_configurations``) as history rows."""
+def _imported_history(ws, customer_id: str | None = None) -> pd.DataFrame:
+    """The client's exported configurations (``saved_configurations``) as history rows (of
+    one customer when given: the engine filters, only their rows are fetched)."""
     from ..customers import with_customer_id
 
     t = with_customer_id(ws, SAVED_CONFIGURATIONS)
+    if customer_id is not None:
+        t = t.filter(t[C.CUSTOMER_ID].cast("string") == str(customer_id))
     cols = t.columns
     df = t.select(
         t[CONFIGURATION_ID].cast("string").name(CONFIGURATION_ID),
@@ -416,9 +419,12 @@ def configuration_history(ws, customer_id: str | None = None) -> pd.DataFrame:
     """
     parts = []
     if ws.has(SAVED_CONFIGURATIONS):
-        parts.append(_imported_history(ws))
+        parts.append(_imported_history(ws, customer_id))
     if ws.has(CONFIGURATIONS):
-        parts.append(ws.read(CONFIGURATIONS)[list(HISTORY_COLUMNS)])
+        t = ws.table(CONFIGURATIONS).select(list(HISTORY_COLUMNS))
+        if customer_id is not None:
+            t = t.filter(t[C.CUSTOMER_ID].cast("string") == str(customer_id))
+        parts.append(t.to_pandas())
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_history()
