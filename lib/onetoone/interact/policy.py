@@ -135,9 +135,12 @@ def badgering_report(interactions: ibis.Table | None, tiers: pd.DataFrame | pd.S
     cap = ibis.cases(*[(tier == k, v) for k, v in caps.items()], else_=policy.cap(None))
     j = j.mutate(__tier2=tier, cap=cap)
     over = j.filter(j["contacts"] > j["cap"])
+    # the worst month is the busiest, the earliest of equally busy ones (argmax alone picks any)
+    over = over.mutate(__rank=over["contacts"].cast("int64") * 1_000_000
+                       - (over["month"].year() * 12 + over["month"].month()).cast("int64"))
     o = over.group_by([over[customer_id], over["__tier2"].name(C.TIER), over["cap"]]).aggregate(
         max_per_month=over["contacts"].max(),
-        worst_month=over["month"].argmax(over["contacts"]),
+        worst_month=over["month"].argmax(over["__rank"]),
         months_over_cap=over.count(),
         contacts_over_cap=(over["contacts"] - over["cap"]).sum(),
         last_cap_breach=over["month"].max()).to_pandas()
