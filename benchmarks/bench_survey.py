@@ -6,7 +6,11 @@ preheated kernels), for a throw-away client in a temporary folder, and prints:
 1. time from opening a personal link to the survey's name and to the first question: one
    respondent, ``--loads`` fresh links (median, min, max), with the preheated pool (the default)
    and without it (every kernel started on request: the option measured against);
-2. ``--crowd`` respondents opening their links at once: median and worst time to the first question;
+2. ``--crowd`` respondents opening their links at once: median and worst time to the first question,
+   first by the protocol without a browser (the page, then the widgets' state over the kernel's
+   websocket: the server's share, as respondents' own devices would see it), then in Chromium
+   on the same cores (each page costs Chromium ~3 CPU seconds: on 2 shared cores the browsers,
+   not the server, set that figure);
 3. memory after ``--openings`` link openings by plain HTTP (a mix of valid, used and unknown
    tokens, as a mail scanner pre-fetching links would do): Voila server RSS and server + kernels
    RSS, and the server's RSS growth over ``--visits`` refused visits (should stay flat);
@@ -18,7 +22,8 @@ under 6 GB; 0 answers lost. The figures depend on the machine's load: the script
 average beside them.
 
 Usage: ``python benchmarks/bench_survey.py [--loads 5] [--crowd 30] [--openings 200]
-[--visits 500] [--answering 50] [--skip-postgres]``
+[--visits 500] [--answering 50] [--skip-postgres] [--parts alone,crowd,openings,answers]
+[--warm N]`` (the pool defaults to serve's: sized from the memory available).
 """
 
 from __future__ import annotations
@@ -90,6 +95,26 @@ def _wait_ready(base: str, proc, timeout: float = 120) -> None:
             time.sleep(0.3)
 
 
+def _wait_pool(proc, warm: int, timeout: float = 600) -> float:
+    """Wait until ``warm`` preheated kernels run and are idle (their form imported); seconds waited."""
+    t0 = time.monotonic()
+    server = psutil.Process(proc.pid)
+    while time.monotonic() - t0 < timeout:
+        kids = [p for p in server.children(recursive=False) if "ipykernel" in " ".join(p.cmdline())]
+        if len(kids) >= warm:
+            try:
+                busy = sum(p.cpu_percent(None) for p in kids)
+                time.sleep(1.5)
+                busy = sum(p.cpu_percent(None) for p in kids)
+            except psutil.Error:
+                continue
+            if busy < 5:
+                return time.monotonic() - t0
+        else:
+            time.sleep(1)
+    return time.monotonic() - t0
+
+
 def _stop(proc) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -144,6 +169,75 @@ async def _open(browser, url: str, timeout: float = 300.0, answer: int = 0):
         await context.close()
 
 
+def _chromium_cpu() -> float:
+    """CPU seconds used so far by the Chromium processes the benchmark started."""
+    total = 0.0
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if "chromium" in " ".join(p.info["cmdline"] or []):
+                c = p.cpu_times()
+                total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
+
+
+async def _open_protocol(base: str, token: str, timeout: float = 300.0):
+    """What a respondent's page asks the server for, without a browser: the page (streamed to
+    its end, the form's cell executed), then, over the kernel's websocket, the state of every
+    widget (what ipywidgets' front end requests before it draws the form).
+    ``(widgets, seconds to their state)``, or ``(None, error)``."""
+    import json
+    import re
+    import uuid
+
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    t0 = time.perf_counter()
+    try:
+        resp = await AsyncHTTPClient(max_clients=200).fetch(
+            HTTPRequest(f"{base}/?token={token}", request_timeout=timeout, connect_timeout=timeout))
+        body = resp.body.decode()
+        m = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', body)
+        if not m or "survey-app" not in body and "application/vnd.jupyter.widget-view" not in body:
+            return None, "page without the form"
+        session = uuid.uuid4().hex
+        ws = await websocket_connect(f"{base.replace('http', 'ws', 1)}/api/kernels/{m.group(1)}/"
+                                     f"channels?session_id={session}", connect_timeout=timeout)
+
+        def msg(msg_type, content):
+            return json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type,
+                                          "username": "bench", "session": session,
+                                          "date": "", "version": "5.3"},
+                               "parent_header": {}, "metadata": {"version": "1.0.0"},
+                               "content": content,
+                               "channel": "shell", "buffers": []})
+
+        comm_id = uuid.uuid4().hex
+        await ws.write_message(msg("comm_open", {"comm_id": comm_id, "data": {},
+                                                 "target_name": "jupyter.widget.control"}))
+        await ws.write_message(msg("comm_msg", {"comm_id": comm_id,
+                                                "data": {"method": "request_states"}}))
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            raw = await asyncio.wait_for(ws.read_message(), deadline - time.perf_counter())
+            if raw is None:
+                return None, "websocket closed"
+            if isinstance(raw, bytes):
+                continue
+            data = json.loads(raw)
+            if data.get("msg_type") == "comm_msg" and \
+                    data["content"].get("data", {}).get("method") == "update_states":
+                took = time.perf_counter() - t0
+                n = len(data["content"]["data"].get("states", {}))
+                ws.close()
+                return n, took
+        return None, "no widget state"
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+
+
 async def _browser_run(coro_factory):
     from playwright.async_api import async_playwright
 
@@ -162,14 +256,14 @@ def _fmt(xs: list[float]) -> str:
             f"(n={len(xs)})")
 
 
-def bench_alone(folder: Path, loads: int, warm: int) -> None:
+def bench_alone(folder: Path, loads: int, warm: int | None) -> None:
     cfg = _client(folder)
     tokens, store = _tokens(cfg, loads + 1)
     proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm)
-    base = proc.base_url
+    base, warm = proc.base_url, proc.warm
     try:
         _wait_ready(base, proc)
-        time.sleep(8 + 4 * warm)  # let the pool fill (a server that has been up a while)
+        _wait_pool(proc, warm)  # the pool filled (a server that has been up a while)
 
         async def run(browser):
             out = []
@@ -191,32 +285,48 @@ def bench_alone(folder: Path, loads: int, warm: int) -> None:
         store.close()
 
 
-def bench_crowd(folder: Path, crowd: int, warm: int) -> None:
-    cfg = _client(folder)
-    tokens, store = _tokens(cfg, crowd)
-    proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=crowd + 10)
-    base = proc.base_url
-    try:
-        _wait_ready(base, proc)
-        time.sleep(8 + 4 * warm)
+def bench_crowd(folder: Path, crowd: int, warm: int | None, browsers: bool = True,
+                protocol: bool = True) -> None:
+    """``crowd`` respondents opening their links at once: first without a browser (the server's
+    share: page and widget state over the websocket), then in Chromium (on the same cores)."""
+    for kind in [k for k, on in (("protocol", protocol), ("chromium", browsers)) if on]:
+        cfg = _client(folder / kind)
+        tokens, store = _tokens(cfg, crowd)
+        proc = start_voila(cfg, log_path=folder / kind / "voila.log", warm=warm,
+                           max_kernels=crowd + 10)
+        base, pool = proc.base_url, proc.warm
+        try:
+            _wait_ready(base, proc)
+            waited = _wait_pool(proc, pool)
+            if kind == "protocol":
+                async def run(base=base, tokens=tokens):
+                    return await asyncio.gather(*[_open_protocol(base, t) for t in tokens])
 
-        async def run(browser):
-            return await asyncio.gather(*[_open(browser, f"{base}/?token={t}") for t in tokens])
+                res = asyncio.run(run())
+                label = "by the protocol, no browser (page + widget state over the websocket)"
+                cpu = ""
+            else:
+                async def run_b(browser, base=base, tokens=tokens):
+                    return await asyncio.gather(*[_open(browser, f"{base}/?token={t}") for t in tokens])
 
-        res = asyncio.run(_browser_run(run))
-        qs = [r[1] for r in res if r[0] is not None]
-        fails = [r[1] for r in res if r[0] is None]
-        head = (f"first question median {statistics.median(qs):.1f} s, worst {max(qs):.1f} s "
-                f"over {len(qs)}" if qs else "none reached the first question")
-        print(f"{crowd} respondents opening at once (pool of {warm}): {head}"
-              + (f"; {len(fails)} failed: {fails[:2]}" if fails else ""))
-        print(f"   ({_load()})")
-    finally:
-        _stop(proc)
-        store.close()
+                c0 = _chromium_cpu()
+                res = asyncio.run(_browser_run(run_b))
+                label = "in Chromium on the same cores"
+                cpu = f"; Chromium used {(_chromium_cpu() - c0) / crowd:.1f} CPU s per page"
+            qs = [r[1] for r in res if r[0] is not None]
+            fails = [r[1] for r in res if r[0] is None]
+            head = (f"first question median {statistics.median(qs):.1f} s, worst {max(qs):.1f} s "
+                    f"over {len(qs)}" if qs else "none reached the first question")
+            print(f"{crowd} respondents opening at once {label} (pool of {pool}, ready after "
+                  f"{waited:.0f} s): {head}{cpu}"
+                  + (f"; {len(fails)} failed: {fails[:2]}" if fails else ""))
+            print(f"   ({_load()})")
+        finally:
+            _stop(proc)
+            store.close()
 
 
-def bench_openings(folder: Path, openings: int, visits: int, warm: int, cap: int) -> None:
+def bench_openings(folder: Path, openings: int, visits: int, warm: int | None, cap: int) -> None:
     cfg = _client(folder)
     n_valid = openings * 3 // 10
     n_used = openings * 3 // 10
@@ -228,10 +338,10 @@ def bench_openings(folder: Path, openings: int, visits: int, warm: int, cap: int
         store.submit(tok)
     unknown = [f"{'x' * 40}{i:03d}" for i in range(openings - n_valid - n_used)]
     proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=cap)
-    base = proc.base_url
+    base, warm = proc.base_url, proc.warm
     try:
         _wait_ready(base, proc)
-        time.sleep(8 + 4 * warm)
+        _wait_pool(proc, warm)
         own0, total0 = _tree_rss(_voila_pid(proc))
         order = [t for trio in zip(valid, used, unknown, strict=False) for t in trio]
         order += [t for t in valid + used + unknown if t not in set(order)]
@@ -259,7 +369,7 @@ def bench_openings(folder: Path, openings: int, visits: int, warm: int, cap: int
               f"Voila server {own1 / GB:.2f} GB (was {own0 / GB:.2f}), server + {kernels} kernels "
               f"{total1 / GB:.2f} GB (was {total0 / GB:.2f})")
         t1 = time.perf_counter()
-        while len(psutil.Process(proc.pid).children(recursive=True)) > warm + 1 and time.perf_counter() - t1 < 120:
+        while len(psutil.Process(proc.pid).children(recursive=True)) > warm + 1 and time.perf_counter() - t1 < 200:
             time.sleep(2)
         own2, total2 = _tree_rss(_voila_pid(proc))
         print(f"   {time.perf_counter() - t1:.0f} s later (culling of pages never opened in a browser): "
@@ -281,16 +391,16 @@ def bench_openings(folder: Path, openings: int, visits: int, warm: int, cap: int
         store.close()
 
 
-def bench_answers(folder: Path, n: int, warm: int, db_url: str | None, label: str) -> None:
+def bench_answers(folder: Path, n: int, warm: int | None, db_url: str | None, label: str) -> None:
     cfg = _client(folder, db_url)
     tokens, store = _tokens(cfg, n, db_url)
     expected_per = len(store.qs.for_audience("customer")[0].items("customer"))
     proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=n + 10,
                        db_url=db_url)
-    base = proc.base_url
+    base, warm = proc.base_url, proc.warm
     try:
         _wait_ready(base, proc)
-        time.sleep(8 + 4 * warm)
+        waited = _wait_pool(proc, warm)
 
         async def run(browser):
             return await asyncio.gather(*[_open(browser, f"{base}/?token={t}", timeout=600, answer=1)
@@ -301,7 +411,8 @@ def bench_answers(folder: Path, n: int, warm: int, db_url: str | None, label: st
         took = time.perf_counter() - t0
         stored = store.count("answers")
         fails = [r[1] for r in res if r[0] is None]
-        print(f"{n} respondents answering part 1 at once on {label}: {stored} answers stored, "
+        print(f"{n} respondents answering part 1 at once on {label} (pool of {warm}, ready after "
+              f"{waited:.0f} s): {stored} answers stored, "
               f"{n * expected_per} expected ({n * expected_per - stored} lost) in {took:.0f} s"
               + (f"; {len(fails)} respondents' pages failed: {fails[:2]}" if fails else ""))
         print(f"   ({_load()})")
@@ -346,7 +457,10 @@ def main() -> None:
     ap.add_argument("--openings", type=int, default=200)
     ap.add_argument("--visits", type=int, default=500)
     ap.add_argument("--answering", type=int, default=50)
-    ap.add_argument("--warm", type=int, default=3, help="preheated kernels (serve's default)")
+    ap.add_argument("--warm", type=int, default=None,
+                    help="preheated kernels (default: serve's, sized from the memory available)")
+    ap.add_argument("--crowd-kinds", default="protocol,chromium",
+                    help="crowd measured by the protocol (no browser) and/or in Chromium")
     ap.add_argument("--cap", type=int, default=40, help="kernel cap for the openings (serve's default)")
     ap.add_argument("--skip-postgres", action="store_true")
     ap.add_argument("--parts", default="alone,crowd,openings,answers",
@@ -362,7 +476,9 @@ def main() -> None:
             bench_alone(root / "alone_pool", args.loads, args.warm)
             bench_alone(root / "alone_nopool", args.loads, 0)
         if args.crowd and "crowd" in parts:
-            bench_crowd(root / "crowd", args.crowd, args.warm)
+            bench_crowd(root / "crowd", args.crowd, args.warm,
+                        browsers="chromium" in args.crowd_kinds,
+                        protocol="protocol" in args.crowd_kinds)
         if args.openings and "openings" in parts:
             bench_openings(root / "openings", args.openings, args.visits, args.warm, args.cap)
         if args.answering and "answers" in parts:

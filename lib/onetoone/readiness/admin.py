@@ -119,18 +119,48 @@ minute) of its last message; the page's close-tab shutdown usually frees it at o
 KERNEL_MANAGER = "onetoone.readiness.server.SurveyKernelManager"
 """Culls like jupyter_server's, but never a kernel that is still starting (a loaded server)."""
 DEFAULT_WARM = 3
-"""Preheated kernels kept waiting for respondents (each has the form imported: ~80 MB)."""
+"""Preheated kernels when the machine's memory cannot be read (see :func:`default_warm`)."""
+KERNEL_MB = 100
+"""Memory of one survey kernel with the form imported (measured 90 MB RSS)."""
+MAX_WARM = 30
+EXTENSIONS_NOT_NEEDED = ("jupyterlab-plotly", "anywidget", "jupyterlab_pygments",
+                         "@voila-dashboards/jupyterlab-preview")
+"""JupyterLab extensions installed in the environment that the form does not use: Voila's page
+loads every installed one, and plotly's alone is 4.7 MB of the page's 9.9 MB."""
+
+
+def default_warm(max_respondents: int = 40, meminfo: str = "/proc/meminfo") -> int:
+    """Preheated kernels for a server: a quarter of the memory available now at
+    :data:`KERNEL_MB` each, at most the kernel cap and :data:`MAX_WARM`, at least 1.
+
+    A respondent given a preheated kernel sees the form within ~2 s; one who is not waits for a
+    kernel start (~2.5 s of CPU), behind the others who arrived at the same time.
+    """
+    try:
+        with open(meminfo, encoding="ascii") as fh:
+            avail_kb = next(int(line.split()[1]) for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return min(DEFAULT_WARM, max(1, max_respondents))
+    by_memory = int(avail_kb / 1024 * 0.25 / KERNEL_MB)
+    return max(1, min(by_memory, max_respondents, MAX_WARM))
 
 
 def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | None = None,
-                  warm: int = DEFAULT_WARM) -> list[str]:
+                  warm: int | None = None) -> list[str]:
     """The Voila command line for the one survey notebook (never directory mode).
 
     Voila runs with the survey's front door (:mod:`onetoone.readiness.server`: unknown and used
     links and the kernel cap are answered before any kernel starts) and its own template. Safety
     settings come from the shipped voila.json (read from the folder Voila starts in, which
     :func:`serve` makes the repository root) and are repeated on the command line.
+
+    ``warm``: preheated kernels (``None``: :func:`default_warm`). With a pool, a cell has no
+    execution timeout: a pooled kernel's last cell waits for its respondent, and with voila.json's
+    60 s a kernel that waited longer than a minute served a page without the form (measured).
+    Without one, a cell gets 300 s (a crowd on 2 cores).
     """
+    if warm is None:
+        warm = default_warm()
     cmd = [sys.executable, "-m", "onetoone.readiness.server", str(SURVEY_NOTEBOOK), f"--port={port}",
            f"--Voila.ip={ip}", "--no-browser", "--Voila.port_retries=0",
            "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
@@ -141,9 +171,15 @@ def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | 
            f"--MappingKernelManager.cull_interval={CULL_INTERVAL_SECONDS}",
            "--MappingKernelManager.cull_connected=False",
            f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}"]
+    cmd.append("--VoilaConfiguration.extension_denylist="
+               + repr(list(EXTENSIONS_NOT_NEEDED)).replace(" ", ""))
+    cmd.append("--VoilaExecutor.startup_timeout=300")  # a kernel booting in a crowd on 2 cores
     if warm > 0:
         cmd += ["--VoilaConfiguration.preheat_kernel=True",
-                f"--VoilaConfiguration.default_pool_size={int(warm)}"]
+                f"--VoilaConfiguration.default_pool_size={int(warm)}",
+                "--VoilaExecutor.timeout=-1"]
+    else:
+        cmd.append("--VoilaExecutor.timeout=300")
     if token is not None:
         cmd.append(f"--Voila.token={token}")
     return cmd
@@ -175,15 +211,18 @@ def voila_env(config_path: str | Path | None, db_url: str | None = None,
 
 def start_voila(config_path: str | Path, port: int | None = None, ip: str = "127.0.0.1",
                 db_url: str | None = None, log_path: str | Path | None = None,
-                max_kernels: int | None = None, warm: int = DEFAULT_WARM) -> subprocess.Popen:
+                max_kernels: int | None = None, warm: int | None = None) -> subprocess.Popen:
     """Start Voila on the survey notebook in the background (tests, benchmarks)."""
     port = port or free_port(ip)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+    if warm is None:
+        warm = default_warm(max_kernels or 40)
     proc = subprocess.Popen(voila_command(port, ip, warm=warm), cwd=str(paths.ROOT),
                             env=voila_env(config_path, db_url, max_kernels), stdout=log,
                             stderr=subprocess.STDOUT,
                             start_new_session=True)
     proc.port = port  # type: ignore[attr-defined]
+    proc.warm = warm  # type: ignore[attr-defined]
     proc.base_url = f"http://{ip}:{port}"  # type: ignore[attr-defined]
     return proc
 

@@ -81,14 +81,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return _fail(f"--proxy-config: {exc}")
         print(f"nginx site for {public} written to {admin.write_private(args.proxy_config, text, 0o644)}")
+    warm = admin.default_warm(args.max_respondents) if args.preheat is None else max(0, args.preheat)
     print(f"serving the readiness survey of {cfg.client} on {local}"
           + (f", reached by respondents at {public} through the proxy" if public != local else "")
-          + f"; at most {args.max_respondents} respondents at once (Ctrl-C stops)")
+          + f"; at most {args.max_respondents} respondents at once, {warm} kernels preheated "
+            f"(Ctrl-C stops)")
     if args.token:
         print(f"link: {admin.survey_link(public, args.token)}")
     else:
         print(f"respondents open {public}/?token=<their token> (see the links CSV)")
-    cmd = admin.voila_command(args.port, args.ip, warm=max(0, args.preheat))
+    cmd = admin.voila_command(args.port, args.ip, warm=warm)
     env = admin.voila_env(cfg.config_path, max_kernels=args.max_respondents)
     os.chdir(paths.ROOT)  # voila.json is read from the folder Voila starts in
     os.execvpe(cmd[0], cmd, env)
@@ -190,9 +192,11 @@ def add_parser(subparsers) -> None:
     s.add_argument("--max-respondents", type=int, default=40,
                    help="respondents with the form open at once (kernels, ~100 MB each); over it "
                         "a 'busy, retry in a minute' page (default: %(default)s)")
-    s.add_argument("--preheat", type=int, default=admin.DEFAULT_WARM,
+    s.add_argument("--preheat", type=int, default=None,
                    help="kernels kept started with the form imported, so a respondent's form "
-                        "opens without waiting for a kernel (0: none; default: %(default)s)")
+                        "opens without waiting for a kernel (0: none; default: a quarter of the "
+                        f"available memory at ~{admin.KERNEL_MB} MB each, at most "
+                        f"--max-respondents and {admin.MAX_WARM})")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("status", help="responses per respondent group",

@@ -6,8 +6,9 @@ the preheated pool:
 
 - a missing, malformed, unknown or already-used token gets its polite page at once (a small
   self-contained HTML page, no kernel, nothing from another host);
-- when ``ONETOONE_SURVEY_MAX_KERNELS`` kernels are already running, a valid link gets the
-  "busy, your answers are safe, retry in a minute" page (HTTP 503, ``Retry-After: 60``);
+- when ``ONETOONE_SURVEY_MAX_KERNELS`` respondents' kernels are already running, a valid link
+  gets the "busy, your answers are safe, retry in a minute" page (HTTP 503, ``Retry-After``),
+  which reloads itself every :data:`BUSY_RETRY_SECONDS`;
 - otherwise the ``_xsrf`` cookie is set, so the close-tab shutdown Voila's page sends is
   accepted (voila-dashboards/voila#1458: without the cookie it is refused and only culling frees
   the kernel), and the start of the page (its head and the survey's name, "Preparing your
@@ -32,13 +33,16 @@ log = logging.getLogger("onetoone.survey.gate")
 DEFAULT_MAX_KERNELS = 40
 """Kernels (open respondents) one server runs at most; about 80-120 MB each."""
 
+BUSY_RETRY_SECONDS = 30
+"""The busy page reloads itself after this long (and says so)."""
+
 _store: SurveyStore | None = None
 _lock = threading.Lock()
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
+<meta name="robots" content="noindex">{refresh}
 <title>{title}</title>
 <style>
 body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2933;
@@ -59,7 +63,8 @@ MESSAGES = {
              "Thank you: the answers for this link have already been submitted."),
     "busy": (503, "The survey is busy",
              ("Many people are answering right now. Your answers so far are safe. Please try "
-              "again in a minute with the same link.")),
+              "again in a minute with the same link; this page tries again by itself every "
+              f"{BUSY_RETRY_SECONDS} seconds.")),
     "unavailable": (503, "Survey not available",
                     "The survey cannot be opened right now. Please try again later."),
 }
@@ -68,7 +73,9 @@ MESSAGES = {
 def message_html(kind: str) -> str:
     """The polite page for ``kind`` (one of :data:`MESSAGES`)."""
     _, title, text = MESSAGES[kind]
-    return PAGE.format(title=html.escape(title), text=html.escape(text), kind=kind)
+    refresh = (f'\n<meta http-equiv="refresh" content="{BUSY_RETRY_SECONDS}">' if kind == "busy"
+               else "")
+    return PAGE.format(title=html.escape(title), text=html.escape(text), kind=kind, refresh=refresh)
 
 
 def max_kernels(environ=None) -> int:
@@ -118,10 +125,11 @@ def _refuse(handler, kind: str, retry_after: int | None = None):
     raise Finish(message_html(kind))
 
 
-def admit(handler, pool_size: int = 0):
+def admit(handler, pool_size: int = 0, respondents: int | None = None):
     """The respondent a page request may open a form for, or the polite page (``tornado.web.Finish``).
 
-    ``pool_size``: preheated kernels waiting for a respondent (not counted against the cap).
+    ``respondents``: kernels open for respondents (the cap applies to them); when not given,
+    the server's kernels less ``pool_size`` (preheated kernels waiting for a respondent).
     Also sets the ``_xsrf`` cookie (the close-tab shutdown sends it back) and the page headers.
     """
     token = (handler.get_query_argument("token", "") or "")[:100]
@@ -132,10 +140,11 @@ def admit(handler, pool_size: int = 0):
         _refuse(handler, "unavailable", retry_after=60)
     if kind != "valid":
         _refuse(handler, kind)
-    running = len(handler.kernel_manager.list_kernel_ids()) - pool_size
+    running = (respondents if respondents is not None
+               else len(handler.kernel_manager.list_kernel_ids()) - pool_size)
     if running >= max_kernels():
         log.warning("kernel cap reached (%d in use): busy page", running)
-        _refuse(handler, "busy", retry_after=60)
+        _refuse(handler, "busy", retry_after=BUSY_RETRY_SECONDS)
     handler.xsrf_token  # noqa: B018 - sets the _xsrf cookie the close-tab shutdown sends back
     handler.set_header("X-Robots-Tag", "noindex")
     handler.set_header("Content-Type", "text/html; charset=utf-8")
@@ -175,5 +184,5 @@ def page_start(title: str, base_url: str = "/") -> str:
     return PAGE_START.format(title=html.escape(title), base=html.escape(base_url or "/"))
 
 
-__all__ = ["DEFAULT_MAX_KERNELS", "MESSAGES", "admit", "classify", "max_kernels", "message_html",
+__all__ = ["BUSY_RETRY_SECONDS", "DEFAULT_MAX_KERNELS", "MESSAGES", "admit", "classify", "max_kernels", "message_html",
            "page_start", "send_page_start"]
