@@ -41,7 +41,9 @@ class Session:
     ws: Workspace
 
     def close(self) -> None:
-        """Release the DuckDB file so another notebook or command can write it."""
+        """Release the workspace (the DuckDB file, or a Spark warehouse's writer lock) so
+        another notebook or command can write it; the lookups keep working (they reopen it
+        read-only per lookup)."""
         self.ws.close()
 
     def describe(self) -> str:

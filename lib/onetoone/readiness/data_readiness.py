@@ -87,8 +87,10 @@ def _scalar(expr) -> float | None:
 
 
 def _flag(cond) -> ibis.Value:
-    """1.0 where ``cond`` holds, 0.0 where it does not or is null (SQL's CASE WHEN)."""
-    return ibis.ifelse(cond.fill_null(False), 1.0, 0.0)
+    """1 where ``cond`` holds, 0 where it does not or is null (SQL's CASE WHEN); integers, so
+    their mean is a double on every engine (Spark reads a bare 1.0 as a decimal, whose mean
+    it rounds to 5 places)."""
+    return ibis.ifelse(cond.fill_null(False), 1, 0)
 
 
 def _ratio(num, den) -> float | None:
