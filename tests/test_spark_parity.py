@@ -79,7 +79,7 @@ def clients(tmp_path_factory):
 def _comparable(df: pd.DataFrame) -> pd.DataFrame:
     """Columns sorted by name, volatile ones dropped, rows in a canonical order, values in
     types both engines agree on (strings, floats, timestamps without a zone)."""
-    df = df[[c for c in sorted(df.columns) if c not in VOLATILE]].copy()
+    df = df[[c for c in df.columns if c not in VOLATILE]].copy()
     for c in df.columns:
         s = df[c]
         if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -91,11 +91,12 @@ def _comparable(df: pd.DataFrame) -> pd.DataFrame:
         else:
             df[c] = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
                           else str(v)).astype(object)
+    # rows in the order of their non-number columns, taken in the table's own column order
+    # (its key first), then of the numbers; then columns by name for the comparison
     keys = [c for c in df.columns if not pd.api.types.is_float_dtype(df[c])]
-    floats = [c for c in df.columns if c not in keys]
-    order = keys + [c for c in floats]
+    order = keys + [c for c in df.columns if c not in keys]
     df = df.sort_values(order, kind="stable", na_position="last") if order else df
-    return df.reset_index(drop=True)
+    return df[sorted(df.columns)].reset_index(drop=True)
 
 
 def _assert_same(name: str, duck: pd.DataFrame, spark: pd.DataFrame) -> None:
