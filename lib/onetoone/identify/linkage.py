@@ -169,11 +169,12 @@ def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
                  f"COUNT(*)::HUGEINT AS n FROM \"{table}\" WHERE {notnull} GROUP BY 1, 2, 3), "
                  "j AS (SELECT a.k, a.n * b.n AS c, a.n + b.n AS nn FROM g a JOIN g b "
                  "ON a.f = b.s AND a.s = b.f AND a.f < a.s) "
-                 "SELECT COALESCE(SUM(c), 0)::BIGINT, arg_max(k, c), COALESCE(MAX(nn), 0) FROM j")
+                 "SELECT COALESCE(SUM(c), 0)::BIGINT, first(k ORDER BY c DESC, k), "
+                 "COALESCE(MAX(nn), 0) FROM j")  # equal blocks: the first key, every run
         else:
             q = (f"WITH g AS (SELECT {key} AS k, COUNT(*)::HUGEINT AS n FROM \"{table}\" "
                  f"WHERE {notnull} GROUP BY {cols}) "
-                 "SELECT COALESCE(SUM(n * (n - 1) / 2), 0)::BIGINT, arg_max(k, n), "
+                 "SELECT COALESCE(SUM(n * (n - 1) / 2), 0)::BIGINT, first(k ORDER BY n DESC, k), "
                  "COALESCE(MAX(n), 0) FROM g")
         total, kmax, nmax = con.execute(q).fetchall()[0]
         nmax = int(nmax)
@@ -695,8 +696,10 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
         if total:
             # a probe pair is kept when either record is in the sample: 1 - (1 - share)^2
             probe_share = float(1.0 - np.sqrt(1.0 - min(1.0, budget / total)))
-            probe_rules = [f"l.{r[0]} = r.{r[0]} AND (l.probe_u < {probe_share:.6f} OR "
-                           f"r.probe_u < {probe_share:.6f})" for r in probes]
+            # one rule per side: a filter on one side is applied before the join, so whole
+            # blocks of a common name are never enumerated (an OR of both sides would be)
+            probe_rules = [f"l.{r[0]} = r.{r[0]} AND {side}.probe_u < {probe_share:.6f}"
+                           for r in probes for side in ("l", "r")]
     settings = build_settings([*plan.blocking, *probe_rules], plan.comparisons, present,
                               extra_columns=["probe_u"] if probe_rules else [])
     linker = Linker(sdf, settings, log_level=None, validate_settings=False)
@@ -739,7 +742,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     lam = _refine_prior(con, pred.physical_name, real, lam0, len(df)) if refine_prior else lam0
     pname = "__predictions"
     shift = _logit2(lam) - _logit2(lam0)
-    con.execute(f"CREATE TABLE {pname} AS SELECT * REPLACE (match_weight + {shift!r} AS "
+    con.execute(f"CREATE VIEW {pname} AS SELECT * REPLACE (match_weight + {shift!r} AS "
                 f"match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS "
                 f"match_probability) FROM {pred.physical_name}")
     recall_est = {}
