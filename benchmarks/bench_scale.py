@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pyarrow.parquet as pq
+import yaml
 
 import onetoone
 from onetoone import columns as C
@@ -81,6 +82,8 @@ def code_version() -> str:
                            else "")
 
 
+COUNT_BLOCKING = [False]
+MAX_COMPARISONS = [0]
 MAX_RSS = [float("inf")]
 """Bytes the step's process tree may hold (``--max-rss-gib``); above it the tree is killed and
 the step reported as over the limit (the machine is shared: no step may take it over)."""
@@ -183,6 +186,90 @@ print("PROBE " + json.dumps(out))
 """
 
 
+COUNT = """
+import json, sys, time
+import duckdb
+from onetoone import columns as C
+from onetoone.config import load_config
+from onetoone.identify import linkage as L, normalise as N
+from onetoone.workspace import Workspace
+cfg = load_config(sys.argv[1])
+with Workspace(cfg.workspace_path, read_only=True) as ws:
+    rec = ws.read("customer_records")
+t = time.perf_counter()
+norm = N.normalise_records(rec, region=cfg.country, as_of=cfg.as_of)
+norm = norm[N.has_identifier(norm)]
+secs = {"normalise": time.perf_counter() - t}
+plan = L.plan_model(norm, min_fill_rate=cfg.identify.min_fill_rate)
+cols = [c for c in L.LINK_COLUMNS if c in norm.columns]
+df = norm[[C.RECORD_KEY, *cols]].copy()
+df["birth_date_n"] = df["birth_date_n"].astype("datetime64[s]")
+con = duckdb.connect(config={"threads": 2})
+con.register("df", df)
+typed = ", ".join(f'CAST("{c}" AS {"TIMESTAMP" if c == "birth_date_n" else "VARCHAR"}) AS "{c}"'
+                  for c in df.columns)
+con.execute(f"CREATE TABLE records AS SELECT {typed} FROM df")
+t = time.perf_counter()
+counts = L.count_comparisons(con, "records", plan.blocking)
+secs["count"] = time.perf_counter() - t
+from splink import DuckDBAPI
+t = time.perf_counter()
+try:
+    sdf = DuckDBAPI(con).register("records")
+    counts = counts.merge(L.marginal_comparisons(sdf, plan.blocking,
+                                                 int(counts["comparisons"].sum())),
+                          on="rule", how="left")
+except Exception as exc:
+    print("splink blocking analysis failed:", exc)
+secs["splink"] = time.perf_counter() - t
+print("COUNT " + json.dumps({"records": len(norm), "seconds": secs,
+                             "max_comparisons": cfg.identify.max_comparisons,
+                             "rules": json.loads(counts.to_json(orient="records"))}))
+"""
+
+
+def count_blocking(cfg: Path, log: Path) -> dict | None:
+    """The blocking rules identify would choose for these records (linkage.plan_model on the
+    normalised records with an identifier, as the stage does) and what each would generate:
+    linkage.count_comparisons (exact, one GROUP BY per rule) and splink's
+    count_comparisons_from_blocking_rules via linkage.marginal_comparisons. Nothing is scored,
+    so it runs where the model itself would not fit."""
+    m = measured([sys.executable, "-c", COUNT, str(cfg)], log)
+    lines = [ln for ln in log.read_text().splitlines() if ln.startswith("COUNT ")]
+    if m["rc"] or not lines:
+        print(f"  blocking count failed (see {log})")
+        return None
+    r = json.loads(lines[-1][6:]) | {"step": m}
+    print(f"  blocking rules the default model chooses, counted without scoring "
+          f"({r['records']:,} records with an identifier; {m['seconds']:.0f} s, peak "
+          f"{mib(m['peak_rss_tree'])}; identify.max_comparisons {r['max_comparisons']:,}):")
+    for b in r["rules"]:
+        over = "  over the limit: left out" if b["comparisons"] > r["max_comparisons"] else ""
+        print(f"      {b['rule']:40s} {b['comparisons']:15,d} new (splink) "
+              f"{(b.get('new_comparisons') or 0):14,.0f}  largest block "
+              f"{b['largest_block_records']:,}{over}")
+    return r
+
+
+def cap(src: Path, dst: Path, limit: int, res: dict) -> None:
+    """``src`` with identify.max_comparisons = ``limit`` written to ``dst``."""
+    raw = yaml.safe_load(src.read_text(encoding="utf-8"))
+    raw.setdefault("identify", {})["max_comparisons"] = int(limit)
+    dst.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    res["identify_max_comparisons"] = int(limit)
+    print(f"  identify.max_comparisons set to {int(limit):,} in {dst.name} (rules over it are "
+          "left out by the stage, with a note)", flush=True)
+
+
+def auto_cap(rules: list[dict], budget: int) -> int:
+    """The limit that leaves out the largest rules until the rest generate at most ``budget``
+    pairs: the rest's total (each left-out rule is above it when the largest are far apart)."""
+    n = sorted((int(r["comparisons"]) for r in rules), reverse=True)
+    while len(n) > 1 and sum(n) > budget:
+        n.pop(0)
+    return max(sum(n), 1)
+
+
 def probe(people: int, work: Path) -> dict | None:
     """Identify's driver-side pandas, measured on the ingested and identified workspace of
     WORK/s<N>: customer_records read into pandas, normalise_records, golden_records (the
@@ -246,6 +333,14 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
         print(f"  sample       {g['seconds']:8.1f} s  peak {mib(g['peak_rss_tree'])}", flush=True)
     cfg = data / "client.yaml"
     ws_path = data / "client.duckdb"
+    default_cfg = cfg
+    if MAX_COMPARISONS[0]:
+        cfg = data / "client_capped.yaml"
+        ws_path = data / "client_capped.duckdb"
+        if MAX_COMPARISONS[0] > 0:
+            cap(default_cfg, cfg, MAX_COMPARISONS[0], res)
+        else:
+            cfg.write_text(default_cfg.read_text(encoding="utf-8"), encoding="utf-8")
     for suffix in ("", ".wal"):
         Path(str(ws_path) + suffix).unlink(missing_ok=True)
     res["export_bytes"] = sum(p.stat().st_size for p in data.iterdir() if p.is_file()
@@ -271,6 +366,11 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
             print("      out: " + ", ".join(f"{t} {n:,}" for t, n in m["rows_out"].items()))
         before = after
         res["customers"] = after.get("customers")
+        if name == "ingest" and m["rc"] == 0 and (COUNT_BLOCKING[0] or MAX_COMPARISONS[0] < 0):
+            res["blocking_counts"] = count_blocking(cfg, log)
+            if MAX_COMPARISONS[0] < 0 and res["blocking_counts"]:
+                cap(default_cfg, cfg, auto_cap(res["blocking_counts"]["rules"],
+                                               -MAX_COMPARISONS[0]), res)
         save(res)
         if m["rc"] != 0:
             break
@@ -373,6 +473,14 @@ def main() -> None:
                     help="use a client already generated in WORK/s<N> (only its workspace is "
                          "rebuilt)")
     ap.add_argument("--seed", type=int, default=1994)
+    ap.add_argument("--count-blocking", action="store_true",
+                    help="after ingest, count what the default model's blocking rules would "
+                         "generate, without scoring (linkage.count_comparisons and splink)")
+    ap.add_argument("--identify-max-comparisons", default="0",
+                    help="write identify.max_comparisons into a copy of the client YAML "
+                         "(client_capped.yaml, its own workspace): rules over it are left out; "
+                         "auto:N counts the rules after ingest and leaves out the largest until "
+                         "the rest make at most N pairs")
     ap.add_argument("--max-rss-gib", type=float, default=None,
                     help="stop a step whose process tree holds more than this (shared machine)")
     ap.add_argument("--json", type=Path, default=None)
@@ -391,6 +499,9 @@ def main() -> None:
             results.extend(json.loads(p.read_text())["results"])
         fit(results)
         return
+    COUNT_BLOCKING[0] = args.count_blocking
+    mc = str(args.identify_max_comparisons)
+    MAX_COMPARISONS[0] = -int(mc[5:]) if mc.startswith("auto:") else int(mc)
     if args.max_rss_gib:
         MAX_RSS[0] = args.max_rss_gib * 2**30
     if args.tables:
