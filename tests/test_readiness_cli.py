@@ -164,3 +164,69 @@ def test_serve_checks_the_links_address(survey_client, capsys):
     assert "proxy_pass http://127.0.0.1:8870;" in conf and "listen 443 ssl;" in conf
     assert "return 301 https://" in conf and "$request_uri" in conf and "proxy_buffering off" in conf
     assert "$uri\" $status" in conf  # the access log keeps the path, not the token
+
+
+def test_preheated_pool_is_sized_from_the_memory_available(tmp_path):
+    info = tmp_path / "meminfo"
+    info.write_text("MemTotal:        4000000 kB\nMemAvailable:    2048000 kB\n")
+    assert admin.default_warm(40, meminfo=str(info)) == 5  # a quarter of 2000 MB at 100 MB
+    info.write_text("MemAvailable:   64000000 kB\n")
+    assert admin.default_warm(40, meminfo=str(info)) == admin.MAX_WARM
+    assert admin.default_warm(8, meminfo=str(info)) == 8  # never more than the kernel cap
+    info.write_text("MemAvailable:     100000 kB\n")
+    assert admin.default_warm(40, meminfo=str(info)) == 1
+    assert admin.default_warm(40, meminfo=str(tmp_path / "none")) == admin.DEFAULT_WARM
+
+
+def test_voila_command_waits_for_the_respondent_without_a_cell_timeout():
+    pooled = admin.voila_command(9999, warm=4)
+    assert "--VoilaConfiguration.default_pool_size=4" in pooled
+    assert "--VoilaExecutor.timeout=-1" in pooled  # the pooled kernel's last cell waits for its respondent
+    plain = admin.voila_command(9999, warm=0)
+    assert "--VoilaConfiguration.preheat_kernel=True" not in plain
+    assert "--VoilaExecutor.timeout=300" in plain
+    denied = next(a for a in pooled if a.startswith("--VoilaConfiguration.extension_denylist="))
+    assert "jupyterlab-plotly" in denied and "jupyter-widgets" not in denied
+
+
+def test_busy_page_reloads_itself_and_says_so():
+    from onetoone.readiness.gate import BUSY_RETRY_SECONDS, message_html
+
+    page = message_html("busy")
+    assert f'http-equiv="refresh" content="{BUSY_RETRY_SECONDS}"' in page
+    assert f"every {BUSY_RETRY_SECONDS} seconds" in page and "answers so far are safe" in page
+    assert "refresh" not in message_html("unknown")
+
+
+def test_only_a_ready_pooled_kernel_is_handed_out():
+    """Voila hands out the first pool entry; the survey's manager puts a ready one first."""
+    import asyncio
+
+    from voila.request_info_handler import RequestInfoSocketHandler
+
+    from onetoone.readiness.server import SurveyKernelManager
+
+    async def run():
+        loop = asyncio.get_running_loop()
+
+        def done(kernel_id):
+            f = loop.create_future()
+            f.set_result({"kernel_id": kernel_id})
+            return f
+
+        km = SurveyKernelManager.__new__(SurveyKernelManager)  # the pool logic only
+        km._warming = {}
+        booting, ready = done("k-booting"), done("k-ready")
+        pending = loop.create_future()
+        km._pools = {"nb": [pending, booting, ready]}
+        RequestInfoSocketHandler._waiters["k-ready"] = object()
+        try:
+            assert km.take_ready("nb") is True
+            assert km._pools["nb"][0] is ready
+            del RequestInfoSocketHandler._waiters["k-ready"]
+            assert km.take_ready("nb") is False  # a kernel still booting is not handed out
+        finally:
+            RequestInfoSocketHandler._waiters.pop("k-ready", None)
+            pending.cancel()
+
+    asyncio.run(run())
