@@ -135,7 +135,10 @@ def main() -> None:
         r: dict[str, dict] = {}
         print(f"\n== {engine}  ({cfg})", flush=True)
         if engine == "spark":
-            r["spark session (anchor)"] = spark_floor(folder, args.master)
+            f = r["spark session (anchor)"] = spark_floor(folder, args.master)
+            print(f"  {'spark session (anchor)':24s}{f['seconds']:8.1f} s  peak "
+                  f"{mib(f['peak_rss_tree'])}" + (f"  FAILED: {f['why']}" if f["rc"] else ""),
+                  flush=True)
         for name, cmd in [("ingest", [CLI, "ingest", str(cfg)]),
                           *[(s, [CLI, "run", s, str(cfg)]) for s in STAGES],
                           ("run all", [CLI, "run", "all", str(cfg)]),
