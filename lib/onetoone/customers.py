@@ -36,3 +36,16 @@ def with_customer_id(ws: Workspace, table: str | ibis.Table, *, record_key: str 
         __rk=ws.table(RECORD_MAP)[record_key], __cid=ws.table(RECORD_MAP)[customer_id])
     j = t.left_join(m, t[record_key] == m["__rk"])
     return j.mutate(**{customer_id: ibis.coalesce(j["__cid"], j[record_key])}).drop("__rk", "__cid")
+
+
+def spread_sample(ws: Workspace, table: str = "customer_records", n: int = 6,
+                  key: str = C.RECORD_KEY):
+    """``n`` rows of ``table`` spread evenly over its ``key`` order (so every source system
+    shows when keys are ``<system>:<id>``), the same rows on either engine, as pandas."""
+    t = ws.table(table)
+    total = ws.count(table)
+    step = max(1, total // max(n, 1))
+    rn = ibis.row_number().over(order_by=t[key])
+    picked = t.mutate(__rn=rn)
+    picked = picked.filter(picked["__rn"] % step == 0).order_by(key).limit(n)
+    return picked.drop("__rn").to_pandas()
