@@ -47,12 +47,17 @@ KEEP_VERSIONS = 2
 opened the workspace just before a write may still be reading)."""
 
 
-def spark_session(settings: Engine | None = None, checkpoint: str | Path | None = None) -> SparkSession:
+def spark_session(settings: Engine | None = None, checkpoint: str | Path | None = None,
+                  log: str | Path | None = None) -> SparkSession:
     """The active SparkSession (a notebook on a cluster), or a new one started from the config.
 
     A session started here has splink's similarity functions on ``spark.jars``, UTC as its
-    time zone (timestamps read back as written) and Arrow transfers to and from pandas.
+    time zone (timestamps read back as written) and Arrow transfers to and from pandas. Its
+    JVM writes to ``log`` (the warehouse's ``spark.log``) instead of the consultant's terminal:
+    Spark's start-up notices are nobody's business, and its errors reach Python as exceptions.
     """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
@@ -63,21 +68,24 @@ def spark_session(settings: Engine | None = None, checkpoint: str | Path | None 
         if master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no host-name warning
         log4j = Path(__file__).with_name("spark_log4j2.properties")
-        b = (SparkSession.builder.appName("onetoone")
-             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
-             .master(master)
-             .config("spark.jars", similarity_jar_location())
-             .config("spark.sql.session.timeZone", "UTC")
-             .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions if settings else 8))
-             .config("spark.driver.memory", settings.driver_memory if settings else "4g")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "true")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED"))
-        for k, v in (settings.conf if settings else {}).items():
-            b = b.config(k, v)
-        spark = b.getOrCreate()
+        conf = SparkConf().setAppName("onetoone").setMaster(master).setAll([
+            ("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}"),
+            ("spark.jars", similarity_jar_location()),
+            ("spark.sql.session.timeZone", "UTC"),
+            ("spark.sql.shuffle.partitions", str(settings.shuffle_partitions if settings else 8)),
+            ("spark.driver.memory", settings.driver_memory if settings else "4g"),
+            ("spark.sql.execution.arrow.pyspark.enabled", "true"),
+            ("spark.sql.execution.arrow.pyspark.fallback.enabled", "true"),
+            ("spark.ui.enabled", "false"),
+            ("spark.ui.showConsoleProgress", "false"),
+            ("spark.sql.legacy.timeParserPolicy", "CORRECTED"),
+            *((settings.conf if settings else {}).items())])
+        if SparkContext._gateway is None and log is not None:
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as out:  # the JVM keeps its own copy of the descriptor
+                gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+            SparkContext(conf=conf, gateway=gateway)
+        spark = SparkSession.builder.config(conf=conf).getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
     if checkpoint is not None:
         Path(checkpoint).mkdir(parents=True, exist_ok=True)
@@ -144,7 +152,8 @@ class SparkWorkspace(Workspace):
                                  "run from a writable copy or set `engine.warehouse:` in the client "
                                  "YAML to a writable path") from exc
         self.checkpoint_dir = str(checkpoint or self.path / "_checkpoints")
-        self.spark = spark or spark_session(settings, None if read_only else self.checkpoint_dir)
+        log = self.path / "spark.log" if not read_only else None
+        self.spark = spark or spark_session(settings, None if read_only else self.checkpoint_dir, log)
         self.con = ibis.pyspark.connect(self.spark)
         self.con._register_in_memory_table = self._register_memtable  # see _register_memtable
         self._manifest = self._load_manifest()
