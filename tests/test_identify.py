@@ -606,3 +606,27 @@ def test_febrl_through_ingest_and_identify_with_default_settings(yaml_name, f1, 
           f"{s['summary'].get('estimated_blocking_recall', float('nan')):.4f}")
     assert s["precision"] >= 0.995 and s["f1"] >= f1, s
     assert s["summary"]["untrained_comparisons"] == []
+
+
+def test_the_generated_settings_pass_splinks_validation(caplog):
+    """link_records builds its linkers without splink's settings validation (it re-parses
+    every column reference of every level, twice per linker): the settings it generates are
+    validated here instead, with every comparison and rule on a table holding every column."""
+    import logging
+
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    cols = {c: ["a", "b"] for c in (C.RECORD_KEY, C.SOURCE_SYSTEM, *L.LINK_COLUMNS, "probe_u")}
+    df = pd.DataFrame(cols)
+    df["birth_date_n"] = pd.to_datetime(["1980-01-02", "1981-02-03"])
+    df["probe_u"] = [0.1, 0.9]
+    con = duckdb.connect()
+    con.register("v", df)
+    con.execute("CREATE TABLE records AS SELECT * FROM v")
+    probe = "l.last_name_n = r.last_name_n AND l.probe_u < 0.5"
+    settings = L.build_settings([*L.DEFAULT_BLOCKING_RULES, probe], extra_columns=["probe_u"])
+    with caplog.at_level(logging.WARNING, logger="splink"):
+        Linker(DuckDBAPI(con).register("records"), settings, log_level=None,
+               validate_settings=True)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

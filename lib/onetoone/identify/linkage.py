@@ -140,12 +140,18 @@ def _splink_rule(rule: BlockingRule):
     return block_on(*rule)
 
 
-def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
+def _rows(con, sql: str) -> list[tuple]:
+    """Rows of a query on a DuckDB connection or an engine of :func:`link_records`."""
+    return con.rows(sql) if hasattr(con, "rows") else con.execute(sql).fetchall()
+
+
+def count_comparisons(con, table: str,
                       rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES) -> pd.DataFrame:
     """Count the pairs each blocking rule would generate, without generating them.
 
     For a rule on columns (a, b) the count is the sum over distinct non-null (a, b) values of
-    n (n - 1) / 2, computed with one GROUP BY in DuckDB (for :data:`SWAPPED`, the product of
+    n (n - 1) / 2, computed with one GROUP BY on the engine (``con``: a DuckDB connection, or
+    the Spark side of :func:`link_records`; for :data:`SWAPPED`, the product of
     the counts of each name pair and its reverse). Pairs found by several rules are counted
     once per rule, so the total is an upper bound of what will be scored; it is what decides
     whether a rule is too loose. (splink's :mod:`splink.blocking_analysis` counts by creating
@@ -158,27 +164,32 @@ def count_comparisons(con: duckdb.DuckDBPyConnection, table: str,
         One row per rule: rule, comparisons, largest_block (the key values of the biggest
         block), largest_block_records, largest_block_comparisons.
     """
-    rows = []
-    for rule in rules:
+    parts = []
+    for i, rule in enumerate(rules):  # one query for every rule: one trip to the engine
         cols_t = _rule_columns(rule)
-        cols = ", ".join(f'"{c}"' for c in cols_t)
-        notnull = " AND ".join(f'"{c}" IS NOT NULL' for c in cols_t)
-        key = " || ' | ' || ".join(f'CAST("{c}" AS VARCHAR)' for c in cols_t)
-        if rule == SWAPPED:
-            q = (f"WITH g AS (SELECT first_name_n AS f, last_name_n AS s, {key} AS k, "
-                 f"COUNT(*)::HUGEINT AS n FROM \"{table}\" WHERE {notnull} GROUP BY 1, 2, 3), "
-                 "j AS (SELECT a.k, a.n * b.n AS c, a.n + b.n AS nn FROM g a JOIN g b "
-                 "ON a.f = b.s AND a.s = b.f AND a.f < a.s) "
-                 "SELECT COALESCE(SUM(c), 0)::BIGINT, first(k ORDER BY c DESC, k), "
-                 "COALESCE(MAX(nn), 0) FROM j")  # equal blocks: the first key, every run
+        notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols_t)
+        key = " || ' | ' || ".join(f"CAST({c} AS STRING)" for c in cols_t)
+        g = (f"SELECT {'first_name_n AS f, last_name_n AS s, ' if rule == SWAPPED else ''}"
+             f"{key} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE {notnull} "
+             f"GROUP BY {', '.join(cols_t)}")
+        if rule == SWAPPED:  # each name pair against its reverse
+            parts.append(
+                f"SELECT {i} AS i, CAST(COALESCE(SUM(c), 0) AS BIGINT) AS sq, CAST(0 AS BIGINT) "
+                f"AS sn, max_by(k, c) AS kmax, CAST(COALESCE(MAX(nn), 0) AS BIGINT) AS nmax "
+                f"FROM (SELECT a.k AS k, a.n * b.n AS c, a.n + b.n AS nn FROM ({g}) a JOIN ({g}) b "
+                f"ON a.f = b.s AND a.s = b.f AND a.f < a.s) j{i}")
         else:
-            q = (f"WITH g AS (SELECT {key} AS k, COUNT(*)::HUGEINT AS n FROM \"{table}\" "
-                 f"WHERE {notnull} GROUP BY {cols}) "
-                 "SELECT COALESCE(SUM(n * (n - 1) / 2), 0)::BIGINT, first(k ORDER BY n DESC, k), "
-                 "COALESCE(MAX(n), 0) FROM g")
-        total, kmax, nmax = con.execute(q).fetchall()[0]
+            parts.append(
+                f"SELECT {i} AS i, CAST(COALESCE(SUM(n * n), 0) AS BIGINT) AS sq, "
+                f"CAST(COALESCE(SUM(n), 0) AS BIGINT) AS sn, max_by(k, n) AS kmax, "
+                f"CAST(COALESCE(MAX(n), 0) AS BIGINT) AS nmax FROM ({g}) g{i}")
+    got = {int(r[0]): r[1:] for r in _rows(con, " UNION ALL ".join(parts))} if parts else {}
+    rows = []
+    for i, rule in enumerate(rules):
+        sq, sn, kmax, nmax = got[i]
+        total = int(sq) if rule == SWAPPED else (int(sq) - int(sn)) // 2  # sum n (n - 1) / 2
         nmax = int(nmax)
-        rows.append({"rule": _rule_name(rule), "comparisons": int(total), "largest_block": kmax,
+        rows.append({"rule": _rule_name(rule), "comparisons": total, "largest_block": kmax,
                      "largest_block_records": nmax,
                      "largest_block_comparisons": nmax * (nmax - 1) // 2})
     return pd.DataFrame(rows, columns=["rule", "comparisons", "largest_block",
@@ -396,12 +407,21 @@ def plan_model(norm: pd.DataFrame, *, blocking_rules=None, comparisons=None, tra
 
 
 # -- the splink model ---------------------------------------------------------------------------
+_YMD = {"duckdb": lambda c: f"strftime({c}, '%Y%m%d')",
+        "spark": lambda c: f"date_format({c}, 'yyyyMMdd')"}
+"""A date as YYYYMMDD text, per engine (the custom levels' one engine-specific function)."""
+
+
 def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
-                 present: set[str] | None = None) -> list:
+                 present: set[str] | None = None, dialect: str = "duckdb") -> list:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
+    from splink.internals.dialects import SplinkDialect
 
     present = set(LINK_COLUMNS) if present is None else present
+    d = SplinkDialect.from_string(dialect)
+    jw, dl = d.jaro_winkler_function_name, d.damerau_levenshtein_function_name
+    ymd = _YMD[dialect]
 
     def name(col: str, other: str, label: str):
         levels = [cll.NullLevel(col),
@@ -409,8 +429,7 @@ def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
                                                      label_for_charts="exact")]
         if other in present:
             levels.append(cll.CustomLevel(
-                f"jaro_winkler_similarity({col}_l, {other}_r) >= 0.9 AND "
-                f"jaro_winkler_similarity({other}_l, {col}_r) >= 0.9",
+                f"{jw}({col}_l, {other}_r) >= 0.9 AND {jw}({other}_l, {col}_r) >= 0.9",
                 label_for_charts="first and last name swapped"))
         levels += [cll.JaroWinklerLevel(col, 0.92).configure(label_for_charts="Jaro-Winkler >= 0.92"),
                    cll.JaroWinklerLevel(col, 0.80).configure(label_for_charts="Jaro-Winkler >= 0.80"),
@@ -449,8 +468,7 @@ def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
                     "month(birth_date_n_r) AND year(birth_date_n_l) = year(birth_date_n_r))",
                     label_for_charts="day and month swapped"),
                 cll.CustomLevel(
-                    "damerau_levenshtein(strftime(birth_date_n_l, '%Y%m%d'), "
-                    "strftime(birth_date_n_r, '%Y%m%d')) <= 1",
+                    f"{dl}({ymd('birth_date_n_l')}, {ymd('birth_date_n_r')}) <= 1",
                     label_for_charts="one digit differs"),
                 cll.AbsoluteDateDifferenceLevel("birth_date_n", threshold=31, metric="day",
                                                 input_is_string=False).configure(
@@ -501,14 +519,16 @@ def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
 
 def build_settings(rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES,
                    comparisons: Sequence[str] = tuple(COMPARISON_READS),
-                   present: set[str] | None = None, extra_columns: Sequence[str] = ()):
-    """The splink settings: comparisons on the normalised columns and the blocking rules."""
+                   present: set[str] | None = None, extra_columns: Sequence[str] = (),
+                   dialect: str = "duckdb"):
+    """The splink settings: comparisons on the normalised columns and the blocking rules
+    (custom levels written in the engine's SQL: ``duckdb`` or ``spark``)."""
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=C.RECORD_KEY,
-        comparisons=_comparisons(comparisons, present),
+        comparisons=_comparisons(comparisons, present, dialect),
         blocking_rules_to_generate_predictions=[_splink_rule(r) for r in rules],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
@@ -583,7 +603,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                  threads: int | None = None, comparisons: Sequence[str] | None = None,
                  min_fill_rate: float = 0.01, estimate_recall: bool = True,
                  recall_threshold: float = 0.95, plan: ModelPlan | None = None,
-                 refine_prior: bool = True,
+                 refine_prior: bool = True, spark=None,
                  record_key: str = C.RECORD_KEY,
                  source_system: str = C.SOURCE_SYSTEM) -> LinkageResult:
     """Score candidate pairs of records with a splink model trained on the records themselves.
@@ -617,13 +637,17 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
         (:data:`PROBE_RULES`) find; the share of pairs above ``recall_threshold`` that the
         real rules find too estimates blocking recall without ground truth. Probe pairs are
         never returned or merged.
+    spark
+        A SparkSession (the Spark workspace's ``ws.spark``): splink runs there through its
+        ``SparkAPI``, with the same settings, training and prior. None: a private DuckDB
+        connection (the DuckDB workspace).
 
     Raises
     ------
     BlockingRuleTooLoose
         When the blocking rules would explode; nothing is scored.
     """
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
 
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
@@ -659,14 +683,9 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     h = pd.util.hash_pandas_object(df[C.RECORD_KEY], index=False).to_numpy()
     df["probe_u"] = (h % np.uint64(1_000_003)).astype(np.float64) / 1_000_003.0
 
-    con = duckdb.connect(config={"threads": threads or 2})
-    con.execute("SET enable_progress_bar = false")
-    con.register("__records_df", df)
-    typed = ", ".join(f'CAST("{c}" AS {"TIMESTAMP" if c == "birth_date_n" else "DOUBLE" if c == "probe_u" else "VARCHAR"}) '
-                      f'AS "{c}"' for c in df.columns)  # an all-empty column is not INTEGER
-    con.execute(f"CREATE TABLE records AS SELECT {typed} FROM __records_df")
-    con.unregister("__records_df")
-    counts = count_comparisons(con, "records", plan.blocking)
+    eng = (_SparkSide(spark) if spark is not None else _DuckDBSide(threads))
+    eng.load(df, "records")
+    counts = count_comparisons(eng, "records", plan.blocking)
     if not explicit_rules:
         loose = counts["comparisons"] > max_comparisons
         for _, r in counts[loose].iterrows():
@@ -674,15 +693,14 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
         plan.blocking = [r for r, bad in zip(plan.blocking, loose) if not bad]
         counts = counts[~loose].reset_index(drop=True)
     if not plan.blocking:
-        con.close()
+        eng.close()
         raise BlockingRuleTooLoose("no blocking rule is left to compare records with: "
                                    + "; ".join(plan.notes[-3:]))
     check_blocking(counts, max_comparisons)
     secs["count"] = time.perf_counter() - t0
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI(con)
-    sdf = db_api.register("records")
+    sdf = eng.db_api().register("records")
 
     # loose rules on a sample of records, scored with the real rules in one prediction (they
     # come last, so a pair a real rule finds keeps that rule's match_key)
@@ -690,7 +708,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     probe_share = 0.0
     if estimate_recall:
         probes = [r for r in PROBE_RULES if r[0] in present]
-        pc = count_comparisons(con, "records", probes)
+        pc = count_comparisons(eng, "records", probes)
         total = int(pc["comparisons"].sum())
         budget = max(PROBE_MIN_PAIRS, PROBE_PAIRS_PER_BLOCKED * float(counts["comparisons"].sum()))
         if total:
@@ -701,7 +719,8 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
             probe_rules = [f"l.{r[0]} = r.{r[0]} AND {side}.probe_u < {probe_share:.6f}"
                            for r in probes for side in ("l", "r")]
     settings = build_settings([*plan.blocking, *probe_rules], plan.comparisons, present,
-                              extra_columns=["probe_u"] if probe_rules else [])
+                              extra_columns=["probe_u"] if probe_rules else [],
+                              dialect=eng.dialect)
     linker = Linker(sdf, settings, log_level=None, validate_settings=False)
     t = time.perf_counter()
     try:
@@ -723,43 +742,41 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                                                       num_chunks=1)
     secs["u"] = time.perf_counter() - t
     t = time.perf_counter()
-    linker, sessions = _train(linker, sdf, con, plan)
+    linker, sessions = _train(linker, sdf, eng, plan)
     _floor_m(linker, m_floor)
     _tie_swapped_levels(linker)
     secs["em"] = time.perf_counter() - t
     t = time.perf_counter()
-    pred = linker.inference.predict()
+    pred = linker.inference.predict().physical_name
     n_real = len(plan.blocking)
     real = f"CAST(match_key AS INTEGER) < {n_real}"
     # what each rule added to the rules before it: the pairs splink scored, by the rule that
     # found them first (exact at any size; the per-rule upper bounds above decided the limit)
-    found = dict(con.execute(f"SELECT CAST(match_key AS INTEGER), COUNT(*) FROM "
-                             f"{pred.physical_name} WHERE {real} GROUP BY 1").fetchall())
+    found = dict(eng.rows(f"SELECT CAST(match_key AS INTEGER) AS k, COUNT(*) AS n FROM {pred} "
+                          f"WHERE {real} GROUP BY CAST(match_key AS INTEGER)"))
     new = [int(found.get(i, 0)) for i in range(n_real)]
     counts = counts.assign(new_comparisons=new, cumulative_comparisons=np.cumsum(new),
                            estimated=False)
     lam0 = float(linker._settings_obj._probability_two_random_records_match)
-    lam = _refine_prior(con, pred.physical_name, real, lam0, len(df)) if refine_prior else lam0
-    pname = "__predictions"
+    lam = _refine_prior(eng, pred, real, lam0, len(df)) if refine_prior else lam0
     shift = _logit2(lam) - _logit2(lam0)
-    con.execute(f"CREATE VIEW {pname} AS SELECT * REPLACE (match_weight + {shift!r} AS "
-                f"match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS "
-                f"match_probability) FROM {pred.physical_name}")
+    weight = f"(match_weight + {shift!r})"
+    prob = f"(1.0 / (1.0 + pow(2.0, -{weight})))"
     recall_est = {}
     if probe_rules:
-        recall_est = _probe_recall(con, pname, real, probe_share,
-                                   _logit2(max(lam, lam0)) - _logit2(lam), recall_threshold)
-    hist = con.execute(f"SELECT floor(match_weight) AS bin_start, COUNT(*) AS pairs FROM {pname} "
-                       f"WHERE {real} GROUP BY 1 ORDER BY 1").fetch_df()
+        recall_est = _probe_recall(eng, pred, real, prob, probe_share,
+                                   _logit2(max(lam, lam0)) - _logit2(lam0), recall_threshold)
+    hist = eng.frame(f"SELECT CAST(floor({weight}) AS DOUBLE) AS bin_start, COUNT(*) AS pairs "
+                     f"FROM {pred} WHERE {real} GROUP BY CAST(floor({weight}) AS DOUBLE) "
+                     "ORDER BY bin_start")
     scored = int(hist["pairs"].sum()) if len(hist) else 0
-    pairs = con.execute(f"SELECT * EXCLUDE (probe_u_l, probe_u_r) FROM {pname} "
-                        f"WHERE match_probability >= ? AND {real}"
-                        if probe_rules else
-                        f"SELECT * FROM {pname} WHERE match_probability >= ? AND {real}",
-                        [keep_probability]).fetch_df()
+    pairs = eng.frame(f"SELECT * FROM {pred} WHERE {real} AND {prob} >= {keep_probability!r}")
+    pairs["match_weight"] = pairs["match_weight"].astype(float) + shift
+    pairs[C.MATCH_PROBABILITY] = 1.0 / (1.0 + np.power(2.0, -pairs["match_weight"]))
+    pairs = pairs.drop(columns=[c for c in ("probe_u_l", "probe_u_r") if c in pairs.columns])
     secs["predict"] = time.perf_counter() - t
     levels = _levels(linker)
-    con.close()
+    eng.close()
     pairs = _tidy_pairs(pairs)
     secs["total"] = time.perf_counter() - t0
     return LinkageResult(pairs=pairs, weight_histogram=hist, blocking=counts, levels=levels,
@@ -767,64 +784,143 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                          recall_estimate=recall_est, seconds=secs)
 
 
+# -- the engine splink runs on: one small class per engine, side by side ---------------------------
+_LINK_TYPES = {"birth_date_n": "timestamp", "probe_u": "double"}  # every other column: text
+
+
+class _DuckDBSide:
+    """splink on a private in-memory DuckDB connection (the DuckDB workspace's engine): the
+    records are already in this process, and splink's many small scratch tables stay out of
+    the client's workspace file (nothing to write to disk, nothing to clean up)."""
+
+    dialect = "duckdb"
+
+    def __init__(self, threads: int | None = None):
+        self.con = duckdb.connect(config={"threads": threads or 2})
+        self.con.execute("SET enable_progress_bar = false")
+
+    def load(self, df: pd.DataFrame, name: str) -> None:
+        self.con.register("__records_df", df)
+        typed = ", ".join(f'CAST("{c}" AS {_LINK_TYPES.get(c, "varchar").upper()}) AS "{c}"'
+                          for c in df.columns)  # an all-empty column is not INTEGER
+        self.con.execute(f"CREATE TABLE {name} AS SELECT {typed} FROM __records_df")
+        self.con.unregister("__records_df")
+
+    def db_api(self):
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(self.con)
+
+    def rows(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).fetch_df()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class _SparkSide:
+    """splink on the Spark workspace's session (splink's ``SparkAPI``): the records become a
+    temporary view; only counts and the pairs above the keep threshold come back."""
+
+    dialect = "spark"
+
+    def __init__(self, spark):
+        self.spark = spark
+        self.views: list[str] = []
+
+    def load(self, df: pd.DataFrame, name: str) -> None:
+        from pyspark.sql import types as T
+
+        kinds = {"timestamp": T.TimestampType(), "double": T.DoubleType()}
+        schema = T.StructType([T.StructField(c, kinds.get(_LINK_TYPES.get(c, ""), T.StringType()))
+                               for c in df.columns])
+        out = df.copy()
+        if "birth_date_n" in out.columns:  # Arrow hands Spark microseconds
+            out["birth_date_n"] = out["birth_date_n"].astype("datetime64[us]")
+        for c in out.columns:
+            if c not in _LINK_TYPES:
+                out[c] = out[c].astype(object).where(out[c].notna(), None)
+        self.spark.createDataFrame(out, schema=schema).createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def db_api(self):
+        from splink.backends.spark import SparkAPI
+
+        return SparkAPI(spark_session=self.spark)
+
+    def rows(self, sql: str) -> list[tuple]:
+        return [tuple(r) for r in self.spark.sql(sql).collect()]
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.spark.sql(sql).toPandas()
+
+    def close(self) -> None:
+        for v in self.views:
+            self.spark.catalog.dropTempView(v)
+
+
 def _logit2(p: float) -> float:
     return float(np.log2(p / (1.0 - p)))
 
 
-def _refine_prior(con, table: str, real: str, lam0: float, n_records: int,
+def _refine_prior(eng, table: str, real: str, lam0: float, n_records: int,
                   iterations: int = 30) -> float:
     """The prior re-estimated from the scored pairs: with m and u fixed, the expected number
     of matches is the sum of the pairs' match probabilities (pairs no rule generates add
     next to nothing), so lambda = that sum / all possible pairs, iterated to a fixed point
     (expectation maximisation of the mixing share alone). The deterministic rules' estimate
-    rests on a guessed recall; this one does not."""
+    rests on a guessed recall; this one does not. The engine returns each distinct weight
+    with its count; the iterations run here."""
     n_pairs = n_records * (n_records - 1) / 2
     if n_pairs <= 0:
         return lam0
-    con.execute(f"CREATE TEMP TABLE __bf AS SELECT match_weight - {_logit2(lam0)!r} AS bf "
-                f"FROM {table} WHERE {real}")
+    w = eng.frame(f"SELECT match_weight AS w, COUNT(*) AS n FROM {table} WHERE {real} "
+                  "GROUP BY match_weight")
+    bf = w["w"].to_numpy(dtype=float) - _logit2(lam0)
+    cnt = w["n"].to_numpy(dtype=float)
     lam = lam0
     for _ in range(iterations):
-        total = con.execute("SELECT COALESCE(SUM(1.0 / (1.0 + pow(2.0, -(bf + ?)))), 0) "
-                            "FROM __bf", [_logit2(lam)]).fetchone()[0]
+        total = float((cnt / (1.0 + np.power(2.0, -(bf + _logit2(lam))))).sum())
         new = float(min(max(total / n_pairs, 1e-12), 0.5))
         if abs(new - lam) <= 1e-4 * lam:
             lam = new
             break
         lam = new
-    con.execute("DROP TABLE __bf")
     return lam
 
 
-def _probe_recall(con, pname: str, real: str, share: float, probe_shift: float,
+def _probe_recall(eng, pred: str, real: str, prob: str, share: float, probe_shift: float,
                   threshold: float) -> dict:
     """Blocking recall estimated without ground truth. The loose probe rules (pairs sharing a
     surname, given name, birth date or postcode, around a sample of records of share
     ``share``) were scored in the same prediction as the real rules, after them, so a probe
     pair carries a probe match_key only when no real rule finds it. Among likely matches
-    (probability >= ``threshold``; probe pairs with their weight shifted by ``probe_shift``,
-    the larger of the two priors) touching a probe record, the share the real rules found."""
-    found, only_loose = con.execute(
-        f"SELECT count(*) FILTER (WHERE {real} AND match_probability >= ? "
-        f"AND (probe_u_l < ? OR probe_u_r < ?)), "
-        f"count(*) FILTER (WHERE NOT ({real}) AND "
-        f"1.0 / (1.0 + pow(2.0, -(match_weight + ?))) >= ?) FROM {pname}",
-        [threshold, share, share, probe_shift, threshold]).fetchone()
-    found, only_loose = int(found), int(only_loose)
+    (probability ``prob`` >= ``threshold``; probe pairs with the prediction's weight shifted
+    by ``probe_shift``, to the larger of the two priors) touching a probe record, the share
+    the real rules found."""
+    found, only_loose = eng.rows(
+        f"SELECT SUM(CASE WHEN {real} AND {prob} >= {threshold!r} AND (probe_u_l < {share!r} "
+        f"OR probe_u_r < {share!r}) THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN NOT ({real}) AND 1.0 / (1.0 + pow(2.0, -(match_weight + "
+        f"{probe_shift!r}))) >= {threshold!r} THEN 1 ELSE 0 END) FROM {pred}")[0]
+    found, only_loose = int(found or 0), int(only_loose or 0)
     return {"probe_share": share, "pairs_found_by_rules": found,
             "pairs_found_only_by_loose_rules": only_loose,
             "estimated_blocking_recall": (found / (found + only_loose)
                                           if found + only_loose else float("nan"))}
 
 
-def _train(linker, sdf, con, plan: ModelPlan):
+def _train(linker, sdf, eng, plan: ModelPlan):
     """Run the plan's EM sessions; a session that fails leaves the model as it was (the
     linker is rebuilt from the model saved before it)."""
     from splink import Linker, block_on
 
     rows = []
     if plan.training:
-        cnt = count_comparisons(con, "records", plan.training)["comparisons"].tolist()
+        cnt = count_comparisons(eng, "records", plan.training)["comparisons"].tolist()
     else:
         cnt = []
     for rule, n_pairs in zip(plan.training, cnt):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import pandas as pd
 
 from .. import columns as C
@@ -58,8 +59,9 @@ def add_override(ws: Workspace, record_key_a: str, record_key_b: str, decision: 
     if record_key_a == record_key_b:
         raise ValueError(f"a decision needs two different records; found {record_key_a!r} twice")
     if ws.has("customer_records"):
-        known = ws.sql(f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE "{C.RECORD_KEY}" '
-                       "IN (?, ?)", [record_key_a, record_key_b])[C.RECORD_KEY].tolist()
+        cr = ws.table("customer_records")
+        known = cr.filter(cr[C.RECORD_KEY].isin([record_key_a, record_key_b])).select(
+            C.RECORD_KEY).to_pandas()[C.RECORD_KEY].tolist()
         unknown = [k for k in (record_key_a, record_key_b) if k not in known]
         if unknown:
             raise ValueError(f"record key(s) {unknown} are not in the workspace's customer_records "
@@ -159,6 +161,30 @@ def explain(ws: Workspace, key: str) -> dict:
             "overrides": ov.reset_index(drop=True)}
 
 
+def _folded(col):
+    """Lower case with accents removed (é -> e, ø -> o), as an Ibis expression either engine
+    runs (a character-for-character ``translate``; the query side goes through
+    :func:`~onetoone.identify.normalise.normalise_name`)."""
+    return col.lower().translate(_ACCENTED, _PLAIN)
+
+
+def _accent_table() -> tuple[str, str]:
+    from unidecode import unidecode
+
+    src, dst = [], []
+    for code in range(0xC0, 0x180):  # Latin-1 Supplement and Latin Extended-A
+        ch = chr(code).lower()
+        plain = unidecode(ch)
+        if (ch.isalpha() and len(ch) == 1 and len(plain) == 1 and plain.isascii()
+                and plain.isalpha() and plain != ch and ch not in src):
+            src.append(ch)
+            dst.append(plain.lower())
+    return "".join(src), "".join(dst)
+
+
+_ACCENTED, _PLAIN = _accent_table()
+
+
 def search_customers(ws: Workspace, query: str, limit: int = 20,
                      region: str = "GB") -> tuple[pd.DataFrame, int]:
     """Customers matching ``query``, case-insensitive: a customer id, a source record key or
@@ -168,47 +194,48 @@ def search_customers(ws: Workspace, query: str, limit: int = 20,
 
     Returns the golden records (at most ``limit``, most records first) and how many customers
     matched in all, so a caller can say "20 of 1,392 shown". The Interact timeline and the
-    Identify lookup both call it.
+    Identify lookup both call it. Ibis expressions: the search runs on the workspace's engine.
     """
     from .normalise import normalise_name, normalise_phone
 
     q = (query or "").strip()
-    empty = ws.read("customers").head(0)
+    cust = ws.table("customers")
+    empty = cust.limit(0).to_pandas()
     if not q:
         return empty, 0
+    rm = ws.table("record_map")
+    cr = ws.table("customer_records")
     digits = sum(ch.isdigit() for ch in q)
-    by_id = ws.sql(f'SELECT DISTINCT "{C.CUSTOMER_ID}" AS cid FROM record_map WHERE '
-                   f'upper("{C.CUSTOMER_ID}") = upper(?) OR upper("{C.RECORD_KEY}") = upper(?) '
-                   f'OR upper("{C.RECORD_ID}") = upper(?)', [q, q, q])
-    keys_sql = None
-    if len(by_id):
-        ids_sql, params = "SELECT UNNEST(?::VARCHAR[])", [by_id["cid"].tolist()]
+    up = q.upper()
+    by_id = rm.filter((rm[C.CUSTOMER_ID].upper() == up) | (rm[C.RECORD_KEY].upper() == up)
+                      | (rm[C.RECORD_ID].upper() == up))
+    ids = by_id.select(C.CUSTOMER_ID).distinct().to_pandas()[C.CUSTOMER_ID].tolist()
+    keys = None
+    if ids:
+        hit = cust.filter(cust[C.CUSTOMER_ID].isin(ids))
     elif "@" in q:
-        keys_sql = (f'SELECT "{C.RECORD_KEY}" FROM customer_records '
-                    f'WHERE lower(trim("{C.EMAIL}")) = ?')
-        params = ["".join(q.split()).lower()]
+        email = "".join(q.split()).lower()
+        keys = cr.filter(cr[C.EMAIL].strip().lower() == email)
     elif digits >= 6:
         e164 = normalise_phone(pd.Series([q]), region=region).iloc[0]
         if e164 is None:
             return empty, 0
-        ids_sql = f'SELECT "{C.CUSTOMER_ID}" FROM customers WHERE "{C.PHONE}" = ?'
-        params = [e164]
+        hit = cust.filter(cust[C.PHONE].cast("string") == e164)
     else:
         words = (normalise_name(pd.Series([q])).iloc[0] or "").split()
         if not words:
             return empty, 0
-        full = (f"lower(strip_accents(coalesce(\"{C.FIRST_NAME}\", '') || ' ' || "
-                f"coalesce(\"{C.LAST_NAME}\", '')))")
-        where = " AND ".join(f"{full} LIKE ?" for _ in words)
-        params = [f"%{w}%" for w in words]
-        keys_sql = f'SELECT "{C.RECORD_KEY}" FROM customer_records WHERE {where}'
-    if keys_sql is not None:
-        ids_sql = (f'SELECT m."{C.CUSTOMER_ID}" FROM record_map m '
-                   f'WHERE m."{C.RECORD_KEY}" IN ({keys_sql})')
-    total = int(ws.sql(f"SELECT count(DISTINCT x) AS n FROM ({ids_sql}) t(x)", params)["n"].iloc[0])
-    sql = (f'SELECT c.* FROM customers c WHERE c."{C.CUSTOMER_ID}" IN ({ids_sql}) '
-           f'ORDER BY c.n_records DESC, c."{C.CUSTOMER_ID}" LIMIT {int(limit)}')
-    return ws.sql(sql, params), total
+        full = _folded(cr[C.FIRST_NAME].fill_null("") + " " + cr[C.LAST_NAME].fill_null(""))
+        cond = full.contains(words[0])
+        for w in words[1:]:
+            cond &= full.contains(w)
+        keys = cr.filter(cond)
+    if keys is not None:
+        in_keys = rm.filter(rm[C.RECORD_KEY].isin(keys[C.RECORD_KEY]))
+        hit = cust.filter(cust[C.CUSTOMER_ID].isin(in_keys[C.CUSTOMER_ID]))
+    total = int(hit[C.CUSTOMER_ID].nunique().to_pyarrow().as_py())
+    found = hit.order_by([ibis.desc(C.N_RECORDS), C.CUSTOMER_ID]).limit(int(limit)).to_pandas()
+    return found, total
 
 
 def find_customers(ws: Workspace, query: str, limit: int = 20,

@@ -47,7 +47,8 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                        survivorship: dict | None = None, source_priority=(),
                        rules=None, seed: int = 1994, blocking_rules=None, comparisons=None,
                        training=None, min_fill_rate: float = 0.01,
-                       unique_sources=(), estimate_recall: bool = True) -> IdentifyResult:
+                       unique_sources=(), estimate_recall: bool = True,
+                       spark=None) -> IdentifyResult:
     """Resolve customer records into customers.
 
     Records with no usable identifier (:func:`normalise.has_identifier`) skip linkage and
@@ -59,7 +60,8 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     ``blocking_rules``, ``comparisons`` and ``training`` are the config's
     ``identify.blocking_rules`` / ``comparisons`` / ``training`` (config keys); None lets
     :func:`linkage.plan_model` choose from the filled columns. ``rules`` takes blocking rules
-    already in normalised columns (tests, benchmarks).
+    already in normalised columns (tests, benchmarks). ``spark``: the Spark workspace's
+    session, where splink then runs (:func:`linkage.link_records`); None: DuckDB.
     """
     t0 = time.perf_counter()
     secs = {}
@@ -81,7 +83,8 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
             plan.set_in_config = (*plan.set_in_config, "blocking_rules")
         linkage = L.link_records(norm[usable], plan=plan, max_comparisons=max_comparisons,
                                  keep_probability=min(review_low, threshold), seed=seed,
-                                 estimate_recall=estimate_recall, recall_threshold=threshold)
+                                 estimate_recall=estimate_recall, recall_threshold=threshold,
+                                 spark=spark)
         pairs = linkage.pairs
         secs.update({f"link_{k}": v for k, v in linkage.seconds.items()})
     pairs["guarded"] = L.household_guard(pairs) if household_guard else False
@@ -197,7 +200,8 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         household_guard=idc.household_guard, must_link=must, cannot_link=cannot,
         survivorship=idc.survivorship, source_priority=idc.source_priority,
         blocking_rules=idc.blocking_rules, comparisons=idc.comparisons,
-        training=idc.training, min_fill_rate=idc.min_fill_rate, unique_sources=unique)
+        training=idc.training, min_fill_rate=idc.min_fill_rate, unique_sources=unique,
+        spark=ws.spark if ws.engine == "spark" else None)  # splink on the workspace's engine
     with ws.stage_run("identify"):  # one transaction for all of them, in the run ledger
         ws.write("record_map", res.record_map)
         ws.write("customers", res.customers)
