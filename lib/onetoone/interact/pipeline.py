@@ -54,7 +54,9 @@ def _top_recommendation(ws: Workspace) -> pd.DataFrame | None:
     t = ws.table("recommendations")
     if not {C.CUSTOMER_ID, "rank", C.PRODUCT_ID} <= set(t.columns):
         return None
-    t = t.filter(t["rank"] == t["rank"].min().over(group_by=t[C.CUSTOMER_ID]))
+    # the window in its own column first: Ibis's Spark SQL cannot filter on a window in place
+    t = t.mutate(__first=t["rank"].min().over(group_by=t[C.CUSTOMER_ID]))
+    t = t.filter(t["rank"] == t["__first"]).drop("__first")
     if ws.has("products"):
         p = ws.table("products")
         t = t.left_join(p.select(__pid=p[C.PRODUCT_ID], __name=p[C.NAME]),
