@@ -213,12 +213,18 @@ t = time.perf_counter()
 counts = L.count_comparisons(con, "records", plan.blocking)
 secs["count"] = time.perf_counter() - t
 from splink import DuckDBAPI
+from splink.blocking_analysis import count_comparisons_from_blocking_rules
 t = time.perf_counter()
-try:
+try:  # splink's own count of what each rule adds to the rules before it
+    total = int(counts["comparisons"].sum())
+    prop = 1.0 if total <= 2_000_000 else max(0.01, (2_000_000 / total) ** 0.5)
     sdf = DuckDBAPI(con).register("records")
-    counts = counts.merge(L.marginal_comparisons(sdf, plan.blocking,
-                                                 int(counts["comparisons"].sum())),
-                          on="rule", how="left")
+    recs = count_comparisons_from_blocking_rules(
+        sdf, blocking_rules=[L._splink_rule(r) for r in plan.blocking], link_type="dedupe_only",
+        unique_id_column_name=C.RECORD_KEY, record_sample_proportion=prop)
+    counts["new_comparisons"] = [int(r["marginal_comparison_count"]) for r in recs]
+    counts["cumulative_comparisons"] = [int(r["cumulative_comparison_count"]) for r in recs]
+    counts["estimated"] = [bool(r["is_estimate"]) for r in recs]
 except Exception as exc:
     print("splink blocking analysis failed:", exc)
 secs["splink"] = time.perf_counter() - t
@@ -232,8 +238,8 @@ def count_blocking(cfg: Path, log: Path) -> dict | None:
     """The blocking rules identify would choose for these records (linkage.plan_model on the
     normalised records with an identifier, as the stage does) and what each would generate:
     linkage.count_comparisons (exact, one GROUP BY per rule) and splink's
-    count_comparisons_from_blocking_rules via linkage.marginal_comparisons. Nothing is scored,
-    so it runs where the model itself would not fit."""
+    blocking_analysis.count_comparisons_from_blocking_rules (what each rule adds; from a record
+    sample above 2M pairs). Nothing is scored, so it runs where the model would not fit."""
     m = measured([sys.executable, "-c", COUNT, str(cfg)], log)
     lines = [ln for ln in log.read_text().splitlines() if ln.startswith("COUNT ")]
     if m["rc"] or not lines:
