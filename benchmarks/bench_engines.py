@@ -66,10 +66,17 @@ def last_line(log: Path) -> str:
     return (lines[-1] if lines else "(no output)")[:240]
 
 
+STEP_TIMEOUT = [0.0]
+
+
 def step(name: str, cmd: list[str], folder: Path) -> dict:
     log = folder / f"{name}.log"
+    if STEP_TIMEOUT[0]:  # coreutils timeout: SIGTERM, then the CLI's one-line exit
+        cmd = ["timeout", "-k", "30", str(int(STEP_TIMEOUT[0])), *cmd]
     m = measured(cmd, log)
     m["why"] = "" if m["rc"] == 0 else last_line(log)
+    if m["rc"] == 124:
+        m["why"] = f"not finished within --step-timeout {STEP_TIMEOUT[0]:g} s"
     m["log"] = str(log)
     return m
 
@@ -112,7 +119,10 @@ def main() -> None:
                     choices=["duckdb", "spark"])
     ap.add_argument("--master", default="local[2]", help="Spark master (default: %(default)s)")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--step-timeout", type=float, default=0,
+                    help="stop a step after this many seconds and report it (0: no limit)")
     args = ap.parse_args()
+    STEP_TIMEOUT[0] = args.step_timeout
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_engines."))
     work.mkdir(parents=True, exist_ok=True)
     print(f"bench_engines: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB "
