@@ -230,3 +230,12 @@ def test_only_a_ready_pooled_kernel_is_handed_out():
             pending.cancel()
 
     asyncio.run(run())
+
+
+def test_memory_is_released_at_most_every_few_seconds():
+    from onetoone.readiness import server
+
+    t = server._released_at + 10 * server.RELEASE_EVERY_SECONDS
+    assert server.release_memory(now=t) is True
+    assert server.release_memory(now=t + 1) is False  # a burst of shutdowns collects once
+    assert server.release_memory(now=t + server.RELEASE_EVERY_SECONDS) is True

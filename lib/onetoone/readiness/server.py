@@ -32,6 +32,9 @@ in vain):
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import gc
 import os
 import sys
 import time
@@ -109,6 +112,28 @@ mail scanner that fetched the link) is kept this long after its last activity (t
 page's rendering), not after the culler first saw it: in a crowd a page can take longer than
 that to be rendered. Once a page has connected, the usual idle timeout applies after it goes
 away (its close-tab request usually shuts the kernel down at once)."""
+
+
+RELEASE_EVERY_SECONDS = 10.0
+_released_at = 0.0
+
+
+def release_memory(now: float | None = None) -> bool:
+    """Collect garbage and hand freed heap back to the system (glibc ``malloc_trim``), at most
+    every :data:`RELEASE_EVERY_SECONDS`: after each kernel shutdown the server had kept ~0.8 MB
+    per respondent's kernel (measured over 60 valid openings)."""
+    global _released_at
+    now = time.monotonic() if now is None else now
+    if now - _released_at < RELEASE_EVERY_SECONDS:
+        return False
+    _released_at = now
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+    return True
 
 
 class SurveyKernelManager(AsyncMappingKernelManager):
@@ -205,7 +230,10 @@ class SurveyKernelManager(AsyncMappingKernelManager):
         self._connected_once.discard(kernel_id)
         self._warming.pop(kernel_id, None)
         RequestInfoSocketHandler._cache.pop(kernel_id, None)
-        return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        try:
+            return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        finally:
+            release_memory()
 
 
 class SurveyVoila(Voila):
