@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -75,6 +76,12 @@ def step(name: str, cmd: list[str], folder: Path) -> dict:
         cmd = ["timeout", "-k", "30", str(int(STEP_TIMEOUT[0])), *cmd]
     m = measured(cmd, log)
     m["why"] = "" if m["rc"] == 0 else last_line(log)
+    text = log.read_text(errors="replace")
+    m["stage_seconds"] = {a: float(b) for a, b in re.findall(r"^\s*(\w+) done in ([\d.]+) s",
+                                                            text, flags=re.MULTILINE)}
+    heads = re.findall(r"^== (\w+)", text, flags=re.MULTILINE)
+    if m["rc"] and heads:  # run all: which stage it was in
+        m["why"] = f"in {heads[-1]}: {m['why']}"
     if m["rc"] == 124:
         m["why"] = f"not finished within --step-timeout {STEP_TIMEOUT[0]:g} s"
     m["log"] = str(log)
@@ -179,6 +186,10 @@ def main() -> None:
             print(f"  {e}: ingest + stages one by one {total:.1f} s; ingest + run all "
                   f"{r['ingest']['seconds'] + r['run all']['seconds']:.1f} s"
                   + ("" if r["run all"]["rc"] == 0 else " (run all FAILED)"))
+        ra = r.get("run all")
+        if ra and ra.get("stage_seconds"):
+            print(f"  {e} run all, each stage's own time inside the one process: " + ", ".join(
+                f"{k} {v:.1f} s" for k, v in ra["stage_seconds"].items()))
         for n, m in r.items():
             if m["rc"]:
                 print(f"  {e} {n} failed: {m['why']}  (log {m['log']})")
