@@ -849,7 +849,10 @@ class _SparkSide:
     def db_api(self):
         from splink.backends.spark import SparkAPI
 
-        return SparkAPI(spark_session=self.spark)
+        # splink writes each intermediate table to Parquet to cut Spark's lineage (right for a
+        # cluster); in local mode the data fit one machine, so they are kept in memory instead
+        local = self.spark.sparkContext.master.startswith("local")
+        return SparkAPI(spark_session=self.spark, break_lineage_method="persist" if local else None)
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
