@@ -159,6 +159,7 @@ class SparkWorkspace(Workspace):
         self._manifest = self._load_manifest()
         self._pending: dict[str, list[str] | None] = {}
         self._views: dict[str, tuple[tuple[str, ...], ibis.Table]] = {}
+        self._tag = f"ws{uuid.uuid4().hex[:8]}"
 
     # -- the manifest -----------------------------------------------------------------------
     def _load_manifest(self) -> dict[str, Any]:
@@ -205,18 +206,27 @@ class SparkWorkspace(Workspace):
         if view is None or view[0] != parts:  # a version folder never changes: one view each
             paths = [str(self.path / p) for p in parts]
             reader = self.spark.read.option("mergeSchema", "true") if len(paths) > 1 else self.spark.read
-            reader.parquet(*paths).createOrReplaceTempView(name)
-            view = self._views[name] = (parts, self.con.table(name))
+            reader.parquet(*paths).createOrReplaceTempView(self._view(name))
+            view = self._views[name] = (parts, self.con.table(self._view(name)))
         return view[1]
 
+    def _view(self, name: str) -> str:
+        """The session's temporary view of a table: one name per workspace, so two workspaces
+        open in one Spark session never read each other's tables."""
+        return f"{name}__{self._tag}"
+
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
-        """Spark SQL on the session (table names are the workspace's); not for stage code."""
-        for t in self._current():
-            if t in query:
-                self.table(t)
+        """Spark SQL on the session, with the workspace's table names written `like_this`;
+        not for stage code."""
+        import re
+
         if params:
             raise NotImplementedError("parameters are not supported on the Spark workspace")
-        return self.spark.sql(query).toPandas()
+        for t in self._current():
+            if f"`{t}`" in query:
+                self.table(t)
+                query = query.replace(f"`{t}`", f"`{self._view(t)}`")
+        return self.spark.sql(re.sub(r"\s+", " ", query)).toPandas()
 
     # -- writing ----------------------------------------------------------------------------
     def _new_part(self, name: str) -> tuple[str, Path]:
@@ -335,7 +345,8 @@ class SparkWorkspace(Workspace):
             if key not in known:
                 self.table(t)
                 n, h = self.spark.sql(
-                    f"SELECT count(*), sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) FROM `{t}`").first()
+                    "SELECT count(*), sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) "
+                    f"FROM `{self._view(t)}`").first()
                 known[key] = [int(n), str(int(h or 0))]
             out[t] = list(known[key])
         return out
@@ -391,6 +402,10 @@ class SparkWorkspace(Workspace):
         self.spark.createDataFrame(_arrow_for_parquet(table)).createOrReplaceTempView(op.name)
 
     def close(self) -> None:
+        for name in self._views:
+            with contextlib.suppress(Exception):  # the session may be gone already
+                self.spark.catalog.dropTempView(self._view(name))
+        self._views = {}
         if self._lock is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock, fcntl.LOCK_UN)
