@@ -229,7 +229,10 @@ def test_only_a_ready_pooled_kernel_is_handed_out():
             RequestInfoSocketHandler._waiters.pop("k-ready", None)
             pending.cancel()
 
-    asyncio.run(run())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # its own loop: Playwright's may be running in this thread
+        pool.submit(lambda: asyncio.run(run())).result()
 
 
 def test_memory_is_released_at_most_every_few_seconds():
