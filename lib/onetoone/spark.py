@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,7 +153,8 @@ class SparkWorkspace(Workspace):
                                  "run from a writable copy or set `engine.warehouse:` in the client "
                                  "YAML to a writable path") from exc
         self.checkpoint_dir = str(checkpoint or self.path / "_checkpoints")
-        log = self.path / "spark.log" if not read_only else None
+        log = (self.path / "spark.log" if os.access(self.path, os.W_OK)
+               else Path(tempfile.gettempdir()) / "onetoone-spark.log")
         self.spark = spark or spark_session(settings, None if read_only else self.checkpoint_dir, log)
         self.con = ibis.pyspark.connect(self.spark)
         self.con._register_in_memory_table = self._register_memtable  # see _register_memtable
