@@ -25,20 +25,17 @@ One run (the machine is shared, 2 cores): single measurements, not medians.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
-import psutil
 import yaml
 
 from onetoone import paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import CLI, code_version, measured, mib  # noqa: E402
+from bench_scale import CLI, banner, measured, mib  # noqa: E402
 
 STAGES = ("identify", "differentiate", "interact", "customize")
 TABLES = ("customer_records", "transactions", "record_map", "customers", "customer_value",
@@ -130,12 +127,7 @@ def main() -> None:
                     help="stop a step after this many seconds and report it (0: no limit)")
     args = ap.parse_args()
     STEP_TIMEOUT[0] = args.step_timeout
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench_engines."))
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"bench_engines: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB "
-          f"RAM, load average {os.getloadavg()}, nice {os.nice(0)}; "
-          f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; work {work}")
-    print(f"code: {code_version()}")
+    work = banner("bench_engines", args.work)
     src = args.config
     if args.people:
         g = step("sample", [CLI, "sample", "--out", str(work / "client"), "--people",

@@ -470,6 +470,17 @@ def fit(results: list[dict]) -> None:
                     f"{int(p[1]):,}" for p in pts) + ")")
 
 
+
+def banner(name: str, work: Path | None) -> Path:
+    """Print the machine, its load, the time and the code measured; return the work folder."""
+    work = work or Path(tempfile.mkdtemp(prefix=f"{name}."))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"{name}: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+          f"load average {os.getloadavg()}, nice {os.nice(0)}; "
+          f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; work {work}")
+    print(f"code: {code_version()}")
+    return work
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 100000, 300000])
@@ -533,12 +544,7 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps({"probe": found}, indent=1))
         return
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench_scale."))
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"bench_scale: {os.cpu_count()} cores, load average {os.getloadavg()}, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM; nice "
-          f"{os.nice(0)}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; work {work}")
-    print(f"code: {code_version()}")
+    work = banner("bench_scale", args.work)
     results: list[dict] = []
 
     def save(res: dict) -> None:  # after every step: a long run still leaves its figures
