@@ -189,9 +189,6 @@ class SparkWorkspace(Workspace):
                 cur[name] = parts
         return cur
 
-    def exists(self) -> bool:
-        return (self.path / MANIFEST).is_file()
-
     # -- reading ----------------------------------------------------------------------------
     def tables(self) -> list[str]:
         return sorted(self._current())

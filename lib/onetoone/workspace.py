@@ -157,10 +157,6 @@ class Workspace:
                                   checkpoint=cfg.checkpoint_path)
         return cls(cfg.workspace_path, read_only=read_only)
 
-    def exists(self) -> bool:
-        """Has anything been written here yet?"""
-        return bool(self.tables())
-
     # -- reading ----------------------------------------------------------------------------
     def tables(self) -> list[str]:
         return sorted(self.con.list_tables())
