@@ -160,6 +160,7 @@ class SparkWorkspace(Workspace):
         self.con._register_in_memory_table = self._register_memtable  # see _register_memtable
         self._manifest = self._load_manifest()
         self._pending: dict[str, list[str] | None] = {}
+        self._pending_ledger: list[dict] | None = None  # a finished run's rows, until commit
         self._views: dict[str, tuple[tuple[str, ...], ibis.Table]] = {}
         self._tag = f"ws{uuid.uuid4().hex[:8]}"
 
@@ -215,17 +216,8 @@ class SparkWorkspace(Workspace):
         return f"{name}__{self._tag}"
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
-        """Spark SQL on the session, with the workspace's table names written `like_this`;
-        not for stage code."""
-        import re
-
-        if params:
-            raise NotImplementedError("parameters are not supported on the Spark workspace")
-        for t in self._current():
-            if f"`{t}`" in query:
-                self.table(t)
-                query = query.replace(f"`{t}`", f"`{self._view(t)}`")
-        return self.spark.sql(re.sub(r"\s+", " ", query)).toPandas()
+        raise NotImplementedError("raw SQL is the DuckDB workspace's; on Spark build the query "
+                                  "with ws.table(name) (Ibis)")
 
     # -- writing ----------------------------------------------------------------------------
     def _new_part(self, name: str) -> tuple[str, Path]:
@@ -313,8 +305,6 @@ class SparkWorkspace(Workspace):
         self._pending = {}
         self._pending_ledger = None
 
-    _pending_ledger: list | None = None
-
     def _collect(self, name: str, keep: list[str]) -> None:
         """Delete a table's version folders older than the last :data:`KEEP_VERSIONS`."""
         folder = self.path / "tables" / name
@@ -354,8 +344,7 @@ class SparkWorkspace(Workspace):
         pass  # the ledger lives in the manifest
 
     def _ledger_rows(self) -> pd.DataFrame | None:
-        rows = (self._pending_ledger if self._pending_ledger is not None
-                else self._manifest.get("ledger", []))
+        rows = self._ledger_rows_list()
         if not rows:
             return None
         df = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
