@@ -145,7 +145,8 @@ def test_every_table_of_the_stage_is_the_same_on_spark_and_duckdb(clients, stage
 
 def test_the_headline_results_agree(clients):
     duck, spark, _ = clients
-    assert duck.count("customers") == spark.count("customers") > PEOPLE // 2
+    # every customer valued on Spark (its customers are DuckDB's: the identify tables copied)
+    assert spark.count("customer_value") == duck.count("customers") > PEOPLE // 2
     # the same tiers and fence
     for t in ("customer_value", "fence_assignment"):
         d = duck.read(t).sort_values(C.CUSTOMER_ID).reset_index(drop=True)
