@@ -145,6 +145,10 @@ def default_warm(max_respondents: int = 40, meminfo: str = "/proc/meminfo") -> i
     return max(1, min(by_memory, max_respondents, MAX_WARM))
 
 
+IOPUB_TIMEOUT_SECONDS = 300
+"""How long a cell's output may trail its execute reply before Voila gives up on it."""
+
+
 def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | None = None,
                   warm: int | None = None) -> list[str]:
     """The Voila command line for the one survey notebook (never directory mode).
@@ -174,6 +178,12 @@ def voila_command(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", token: str | 
     cmd.append("--VoilaConfiguration.extension_denylist="
                + repr(list(EXTENSIONS_NOT_NEEDED)).replace(" ", ""))
     cmd.append("--VoilaExecutor.startup_timeout=300")  # a kernel booting in a crowd on 2 cores
+    # After a cell's reply, nbclient waits iopub_timeout (default 4 s) for the rest of its output
+    # and then drops it silently: in a crowd the form's display message (behind hundreds of
+    # widget comm_opens) came later, and the page was served without the form (measured: 4 of
+    # 10 pages at once, "Timeout waiting for IOPub output"). The wait ends at the kernel's idle
+    # status, so a long limit costs nothing when the server keeps up.
+    cmd.append(f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT_SECONDS}")
     if warm > 0:
         cmd += ["--VoilaConfiguration.preheat_kernel=True",
                 f"--VoilaConfiguration.default_pool_size={int(warm)}",
