@@ -14,7 +14,10 @@ preheated kernels), for a throw-away client in a temporary folder, and prints:
 3. memory after ``--openings`` link openings by plain HTTP (a mix of valid, used and unknown
    tokens, as a mail scanner pre-fetching links would do): Voila server RSS and server + kernels
    RSS, and the server's RSS growth over ``--visits`` refused visits (should stay flat);
-4. answers stored vs expected for ``--answering`` respondents answering the first part at once,
+4. the Voila server's RSS over ``--visits`` visits: ``--rounds`` rounds of ``--per-round``
+   respondents who open the form and close the tab, with refused links between (flat: no growth
+   round after round);
+5. answers stored vs expected for ``--answering`` respondents answering the first part at once,
    on SQLite and on PostgreSQL (a throw-away server on 127.0.0.1 when the binaries exist).
 
 Bars (issue 16): first question <= 3 s alone and <= 10 s with 30 at once; 200 openings in
@@ -22,7 +25,8 @@ under 6 GB; 0 answers lost. The figures depend on the machine's load: the script
 average beside them.
 
 Usage: ``python benchmarks/bench_survey.py [--loads 5] [--crowd 30] [--openings 200]
-[--visits 500] [--answering 50] [--skip-postgres] [--parts alone,crowd,openings,answers]
+[--visits 500] [--rounds 5] [--per-round 30] [--answering 50] [--skip-postgres]
+[--parts alone,crowd,openings,memory,answers]
 [--warm N]`` (the pool defaults to serve's: sized from the memory available).
 """
 
@@ -182,12 +186,14 @@ def _chromium_cpu() -> float:
     return total
 
 
-async def _open_protocol(base: str, token: str, timeout: float = 300.0, answer: tuple = ()):
+async def _open_protocol(base: str, token: str, timeout: float = 300.0, answer: tuple = (),
+                         close: bool = False):
     """What a respondent's page asks the server for, without a browser: the page (streamed to
     its end, the form's cell executed), then, over the kernel's websocket, the state of every
     widget (what ipywidgets' front end requests before it draws the form).
     ``(widgets, seconds to their state)``, or ``(None, error)``. With ``answer`` (item ids), then
-    picks an answer for each of those items' radio buttons, as a click in the page sends it."""
+    picks an answer for each of those items' radio buttons, as a click in the page sends it.
+    With ``close``, ends as closing the tab does: the page's close-tab shutdown request."""
     import json
     import re
     import uuid
@@ -245,10 +251,28 @@ async def _open_protocol(base: str, token: str, timeout: float = 300.0, answer: 
                 if answer:
                     await asyncio.sleep(2)  # the last saves (~60 ms each)
                 ws.close()
+                if close:
+                    await _close_tab(base, m.group(1), resp)
                 return len(states), took
         return None, "no widget state"
     except Exception as exc:  # noqa: BLE001
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+
+
+async def _close_tab(base: str, kernel_id: str, resp) -> None:
+    """The page's close-tab request (navigator.sendBeacon to api/shutdown with the _xsrf cookie)."""
+    from http.cookies import SimpleCookie
+
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+    jar = SimpleCookie()
+    for raw in resp.headers.get_list("Set-Cookie"):
+        jar.load(raw)
+    xsrf = jar["_xsrf"].value if "_xsrf" in jar else ""
+    await AsyncHTTPClient().fetch(HTTPRequest(
+        f"{base}/voila/api/shutdown/{kernel_id}", method="POST", body=f"_xsrf={xsrf}",
+        headers={"Cookie": f"_xsrf={xsrf}",
+                 "Content-Type": "application/x-www-form-urlencoded"}), raise_error=False)
 
 
 async def _browser_run(coro_factory):
@@ -408,6 +432,78 @@ def bench_openings(folder: Path, openings: int, visits: int, warm: int | None, c
         store.close()
 
 
+def bench_memory(folder: Path, rounds: int, per_round: int, visits: int, warm: int | None) -> None:
+    """Server memory over many visits: ``rounds`` of ``per_round`` respondents who open their link,
+    get the form (page and widget state) and close the tab, ten at a time, each round followed
+    by refused visits (used and unknown links) up to ``visits`` in all; the Voila server's RSS
+    after each round, once its kernels are gone. Flat means no growth round after round (the
+    first round sets the allocator's high-water mark for ten kernels at once)."""
+    cfg = _client(folder)
+    tokens, store = _tokens(cfg, rounds * per_round + 20)
+    used = tokens[rounds * per_round:]
+    for tok in used:
+        for item in store.qs.required_items("customer"):
+            store.save_answer(tok, item, 3)
+        store.submit(tok)
+    unknown = [f"{'y' * 40}{i:03d}" for i in range(20)]
+    refused_each = max(0, visits // rounds - per_round)
+    proc = start_voila(cfg, log_path=folder / "voila.log", warm=warm, max_kernels=per_round + 10)
+    base, warm = proc.base_url, proc.warm
+    try:
+        _wait_ready(base, proc)
+        _wait_pool(proc, warm)
+        own0, _ = _tree_rss(_voila_pid(proc))
+        series, failed, n_visits = [own0], 0, 0
+
+        def get(tok: str) -> int:
+            try:
+                with urllib.request.urlopen(f"{base}/?token={tok}", timeout=300) as r:
+                    r.read()
+                    return r.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        for r in range(rounds):
+            batch = tokens[r * per_round:(r + 1) * per_round]
+
+            async def run(batch=batch):
+                sem = asyncio.Semaphore(10)
+
+                async def one(tok):
+                    async with sem:
+                        return await _open_protocol(base, tok, close=True)
+                return await asyncio.gather(*[one(t) for t in batch])
+
+            res = asyncio.run(run())
+            failed += sum(1 for x in res if x[0] is None)
+            refused = (used + unknown) * (refused_each // 40 + 1)
+            with ThreadPoolExecutor(10) as pool:
+                list(pool.map(get, refused[:refused_each]))
+            n_visits += len(batch) + refused_each
+            t1 = time.perf_counter()  # the closed tabs' kernels shut down, the pool refilled
+            while len(psutil.Process(proc.pid).children(recursive=True)) > warm + 1 \
+                    and time.perf_counter() - t1 < 120:
+                time.sleep(1)
+            _wait_pool(proc, warm, timeout=120)
+            time.sleep(RELEASE_WAIT)
+            series.append(_tree_rss(_voila_pid(proc))[0])
+        mb = [x / 2**20 for x in series]
+        grow = (mb[-1] - mb[1]) / max(1, (rounds - 1) * per_round)
+        print(f"{n_visits} visits ({rounds * per_round} respondents opening the form and closing the "
+              f"tab, {n_visits - rounds * per_round} refused links), pool {warm}: Voila server RSS "
+              f"{' -> '.join(f'{x:.0f}' for x in mb)} MB (start, then after each round); after the "
+              f"first round {grow * 1024:.0f} KB per respondent"
+              + (f"; {failed} did not get the form" if failed else ""))
+        print(f"   ({_load()})")
+    finally:
+        _stop(proc)
+        store.close()
+
+
+RELEASE_WAIT = 12
+"""Seconds after a round for the server's periodic memory release (every 10 s at most)."""
+
+
 def bench_answers(folder: Path, n: int, warm: int | None, db_url: str | None, label: str) -> None:
     cfg = _client(folder, db_url)
     tokens, store = _tokens(cfg, n, db_url)
@@ -481,8 +577,10 @@ def main() -> None:
     ap.add_argument("--crowd-kinds", default="protocol,chromium",
                     help="crowd measured by the protocol (no browser) and/or in Chromium")
     ap.add_argument("--cap", type=int, default=40, help="kernel cap for the openings (serve's default)")
+    ap.add_argument("--rounds", type=int, default=5, help="memory: rounds of respondents")
+    ap.add_argument("--per-round", type=int, default=30, help="memory: respondents per round")
     ap.add_argument("--skip-postgres", action="store_true")
-    ap.add_argument("--parts", default="alone,crowd,openings,answers",
+    ap.add_argument("--parts", default="alone,crowd,openings,memory,answers",
                     help="which measurements, comma-separated (default: all)")
     args = ap.parse_args()
 
@@ -500,6 +598,8 @@ def main() -> None:
                         protocol="protocol" in args.crowd_kinds)
         if args.openings and "openings" in parts:
             bench_openings(root / "openings", args.openings, args.visits, args.warm, args.cap)
+        if "memory" in parts:
+            bench_memory(root / "memory", args.rounds, args.per_round, args.visits, args.warm)
         if args.answering and "answers" in parts:
             bench_answers(root / "answers_sqlite", args.answering, args.warm, None, "SQLite")
             if not args.skip_postgres:

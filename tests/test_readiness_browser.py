@@ -149,6 +149,17 @@ def _kernel_gone(base: str, kernel_id: str, timeout: float) -> float:
 
 
 @pytest.mark.slow
+def _gzipped(url: str) -> bool:
+    """Does the server send ``url`` gzip-compressed to a client that accepts it?"""
+    import ssl
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        return r.headers.get("Content-Encoding") == "gzip"
+
+
 def test_customers_through_nginx_over_https_with_a_kernel_cap(browser, nginx_bin, tmp_path):
     """`survey serve --public-url https://...` behind the nginx site it writes, TLS with a
     self-signed certificate; one kernel allowed: the second respondent is told to retry, and
@@ -205,6 +216,7 @@ def test_customers_through_nginx_over_https_with_a_kernel_cap(browser, nginx_bin
         with SurveyStore(load_config(config).survey_db_url) as store:
             assert len(store.draft(links[0].split("token=")[1]).answers) == 1
         assert hosts == {"127.0.0.1"}, hosts
+        assert _gzipped(f"{public}/voila/static/voila.js")  # the scripts are compressed by nginx
         log = (tmp_path / "access.log").read_text()
         assert '"GET /"' in log and "token=" not in log  # the proxy logs no token
         print(f"kernel freed {freed:.1f} s after the tab closed")

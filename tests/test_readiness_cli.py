@@ -185,6 +185,9 @@ def test_voila_command_waits_for_the_respondent_without_a_cell_timeout():
     plain = admin.voila_command(9999, warm=0)
     assert "--VoilaConfiguration.preheat_kernel=True" not in plain
     assert "--VoilaExecutor.timeout=300" in plain
+    for cmd in (pooled, plain):  # a crowd's late display messages are waited for, not dropped
+        wait = next(a for a in cmd if a.startswith("--VoilaExecutor.iopub_timeout="))
+        assert int(wait.split("=")[1]) >= 60
     denied = next(a for a in pooled if a.startswith("--VoilaConfiguration.extension_denylist="))
     assert "jupyterlab-plotly" in denied and "jupyter-widgets" not in denied
 

@@ -20,10 +20,15 @@ in vain):
   ``get_query_string``), never one still booting: Voila hands out the first pool entry even when
   its kernel is still importing, so a respondent waited for a whole kernel start behind the
   pool, while a fresh kernel would have been as fast (:meth:`SurveyKernelManager.take_ready`);
-- the pool refills one kernel at a time, and only while no respondent's page is waiting for a
-  fresh kernel and the server is under its kernel cap: Voila starts a refill for every kernel
-  taken, so 30 respondents started 30 refills competing for the CPU with their own kernels
+- the pool refills one kernel at a time while respondents have kernels (one per core when none
+  has, as when the server starts), and only while no respondent's page is waiting for a fresh
+  kernel and the server is under its kernel cap: Voila starts a refill for every kernel taken,
+  so 30 respondents started 30 refills competing for the CPU with their own kernels
   (:meth:`SurveyKernelManager.start_kernel`);
+- after a cell's execute reply, a page waits for the rest of the cell's output (Voila's
+  executor gave it 4 s and then served the page without the form: in a crowd, the form's
+  display message comes behind hundreds of widget messages; see
+  :data:`onetoone.readiness.admin.IOPUB_TIMEOUT_SECONDS`);
 - respondents without a ready pooled kernel get a fresh kernel, at most one per core booting at
   a time, first come first served (:class:`SurveyHandler`): 30 kernels booting together share
   the CPU so that all of them finish late; in turn, the first ones finish early.
@@ -189,22 +194,26 @@ class SurveyKernelManager(AsyncMappingKernelManager):
         env = kwargs.get("env") or {}
         if env.get("VOILA_PREHEAT") != "True":
             return await super().start_kernel(*args, **kwargs)
-        async with self._warm_lock:  # one pooled kernel boots at a time
+        async with self._warm_lock:  # pooled kernels are launched one after the other
             await self._wait_for_room()
             kernel_id = await super().start_kernel(*args, **kwargs)
             self._warming[kernel_id] = time.monotonic()
             return kernel_id
 
     async def _wait_for_room(self) -> None:
-        """Until the previous pooled kernel is ready, no respondent waits for a fresh kernel and
-        the server is under its kernel cap."""
+        """Until fewer pooled kernels are booting than allowed (one per core while no respondent
+        has a kernel, as when the server starts; one while respondents are being served, so that
+        refills leave the CPU to them), no respondent waits for a fresh kernel and the server is
+        under its kernel cap."""
         while True:
             now = time.monotonic()
             running = set(self.list_kernel_ids())
             self._warming = {k: t for k, t in self._warming.items()
                              if k in running and not self._is_waiting(k)
                              and now - t < WARM_TIMEOUT_SECONDS}
-            if not self._warming and not self.fresh_waiting and len(running) < max_kernels():
+            booting = fresh_starts() if not running - self._pool_kernel_ids() else 1
+            if len(self._warming) < booting and not self.fresh_waiting \
+                    and len(running) < max_kernels():
                 return
             await asyncio.sleep(0.25)
 
