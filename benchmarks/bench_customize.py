@@ -20,12 +20,27 @@ then runs in a fresh subprocess, which times and measures, as the pipeline runs 
   production writes);
 - peak resident memory of the subprocess (``VmHWM``: its own, not the parent's).
 
+``--fit engine`` (the default, as the pipeline does since issue 18) fits every candidate from
+the co-occurrence counts of the engine (:class:`onetoone.customize.engine.EnginePairs` on the
+data set's DuckDB workspace) and times **score** as production runs it, ranked in the engine
+(:func:`onetoone.customize.engine.score_in_engine`); ``--fit numpy`` is the code before it
+(matrix fetched, fit and score in numpy). ALS stays numpy either way (matrix factorisation).
+
+**production** (after the candidates): for each engine-scored candidate, two fresh
+subprocesses run production's whole recommendation step on every purchase up to ``as_of``:
+``numpy`` fetches the customer x product pairs, builds the matrix, fits and scores in numpy
+(the code before issue 18); ``engine`` fits from the engine's counts and ranks in the engine,
+fetching only the item x item results and the top-10 rows. Time, peak memory and whether the
+two give the same suggestions (share of (customer, rank) with the same product; largest
+relative score difference) are printed.
+
 The chosen model follows the pipeline's rule (:func:`onetoone.customize.select.decide`) on
 the validation figures; the table says whether it matches the best candidate's holdout
 precision within its interval, and whether the lift claim is backed by an interval above zero.
 
     .venv/bin/python benchmarks/bench_customize.py [--customers 100000] [--products 10000]
         [--purchases 2000000] [--candidates ...] [--skip-sample] [--threads 2]
+        [--fit engine|numpy] [--no-production]
 """
 
 from __future__ import annotations
@@ -49,7 +64,9 @@ CHILD = textwrap.dedent("""
                                            per_customer_precision, lift_interval)
     from onetoone.customize.recommend import build_matrix
     from onetoone.customize.repeats import repeat_rule
-    folder, name = sys.argv[1], sys.argv[2]
+    from onetoone.customize.engine import EnginePairs, score_in_engine
+    from onetoone.customize.recommend import purchase_pairs
+    folder, name, fit_mode = sys.argv[1], sys.argv[2], sys.argv[3]
     read = lambda n: pd.read_parquet(f"{folder}/{n}.parquet")
     fit_v, val, fit_h, hold = (read(n) for n in ("fit_validation", "validation",
                                                  "fit_holdout", "holdout"))
@@ -61,11 +78,23 @@ CHILD = textwrap.dedent("""
     rule = repeat_rule(fit_h, products)
     make = make_candidates([name], segment_of=segment_of)
     out = {"model": name}
+    in_engine = fit_mode == "engine" and name != "als"
+    if in_engine:
+        from onetoone.workspace import Workspace
+        from onetoone.customers import with_customer_id
+        info = json.load(open(f"{folder}/ws.json"))
+        ws = Workspace(info["path"], read_only=True, threads=info["threads"])
+        t = (with_customer_id(ws, "transactions") if info["identified"]
+             else ws.table("transactions"))
+        ends = {"validation": pd.Timestamp(info["validation_start"]),
+                "holdout": pd.Timestamp(info["cutoff"])}
     for window, train, test in (("validation", fit_v, val), ("holdout", fit_h, hold)):
         who = evaluated_customers(train, test)
         m = build_matrix(train, products=universe)
         t0 = time.perf_counter()
-        model = make[name]().fit(m, repeat_products=rule.repeat_products)
+        src = (EnginePairs(purchase_pairs(t, end=ends[window]), m.products) if in_engine
+               else None)
+        model = make[name]().fit(m, repeat_products=rule.repeat_products, engine=src)
         fit_s = time.perf_counter() - t0
         truth = test[test["customer_id"].astype(str).isin(set(who["evaluated"]))]
         recs = model.recommend(who["evaluated"], k=10)
@@ -82,7 +111,7 @@ CHILD = textwrap.dedent("""
             out["ci"] = lift_interval(prec, np.zeros_like(prec))[1:]
             out["lift"] = lift_interval(prec, base)
             t0 = time.perf_counter()
-            allrecs = model.recommend(k=10)
+            allrecs = (score_in_engine(model, src, 10) if in_engine else model.recommend(k=10))
             out["score_s"] = time.perf_counter() - t0
             out["scored_customers"] = int(allrecs["customer_id"].nunique())
             out["explained"] = float(allrecs["reason_product_id"].notna().mean())
@@ -92,6 +121,44 @@ CHILD = textwrap.dedent("""
     out["peak_mb"] = (int(hwm[0].split()[1]) / 1024 if hwm else
                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(out))
+""")
+
+PRODUCTION = textwrap.dedent("""
+    import json, sys, time
+    import pandas as pd
+    from onetoone.customers import with_customer_id
+    from onetoone.customize.engine import EnginePairs, score_in_engine
+    from onetoone.customize.recommend import build_matrix, purchase_pairs
+    from onetoone.customize.repeats import repeat_rule
+    from onetoone.customize.select import make_candidates
+    from onetoone.workspace import Workspace
+    folder, name, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    info = json.load(open(f"{folder}/ws.json"))
+    rule = repeat_rule(pd.read_parquet(f"{folder}/fit_holdout.parquet"),
+                       pd.read_parquet(f"{folder}/products.parquet"))
+    seg = pd.read_parquet(f"{folder}/segments.parquet")
+    universe = pd.read_parquet(f"{folder}/products.parquet")["product_id"].astype(str)
+    make = make_candidates([name], segment_of=dict(zip(seg["customer_id"].astype(str),
+                                                       seg["segment"])))[name]
+    ws = Workspace(info["path"], read_only=True, threads=info["threads"])
+    t = with_customer_id(ws, "transactions") if info["identified"] else ws.table("transactions")
+    pairs = purchase_pairs(t, end=pd.Timestamp(info["end"]))
+    t0 = time.perf_counter()
+    if mode == "numpy":  # the production step before issue 18: the pairs fetched
+        m = build_matrix(pairs.to_pandas(), products=universe)
+        recs = make().fit(m, repeat_products=rule.repeat_products).recommend(k=10)
+        fetched = m.matrix.nnz
+    else:
+        src = EnginePairs(pairs, universe)
+        model = make().fit(None, repeat_products=rule.repeat_products, engine=src)
+        recs = score_in_engine(model, src, 10)
+        fetched = 0
+    seconds = time.perf_counter() - t0
+    recs[["customer_id", "rank", "product_id", "score", "reason_product_id"]].to_parquet(
+        f"{folder}/prod.{name}.{mode}.parquet")
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")]
+    print(json.dumps({"seconds": seconds, "peak_mb": int(hwm[0].split()[1]) / 1024,
+                      "rows": len(recs), "pairs_fetched": fetched}))
 """)
 
 DEFAULT_CANDIDATES = ["popularity", "segment popularity", "item-knn", "ease", "als"]
@@ -135,7 +202,8 @@ def simulate(customers: int, products: int, purchases: int, seed: int = 11,
     return tx, prods, segs
 
 
-def _windows(ws, t, as_of, folder: Path, products, segments) -> dict:
+def _windows(ws, t, as_of, folder: Path, products, segments, *, identified: bool,
+             threads: int) -> dict:
     from onetoone.customize.select import time_windows
 
     t0 = time.perf_counter()
@@ -145,8 +213,12 @@ def _windows(ws, t, as_of, folder: Path, products, segments) -> dict:
     if products is not None:
         products[["product_id", "category"]].to_parquet(folder / "products.parquet")
     segments.to_parquet(folder / "segments.parquet")
-    return {"aggregate_s": time.perf_counter() - t0, "pairs": len(w.all_pairs),
-            "customers": int(w.all_pairs["customer_id"].nunique())}
+    (folder / "ws.json").write_text(json.dumps({
+        "path": str(ws.path), "identified": identified, "threads": threads,
+        "validation_start": str(w.validation_start), "cutoff": str(w.cutoff),
+        "end": str(w.end)}))
+    return {"aggregate_s": time.perf_counter() - t0, "pairs": int(w.pairs.count().execute()),
+            "customers": len(w.everyone)}
 
 
 def _sample(folder: Path, threads: int) -> tuple[dict, str]:
@@ -167,7 +239,7 @@ def _sample(folder: Path, threads: int) -> tuple[dict, str]:
         prep = time.perf_counter() - t0
         segs = ws.read("customer_value", ["customer_id", "segment"])
         info = _windows(ws, with_customer_id(ws, "transactions"), cfg.as_of, folder,
-                        ws.read("products"), segs)
+                        ws.read("products"), segs, identified=True, threads=threads)
     info["prepare_s"] = prep
     return info, f"sample client ({info['customers']:,} customers with purchases)"
 
@@ -179,15 +251,16 @@ def _simulated(folder: Path, args) -> tuple[dict, str]:
     as_of = str(tx["date"].max().date())
     with Workspace(folder / "sim.duckdb", threads=args.threads) as ws:
         ws.write("transactions", tx)
-        info = _windows(ws, ws.table("transactions"), as_of, folder, prods, segs)
+        info = _windows(ws, ws.table("transactions"), as_of, folder, prods, segs,
+                        identified=False, threads=args.threads)
     return info, (f"simulated: {args.customers:,} customers x {len(prods):,} products, "
                   f"{len(tx):,} purchases")
 
 
-def _run_candidates(folder: Path, names: list[str]) -> list[dict]:
+def _run_candidates(folder: Path, names: list[str], fit: str) -> list[dict]:
     rows = []
     for name in names:
-        r = subprocess.run([sys.executable, "-c", CHILD, str(folder), name],
+        r = subprocess.run([sys.executable, "-c", CHILD, str(folder), name, fit],
                            check=False, capture_output=True, text=True)
         if r.returncode:
             print(f"  {name}: failed\n{r.stderr[-2000:]}", flush=True)
@@ -197,6 +270,41 @@ def _run_candidates(folder: Path, names: list[str]) -> list[dict]:
         print(f"  {name:<19} fit {x['fit_s']:6.1f} s  score {x['score_s']:6.1f} s  "
               f"peak {x['peak_mb']:6.0f} MB  holdout P@10 {x['holdout_precision']:.4f}",
               flush=True)
+    return rows
+
+
+ENGINE_SCORED = ["popularity", "segment popularity", "item-knn", "ease"]
+
+
+def _production(folder: Path, names: list[str]) -> list[dict]:
+    """Production's recommendation step, before (numpy) and after (engine), per candidate."""
+    rows = []
+    for name in [n for n in names if n in ENGINE_SCORED]:
+        row = {"model": name}
+        for mode in ("numpy", "engine"):
+            r = subprocess.run([sys.executable, "-c", PRODUCTION, str(folder), name, mode],
+                               check=False, capture_output=True, text=True)
+            if r.returncode:
+                print(f"  production {name} {mode}: failed\n{r.stderr[-2000:]}", flush=True)
+                break
+            row[mode] = json.loads(r.stdout.strip().splitlines()[-1])
+        else:
+            a = pd.read_parquet(folder / f"prod.{name}.numpy.parquet")
+            b = pd.read_parquet(folder / f"prod.{name}.engine.parquet")
+            m = a.merge(b, on=["customer_id", "rank"], how="outer", suffixes=("_n", "_e"))
+            same = m["product_id_n"] == m["product_id_e"]
+            rel = ((m["score_n"] - m["score_e"]).abs() / m["score_n"].abs())[same]
+            row.update(same=float(same.mean()), max_rel=float(rel.max()),
+                       same_reason=float(((m["reason_product_id_n"] == m["reason_product_id_e"])
+                                          | (m["reason_product_id_n"].isna()
+                                             & m["reason_product_id_e"].isna()))[same].mean()))
+            n, e = row["numpy"], row["engine"]
+            print(f"  production {name:<19} numpy {n['seconds']:6.1f} s {n['peak_mb']:6.0f} MB"
+                  f" ({n['pairs_fetched']:,} pairs fetched)   engine {e['seconds']:6.1f} s "
+                  f"{e['peak_mb']:6.0f} MB   same product {row['same']:.4%}, same reason "
+                  f"{row['same_reason']:.4%}, max rel score diff {row['max_rel']:.1e}",
+                  flush=True)
+            rows.append(row)
     return rows
 
 
@@ -246,8 +354,13 @@ def main() -> None:
     ap.add_argument("--candidates", nargs="+", default=DEFAULT_CANDIDATES)
     ap.add_argument("--skip-sample", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fit", choices=["engine", "numpy"], default="engine",
+                    help="candidates fitted from the engine's counts (the pipeline) or numpy")
+    ap.add_argument("--no-production", action="store_true",
+                    help="skip production's numpy-against-engine comparison")
     args = ap.parse_args()
-    print(f"candidates: {', '.join(args.candidates)}; each in a fresh subprocess", flush=True)
+    print(f"candidates: {', '.join(args.candidates)}; each in a fresh subprocess; fitted "
+          f"from {args.fit}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         sets = []
         if not args.skip_sample:
@@ -265,7 +378,9 @@ def main() -> None:
         results = []
         for title, info, f in sets:
             print(f"\n{title}", flush=True)
-            results.append((title, info, _run_candidates(f, args.candidates), f))
+            results.append((title, info, _run_candidates(f, args.candidates, args.fit), f))
+            if not args.no_production:
+                _production(f, args.candidates)
         for title, info, rows, f in results:
             if rows:
                 _report(title, info, rows, f)

@@ -628,3 +628,150 @@ def test_popularity_shortcut_equals_scoring_every_product(segmented):
     assert fast._candidate_columns(m.matrix[:50], np.arange(50), 10) is not None
     pd.testing.assert_frame_equal(fast.recommend(k=10, chunk_size=97),
                                   slow.recommend(k=10, chunk_size=97))
+
+
+# -- co-occurrence counting and scoring in the engine (issue 18) ---------------------------------
+def _random_pairs(seed=7, n=2500, customers=250, products=60):
+    """Random purchase pairs with counts 1-4, a few heavy buyers (who need the popularity
+    fill) and products nobody bought (absent from the pairs, present in the universe)."""
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, customers, n)
+    p = (rng.zipf(1.4, n) % products)
+    heavy = [(f"c{customers + i}", f"p{q:03d}") for i in range(3) for q in range(0, products, 2)]
+    df = pd.DataFrame({C.CUSTOMER_ID: [f"c{i}" for i in c] + [h[0] for h in heavy],
+                       C.PRODUCT_ID: [f"p{q:03d}" for q in p] + [h[1] for h in heavy]})
+    df = df.groupby([C.CUSTOMER_ID, C.PRODUCT_ID]).size().rename(C.ORDERS).reset_index()
+    df[C.ORDERS] = np.minimum(df[C.ORDERS] + rng.integers(0, 3, len(df)), 4)
+    return df, [f"p{q:03d}" for q in range(products + 5)]
+
+
+@pytest.fixture
+def engine_pairs(tmp_path):
+    from onetoone.customize.engine import EnginePairs
+
+    pairs, universe = _random_pairs()
+    ws = Workspace(tmp_path / "engine.duckdb")
+    ws.write("pairs", pairs)
+    yield pairs, build_matrix(pairs, products=universe), EnginePairs(ws.table("pairs"), universe)
+    ws.close()
+
+
+def test_engine_gram_and_counts_equal_scipy(engine_pairs):
+    pairs, m, src = engine_pairs
+    assert list(src.products) == list(m.products)
+    x = m.matrix.copy()
+    x.data[:] = 1.0
+    np.testing.assert_array_equal(src.popularity(), np.asarray(x.sum(axis=0)).ravel())
+    keep = np.array([0, 3, 4, 9, 17, 30, 59, 61])  # 61: bought by nobody
+    xs = x[:, keep]
+    np.testing.assert_array_equal(src.gram(keep), (xs.T @ xs).toarray())
+    full = np.arange(len(m.products))
+    np.testing.assert_array_equal(src.gram(full), (x.T @ x).toarray())
+
+
+@pytest.mark.parametrize("weighting", ["bm25", "tfidf", "none"])
+def test_engine_cosine_equals_numpy_item_knn(engine_pairs, weighting):
+    from onetoone.customize.recommend import _bm25, _tfidf
+
+    _, m, src = engine_pairs
+    # the float64 reference: weights, unit columns, their Gram without the diagonal
+    w = {"bm25": _bm25, "tfidf": _tfidf, "none": lambda a: a}[weighting](
+        m.matrix.astype(np.float64)).toarray().astype(np.float64)
+    if weighting == "bm25":  # _bm25 works in float32: recompute in float64
+        xd = m.matrix.toarray().astype(np.float64)
+        n = xd.shape[0]
+        df = (xd > 0).sum(0)
+        idf = np.clip(np.log(n / (1.0 + df)), 0, None) + 1e-3
+        length = (xd > 0).sum(1, keepdims=True)
+        w = np.where(xd > 0, xd * 2.2 / (1.2 * (0.25 + 0.75 * length / length.mean()) + xd)
+                     * idf, 0.0)
+    norms = np.sqrt((w * w).sum(0))
+    wn = w / np.where(norms > 0, norms, 1.0)
+    ref = wn.T @ wn
+    np.fill_diagonal(ref, 0.0)
+    got = src.cosine_neighbours(weighting, neighbours=1000).toarray()
+    chunked = src.cosine_neighbours(weighting, neighbours=1000, cells=7 * 65).toarray()
+    np.testing.assert_allclose(chunked, got, rtol=1e-6)  # 10 column ranges, the same similarity
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+    # the numpy fit agrees within float32 rounding
+    np.testing.assert_allclose(ItemKNN(weighting, neighbours=1000).fit(m).similarity_.toarray(),
+                               got, rtol=1e-5, atol=1e-6)
+    # each product keeps its `neighbours` most similar: nothing dropped beats what is kept
+    top = src.cosine_neighbours(weighting, neighbours=5).toarray()
+    for j in range(ref.shape[1]):
+        kept = top[:, j] != 0
+        assert kept.sum() == min(5, (ref[:, j] != 0).sum())
+        if kept.any() and (~kept).any():
+            assert ref[~kept, j].max() <= ref[kept, j].min() + 1e-7
+
+
+@pytest.mark.parametrize("name", ["popularity", "segment popularity", "item-knn", "ease",
+                                  "item-knn, 3 neighbours"])
+def test_engine_scoring_equals_numpy_scoring(engine_pairs, name):
+    """The same suggestions, reasons and (to float32 rounding) scores; with 3 neighbours most
+    customers' joins reach fewer than k products (the popularity fill of thin histories)."""
+    from onetoone.customize.engine import score_in_engine
+    from onetoone.customize.select import make_candidates
+
+    pairs, m, src = engine_pairs
+    seg = {c: int(c[1:]) % 3 for c in pairs[C.CUSTOMER_ID].unique()}
+    make = (lambda: ItemKNN(neighbours=3)) if name.endswith("neighbours") else make_candidates(
+        [name], segment_of=seg, segment_names={0: "zero"}, ease_lambda=20.0)[name]
+    if name == "segment popularity":
+        make = lambda: __import__("onetoone.customize.models", fromlist=["x"]).SegmentPopularity(  # noqa: E731
+            seg, {0: "zero"}, min_customers=20)
+    repeat = [f"p{q:03d}" for q in range(0, 65, 3)]  # these may be suggested again
+    numpy_fit = make().fit(m, repeat_products=repeat)
+    engine_fit = make().fit(m, repeat_products=repeat, engine=src)
+    if name == "ease":
+        np.testing.assert_array_equal(engine_fit.B_, numpy_fit.B_)  # integer Gram: the same B
+    if name == "segment popularity":
+        assert len(engine_fit.labels_) == len(numpy_fit.labels_) > 2
+        np.testing.assert_array_equal(engine_fit.table_[np.argsort([str(x) for x in
+                                                                    engine_fit.labels_])],
+                                      numpy_fit.table_[np.argsort([str(x) for x in
+                                                                   numpy_fit.labels_])])
+    names = {"p001": "One"}
+    want = engine_fit.recommend(k=10, product_names=names)  # numpy scoring, the same weights
+    got = score_in_engine(engine_fit, src, 10, product_names=names, cells=20_000)
+    key = [C.CUSTOMER_ID, "rank"]
+    want = want.sort_values(key, ignore_index=True)
+    assert len(got) == len(want) > 2000
+    pd.testing.assert_frame_equal(got.drop(columns="score"), want.drop(columns="score"),
+                                  check_dtype=False)
+    np.testing.assert_allclose(got["score"], want["score"], rtol=1e-6)
+    # owned durables are never suggested; consumables may come back
+    owned = set(zip(pairs[C.CUSTOMER_ID], pairs[C.PRODUCT_ID]))
+    again = [(c, p) in owned for c, p in zip(got[C.CUSTOMER_ID], got[C.PRODUCT_ID])]
+    assert set(got.loc[again, C.PRODUCT_ID]) <= set(repeat)
+    if name in ("item-knn", "ease"):
+        assert got["reason_product_id"].notna().mean() > 0.5
+    if name.endswith("neighbours"):
+        assert got["reason_product_id"].isna().any()  # some filled by popularity
+    if name == "segment popularity":
+        assert got["reason"].str.startswith("popular in your segment").any()
+
+
+def test_engine_fit_needs_the_same_universe(engine_pairs):
+    _, m, src = engine_pairs
+    small = build_matrix(_random_pairs()[0])  # only the bought products
+    with pytest.raises(ValueError, match="universe"):
+        Popularity().fit(small, engine=src)
+    with pytest.raises(ValueError, match="matrix or engine pairs"):
+        Popularity().fit(None)
+
+
+def test_favourite_subject_in_the_engine_equals_pandas(engine_pairs, tmp_path):
+    pairs, m, src = engine_pairs
+    products = pd.DataFrame({C.PRODUCT_ID: m.products, C.NAME: m.products,
+                             C.SUBJECT: [("a_b", "c", "d", None)[i % 4]
+                                         for i in range(len(m.products))]})
+    profile = pd.DataFrame({C.CUSTOMER_ID: pairs[C.CUSTOMER_ID].unique()})
+    profile = profile.assign(**{C.TIER: "MGC", C.SEGMENT_NAME: "x", C.REGION: "r",
+                                C.FIRST_NAME: "Ann"})
+    with Workspace(tmp_path / "m.duckdb") as ws:
+        ws.write("pairs", pairs)
+        got = tailored_messages(profile, None, products, ws.table("pairs"))
+    want = tailored_messages(profile, None, products, pairs)
+    pd.testing.assert_frame_equal(got, want)
+    assert got["product"].str.contains("loves a b").any()

@@ -8,6 +8,7 @@ recommendation with its reason. Missing facts leave a neutral wording, never a b
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 
 from .. import columns as C
@@ -59,8 +60,9 @@ def tailored_messages(profile: pd.DataFrame, recommendations: pd.DataFrame | Non
         ``customer_id, rank, product_id, reason``; the rank-1 product is offered.
     products : DataFrame, optional
         Names and subjects of products.
-    pairs : DataFrame, optional
-        Purchase pairs (``customer_id, product_id, orders``) to find the favourite subject.
+    pairs : DataFrame or ibis.Table, optional
+        Purchase pairs (``customer_id, product_id, orders``) to find the favourite subject;
+        an Ibis table is counted in its engine and only one row per customer is fetched.
 
     Returns
     -------
@@ -81,11 +83,9 @@ def tailored_messages(profile: pd.DataFrame, recommendations: pd.DataFrame | Non
         df["reason"] = None
     df["subject_fav"] = None
     if pairs is not None and products is not None and C.SUBJECT in products:
-        p = pairs[[customer_id, product_id, C.ORDERS]].merge(
-            products[[product_id, C.SUBJECT]], on=product_id)
-        fav = (p.groupby([customer_id, C.SUBJECT])[C.ORDERS].sum().reset_index()
-               .sort_values([customer_id, C.ORDERS, C.SUBJECT], ascending=[True, False, True])
-               .drop_duplicates(customer_id).set_index(customer_id)[C.SUBJECT])
+        fav = (_favourite_subject_engine(pairs, products, customer_id, product_id)
+               if isinstance(pairs, ibis.Table) else
+               _favourite_subject(pairs, products, customer_id, product_id))
         fav.index = fav.index.astype(str)
         df["subject_fav"] = df[customer_id].map(fav)
     out = []
@@ -109,3 +109,29 @@ def tailored_messages(profile: pd.DataFrame, recommendations: pd.DataFrame | Non
                     C.SEGMENT_NAME: r[C.SEGMENT_NAME], **msg})
     return pd.DataFrame(out, columns=[customer_id, C.TIER, C.SEGMENT_NAME, "product",
                                       "packaging", "delivery", "service"])
+
+
+def _favourite_subject(pairs: pd.DataFrame, products: pd.DataFrame, customer_id: str,
+                       product_id: str) -> pd.Series:
+    """customer -> the subject of most orders (ties: the first subject by name)."""
+    p = pairs[[customer_id, product_id, C.ORDERS]].merge(
+        products[[product_id, C.SUBJECT]], on=product_id)
+    return (p.groupby([customer_id, C.SUBJECT])[C.ORDERS].sum().reset_index()
+            .sort_values([customer_id, C.ORDERS, C.SUBJECT], ascending=[True, False, True])
+            .drop_duplicates(customer_id).set_index(customer_id)[C.SUBJECT])
+
+
+def _favourite_subject_engine(pairs: ibis.Table, products: pd.DataFrame, customer_id: str,
+                              product_id: str) -> pd.Series:
+    """:func:`_favourite_subject` counted in the engine (the product subjects as a memtable,
+    the ranking by a window); one row per customer comes back."""
+    subj = products[[product_id, C.SUBJECT]].dropna(subset=[C.SUBJECT])
+    st = ibis.memtable(pd.DataFrame({product_id: subj[product_id].astype(str).to_numpy(),
+                                     C.SUBJECT: subj[C.SUBJECT].astype(str).to_numpy()}))
+    p = pairs.select(pairs[customer_id].cast("string").name(customer_id),
+                     pairs[product_id].cast("string").name(product_id), pairs[C.ORDERS])
+    j = p.join(st, product_id)
+    g = j.group_by([customer_id, C.SUBJECT]).aggregate(n=j[C.ORDERS].sum())
+    r = ibis.row_number().over(group_by=g[customer_id], order_by=[g.n.desc(), g[C.SUBJECT]])
+    top = g.mutate(r=r).filter(ibis._.r == 0).to_pandas()
+    return top.set_index(customer_id)[C.SUBJECT]

@@ -18,6 +18,7 @@ factors are closest to the suggestion's), or a popularity reason when nothing ow
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
 
@@ -85,31 +86,51 @@ class SegmentPopularity(_Base):
         self.segment_names = segment_names or {}
         self.min_customers = min_customers
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> SegmentPopularity:
-        self.matrix_ = matrix
+    def fit(self, matrix: InteractionMatrix | None, repeat_products=None, *,
+            engine=None) -> SegmentPopularity:
+        """Customers per segment and product: counted in the engine when ``engine`` (an
+        :class:`.engine.EnginePairs`) is given, else from the matrix (the same float32 lists
+        either way: the counts are integers)."""
+        self.matrix_ = self._use(matrix, engine)
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
-        x = _binary(matrix.matrix)
-        overall = np.asarray(x.sum(axis=0)).ravel()
-        overall = overall / max(overall.max(), 1.0)
-        segs = np.array([self.segment_of.get(str(c)) for c in matrix.customers], dtype=object)
-        labels = [s for s in dict.fromkeys(segs.tolist()) if s is not None]
-        code = np.zeros(len(segs), dtype=np.int64)  # 0 = the overall list
-        table = [overall]
-        counts_all = [np.asarray(x.sum(axis=0)).ravel()]
-        self.labels_ = [None]
-        for s in labels:
-            rows = np.flatnonzero(segs == s)
-            if len(rows) < self.min_customers:
-                continue
-            counts = np.asarray(x[rows].sum(axis=0)).ravel()
+        if engine is not None:
+            orig = {str(v): v for v in self.segment_of.values()}
+            labels, seg_counts = engine.segment_counts(self.segment_of, self.min_customers)
+            total = engine.popularity().astype(np.float32)
+            per = [(orig[s], seg_counts[i].astype(np.float32)) for i, s in enumerate(labels)]
+        else:
+            x = _binary(matrix.matrix)
+            total = np.asarray(x.sum(axis=0)).ravel()
+            segs = np.array([self.segment_of.get(str(c)) for c in matrix.customers],
+                            dtype=object)
+            per = []
+            for s in (s for s in dict.fromkeys(segs.tolist()) if s is not None):
+                rows = np.flatnonzero(segs == s)
+                if len(rows) >= self.min_customers:
+                    per.append((s, np.asarray(x[rows].sum(axis=0)).ravel()))
+        overall = total / max(total.max(), 1.0)
+        table, counts_all = [overall], [total]
+        self.labels_ = [None]  # code 0 = the overall list
+        for s, counts in per:
             table.append(counts / max(counts.max(), 1.0) + 1e-3 * overall)
             counts_all.append(counts)
-            code[rows] = len(table) - 1
             self.labels_.append(s)
         self.table_ = np.vstack(table).astype(np.float32)
         self.counts_ = np.vstack(counts_all)
-        self.code_ = code
+        self.label_code_ = {s: i for i, s in enumerate(self.labels_) if i}
+        self.code_ = self._codes(self.matrix_.customers)
         return self
+
+    def _codes(self, customers) -> np.ndarray:
+        """The list each customer gets: its segment's (1..) or the overall one (0)."""
+        seg, code = self.segment_of, self.label_code_
+        return np.fromiter((code.get(seg.get(str(c)), 0) for c in customers), dtype=np.int64,
+                           count=len(customers))
+
+    def engine_parts(self):
+        groups = pd.DataFrame({"customer_id": list(self.segment_of),
+                               "g": self._codes(list(self.segment_of))})
+        return None, self.table_, groups[groups["g"] > 0]
 
     def _scores(self, x: sp.csr_matrix, rows) -> np.ndarray:
         return self.table_[self.code_[rows]].copy()
@@ -129,8 +150,7 @@ class SegmentPopularity(_Base):
 
     def fill_reasons(self, customers: np.ndarray, products: np.ndarray) -> np.ndarray:
         """"popular in your segment (<name>)" when the customer's segment bought it."""
-        idx = self.matrix_.rows(list(customers))
-        code = np.where(idx >= 0, self.code_[np.maximum(idx, 0)], 0)
+        code = self._codes(list(customers))
         in_segment = (code > 0) & (self.counts_[code, products] > 0)
         out = np.full(len(customers), "popular with customers", dtype=object)
         for c in np.unique(code[in_segment]):
@@ -157,15 +177,26 @@ class Ease(_Base):
             raise ValueError(f"lam: expected a positive penalty, found {lam}")
         self.lam, self.max_products, self.popularity_prior = lam, max_products, popularity_prior
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> Ease:
-        self.matrix_ = matrix
+    def fit(self, matrix: InteractionMatrix | None, repeat_products=None, *,
+            engine=None) -> Ease:
+        """The Gram matrix ``X'X`` of the kept products: co-occurrence counts from a
+        self-join in the engine when ``engine`` (an :class:`.engine.EnginePairs`) is given,
+        else from the matrix (integers either way, so the same ``B``)."""
+        self.matrix_ = self._use(matrix, engine)
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
-        x = _binary(matrix.matrix)
-        pop = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
+        n = len(self.matrix_.products)
+        if engine is not None:
+            pop = engine.popularity().astype(np.float32)
+        else:
+            x = _binary(matrix.matrix)
+            pop = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
         order = np.argsort(-pop, kind="stable")
         keep = np.sort(order[:min(self.max_products, int((pop > 0).sum()))])
-        xs = x[:, keep].tocsc()
-        g = (xs.T @ xs).toarray().astype(np.float64)
+        if engine is not None:
+            g = engine.gram(keep)
+        else:
+            xs = x[:, keep].tocsc()
+            g = (xs.T @ xs).toarray().astype(np.float64)
         g[np.diag_indices_from(g)] += self.lam
         c = scipy.linalg.cho_factor(g, overwrite_a=True, check_finite=False)
         p = scipy.linalg.cho_solve(c, np.eye(len(keep)), overwrite_b=True, check_finite=False)
@@ -173,11 +204,17 @@ class Ease(_Base):
         np.fill_diagonal(b, 0.0)
         self.B_ = b.astype(np.float32)
         self.keep_ = keep
-        pos = np.full(x.shape[1], -1, dtype=np.int64)
+        pos = np.full(n, -1, dtype=np.int64)
         pos[keep] = np.arange(len(keep))
         self.pos_ = pos
         self.popularity_ = pop
         return self
+
+    def engine_parts(self):
+        i, j = np.nonzero(self.B_)
+        w = pd.DataFrame({"a": self.keep_[i].astype(np.int64), "b": self.keep_[j].astype(np.int64),
+                          "w": self.B_[i, j].astype(np.float64)})
+        return w, self.popularity_prior * (self.popularity_ / max(self.popularity_.max(), 1.0)), None
 
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         xb = _binary(x)[:, self.keep_]
@@ -240,7 +277,10 @@ class ImplicitALS(_Factors):
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.random_state = iterations, random_state
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> ImplicitALS:
+    def fit(self, matrix: InteractionMatrix, repeat_products=None, *,
+            engine=None) -> ImplicitALS:
+        """Factorises the fetched matrix (``engine`` is accepted and not used: matrix
+        factorisation is not co-occurrence counting)."""
         from implicit.cpu.als import AlternatingLeastSquares
 
         self.matrix_ = matrix
@@ -262,7 +302,9 @@ class ImplicitBPR(_Factors):
         self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
         self.iterations, self.random_state = iterations, random_state
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> ImplicitBPR:
+    def fit(self, matrix: InteractionMatrix, repeat_products=None, *,
+            engine=None) -> ImplicitBPR:
+        """Factorises the fetched matrix (``engine`` is accepted and not used)."""
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         self.matrix_ = matrix

@@ -120,6 +120,14 @@ class InteractionMatrix:
     def shape(self) -> tuple[int, int]:
         return self.matrix.shape
 
+    @classmethod
+    def empty(cls, products) -> InteractionMatrix:
+        """No customers, the given product columns: what a model fitted in the engine keeps
+        (its statistics came from :class:`.engine.EnginePairs`, not from a fetched matrix)."""
+        prod = np.asarray(products, dtype=object)
+        return cls(sp.csr_matrix((0, len(prod)), dtype=np.float32), np.array([], dtype=object),
+                   prod, {}, {p: i for i, p in enumerate(prod)})
+
     def rows(self, customers) -> np.ndarray:
         """Row positions of the given customer ids (-1 when unknown)."""
         idx = self.customer_index
@@ -180,7 +188,8 @@ def _tfidf(x: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _top_per_column(s: sp.csc_matrix, k: int) -> sp.csc_matrix:
-    """Keep the ``k`` largest entries in each column of a CSC matrix."""
+    """Keep the ``k`` largest entries in each column of a CSC matrix (among equal values the
+    lower row wins, as the engine's window in :meth:`.engine.EnginePairs.cosine_neighbours`)."""
     s = s.tocsc()
     s.sort_indices()
     counts = np.diff(s.indptr)
@@ -189,9 +198,8 @@ def _top_per_column(s: sp.csc_matrix, k: int) -> sp.csc_matrix:
     keep = np.ones(s.nnz, dtype=bool)
     for j in np.flatnonzero(counts > k):
         lo, hi = s.indptr[j], s.indptr[j + 1]
-        block = s.data[lo:hi]
-        drop = np.argpartition(-block, k)[k:]
-        keep[lo + drop] = False
+        order = np.lexsort((s.indices[lo:hi], -s.data[lo:hi]))
+        keep[lo + order[k:]] = False
     rows = s.indices[keep]
     cols = np.repeat(np.arange(s.shape[1]), counts)[keep]
     return sp.csc_matrix((s.data[keep], (rows, cols)), shape=s.shape)
@@ -255,6 +263,24 @@ class _Base:
 
     matrix_: InteractionMatrix
     repeat_ok_: np.ndarray  # bool per product: owned products stay eligible
+
+    def _use(self, matrix: InteractionMatrix | None, engine) -> InteractionMatrix:
+        """The matrix the model scores in numpy (an empty one when fitted for the engine only);
+        its columns must be the engine's universe."""
+        if matrix is None:
+            if engine is None:
+                raise ValueError("fit: give the customer x product matrix or engine pairs")
+            return InteractionMatrix.empty(engine.products)
+        if engine is not None and not np.array_equal(matrix.products.astype(str),
+                                                     engine.products.astype(str)):
+            raise ValueError("fit: the matrix's products are not the engine pairs' universe")
+        return matrix
+
+    def engine_parts(self):
+        """``(weights, prior, groups)`` for :func:`.engine.score_in_engine`: item x item
+        weights (``a, b, w``: owned product a adds w to product b) or None, the per-product
+        prior (one row per group), and the customer -> group map or None."""
+        raise NotImplementedError(f"{type(self).__name__} is not scored in the engine")
 
     def _exclusion_mask(self, repeat_products) -> np.ndarray:
         prods = self.matrix_.products
@@ -360,12 +386,18 @@ class _Base:
 class Popularity(_Base):
     """The baseline: the products bought by most customers, owned durables left out."""
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None) -> Popularity:
-        self.matrix_ = matrix
+    def fit(self, matrix: InteractionMatrix | None, repeat_products=None, *,
+            engine=None) -> Popularity:
+        """Customers per product, counted in the engine when ``engine`` (an
+        :class:`.engine.EnginePairs`) is given, else from the matrix."""
+        self.matrix_ = self._use(matrix, engine)
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
-        self.popularity_ = np.bincount(matrix.matrix.indices,
-                                       minlength=matrix.shape[1]).astype(np.float32)
+        self.popularity_ = (engine.popularity() if engine is not None else np.bincount(
+            matrix.matrix.indices, minlength=matrix.shape[1])).astype(np.float32)
         return self
+
+    def engine_parts(self):
+        return None, self.popularity_ / max(self.popularity_.max(), 1.0), None
 
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         return np.broadcast_to(self.popularity_ / max(self.popularity_.max(), 1.0),
@@ -416,11 +448,19 @@ class ItemKNN(_Base):
         self.weighting, self.neighbours, self.shrink = weighting, neighbours, shrink
         self.popularity_prior, self.bm25_k1, self.bm25_b = popularity_prior, bm25_k1, bm25_b
 
-    def fit(self, matrix: InteractionMatrix, repeat_products=None,
-            column_chunk: int = 2000) -> ItemKNN:
-        """Compute the product-product similarity (in column chunks to bound memory)."""
-        self.matrix_ = matrix
+    def fit(self, matrix: InteractionMatrix | None, repeat_products=None,
+            column_chunk: int = 2000, *, engine=None) -> ItemKNN:
+        """Compute the product-product similarity: in the engine when ``engine`` (an
+        :class:`.engine.EnginePairs`) is given (weights, norms and the cosine self-join there,
+        each product's neighbours fetched), else from the matrix in column chunks."""
+        self.matrix_ = self._use(matrix, engine)
         self.repeat_ok_ = self._exclusion_mask(repeat_products)
+        if engine is not None:
+            self.similarity_ = engine.cosine_neighbours(
+                self.weighting, self.neighbours, self.shrink, self.bm25_k1, self.bm25_b)
+            self.similarity_csr_ = self.similarity_.tocsr()
+            self.popularity_ = engine.popularity().astype(np.float32)
+            return self
         x = matrix.matrix
         if self.weighting == "bm25":
             w = _bm25(x, self.bm25_k1, self.bm25_b)
@@ -448,6 +488,13 @@ class ItemKNN(_Base):
         self.popularity_ = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
         return self
 
+    def engine_parts(self):
+        c = self.similarity_.tocoo()
+        w = pd.DataFrame({"a": c.row.astype(np.int64), "b": c.col.astype(np.int64),
+                          "w": c.data.astype(np.float64)})
+        return w[w["w"] != 0], self.popularity_prior * (
+            self.popularity_ / max(self.popularity_.max(), 1.0)), None
+
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         xb = x.copy()
         xb.data[:] = 1.0
@@ -468,6 +515,7 @@ class ItemKNN(_Base):
         cols = self.similarity_[:, top.ravel()].T.tocsr()  # (customers*k) x products
         contrib = rows.multiply(cols).tocsr()
         contrib.eliminate_zeros()
+        contrib.sort_indices()  # among equal similarities the lower product position wins
         reason = np.full(n_c * k, -1, dtype=np.int64)
         best = np.zeros(n_c * k, dtype=np.float32)
         counts = np.diff(contrib.indptr)

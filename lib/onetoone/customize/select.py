@@ -24,11 +24,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import ibis
 import numpy as np
 import pandas as pd
 import scipy.stats
 
 from .. import columns as C
+from .engine import EnginePairs
 from .evaluate import ranking_metrics
 from .models import Ease, ImplicitALS, ImplicitBPR, SegmentPopularity
 from .recommend import ItemKNN, Popularity, build_matrix, purchase_pairs
@@ -46,7 +48,14 @@ POPULARITY_MODELS = ("popularity", "segment popularity")
 
 @dataclass
 class Windows:
-    """Purchase pairs of the validation and holdout windows (and what precedes each)."""
+    """Purchase pairs of the validation and holdout windows (and what precedes each).
+
+    The four window frames are fetched (the evaluation scores candidates on them in numpy);
+    the ``*_t`` attributes are the same pairs as Ibis expressions, where the co-occurrence
+    counting of the fits runs. ``pairs`` is every purchase up to ``as_of`` as an Ibis
+    expression (production), never fetched unless :meth:`fetch_all` is called;
+    ``everyone`` the customers with a purchase (fetched: one row per customer).
+    """
 
     fit_validation: pd.DataFrame
     validation: pd.DataFrame
@@ -56,11 +65,25 @@ class Windows:
     cutoff: pd.Timestamp
     end: pd.Timestamp
     all_pairs: pd.DataFrame | None = None
+    pairs: ibis.Table | None = field(default=None, repr=False)
+    fit_validation_t: ibis.Table | None = field(default=None, repr=False)
+    fit_holdout_t: ibis.Table | None = field(default=None, repr=False)
+    everyone: np.ndarray | None = field(default=None, repr=False)
+
+    def fetch_all(self) -> pd.DataFrame:
+        """Every purchase pair up to ``as_of`` as pandas (only the factor models' production
+        fit needs it); fetched once."""
+        if self.all_pairs is None:
+            self.all_pairs = self.pairs.to_pandas()
+        return self.all_pairs
 
 
 def time_windows(t, as_of, holdout_months: int = 6, validation_months: int | None = None
                  ) -> Windows:
-    """Aggregate purchases (inside DuckDB) into the validation and holdout windows.
+    """Aggregate purchases (inside the engine) into the validation and holdout windows.
+
+    The four evaluation windows are fetched as pandas (one row per customer and product);
+    the pairs up to ``as_of`` stay an Ibis expression (:attr:`Windows.pairs`).
 
     Parameters
     ----------
@@ -77,12 +100,15 @@ def time_windows(t, as_of, holdout_months: int = 6, validation_months: int | Non
     end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     cutoff = end - pd.DateOffset(months=holdout_months)
     vstart = cutoff - pd.DateOffset(months=v)
-    return Windows(purchase_pairs(t, end=vstart).to_pandas(),
+    fit_v, fit_h, pairs = (purchase_pairs(t, end=vstart), purchase_pairs(t, end=cutoff),
+                           purchase_pairs(t, end=end))
+    everyone = pairs.select(C.CUSTOMER_ID).distinct().to_pandas()[C.CUSTOMER_ID]
+    return Windows(fit_v.to_pandas(),
                    purchase_pairs(t, start=vstart, end=cutoff).to_pandas(),
-                   purchase_pairs(t, end=cutoff).to_pandas(),
+                   fit_h.to_pandas(),
                    purchase_pairs(t, start=cutoff, end=end).to_pandas(),
-                   pd.Timestamp(vstart), pd.Timestamp(cutoff), end,
-                   purchase_pairs(t, end=end).to_pandas())
+                   pd.Timestamp(vstart), pd.Timestamp(cutoff), end, None, pairs, fit_v, fit_h,
+                   np.sort(everyone.astype(str).unique()))
 
 
 def evaluated_customers(train: pd.DataFrame, test: pd.DataFrame, everyone=None, *,
@@ -166,8 +192,14 @@ def lift_interval(a: np.ndarray, b: np.ndarray, *, n_resamples: int = 2000,
 def score_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: dict,
                      rule: RepeatRule, *, products=None, k: int = 10, everyone=None,
                      n_resamples: int = 2000, seed: int = 0, keep_recs: bool = False,
-                     customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID) -> dict:
+                     engine: EnginePairs | None = None, customer_id: str = C.CUSTOMER_ID,
+                     product_id: str = C.PRODUCT_ID) -> dict:
     """Fit each candidate on ``train`` and measure it on ``test`` (one window).
+
+    With ``engine`` (the same training pairs as an :class:`.engine.EnginePairs`), the
+    co-occurrence counts of the fits (popularity, segment counts, ItemKNN's cosine, EASE's
+    Gram) are computed in the engine; the candidates are then scored in numpy on the fetched
+    ``train`` matrix (the metrics need every evaluated customer's list and purchases).
 
     Returns ``metrics`` (one row per candidate: precision@k, recall@k, hit rate, coverage,
     fit and scoring seconds, lift over popularity with its interval), ``who``
@@ -181,7 +213,7 @@ def score_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: dict,
     rows, prec, recs_all = [], {}, {}
     for name, make in candidates.items():
         t0 = time.perf_counter()
-        model = make().fit(matrix, repeat_products=rule.repeat_products)
+        model = make().fit(matrix, repeat_products=rule.repeat_products, engine=engine)
         t1 = time.perf_counter()
         recs = model.recommend(both, k=k)
         t2 = time.perf_counter()
@@ -273,14 +305,24 @@ def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, produc
     lies above zero; otherwise popularity within segment (overall popularity when segment
     popularity is not a candidate or is worse on validation).
     """
-    everyone = (windows.all_pairs[C.CUSTOMER_ID].astype(str).unique()
-                if windows.all_pairs is not None else None)
+    everyone = windows.everyone
+    if everyone is None and windows.all_pairs is not None:
+        everyone = windows.all_pairs[C.CUSTOMER_ID].astype(str).unique()
+
+    def engine(expr, frame):
+        if expr is None:
+            return None
+        return EnginePairs(expr, products if products is not None
+                           else np.sort(frame[C.PRODUCT_ID].astype(str).unique()))
+
     val = score_candidates(windows.fit_validation, windows.validation, candidates, rule,
                            products=products, k=k, everyone=everyone, n_resamples=n_resamples,
-                           seed=seed)
+                           seed=seed, engine=engine(windows.fit_validation_t,
+                                                    windows.fit_validation))
     hold = score_candidates(windows.fit_holdout, windows.holdout, candidates, rule,
                             products=products, k=k, everyone=everyone,
-                            n_resamples=n_resamples, seed=seed, keep_recs=keep_recs)
+                            n_resamples=n_resamples, seed=seed, keep_recs=keep_recs,
+                            engine=engine(windows.fit_holdout_t, windows.fit_holdout))
     p = f"precision_at_{k}"
     vm = val["metrics"].set_index("model")
     chosen, baseline, why = decide(val["precision"], k=k, n_resamples=n_resamples, seed=seed)
