@@ -17,6 +17,7 @@ when unrelated records change.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -172,17 +173,21 @@ def count_comparisons(con, table: str,
         g = (f"SELECT {'first_name_n AS f, last_name_n AS s, ' if rule == SWAPPED else ''}"
              f"{key} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE {notnull} "
              f"GROUP BY {', '.join(cols_t)}")
+        # the largest block's key: the smallest of the keys of equal largest blocks (max_by
+        # takes any of them, and DuckDB and Spark took different ones)
         if rule == SWAPPED:  # each name pair against its reverse
             parts.append(
                 f"SELECT {i} AS i, CAST(COALESCE(SUM(c), 0) AS BIGINT) AS sq, CAST(0 AS BIGINT) "
-                f"AS sn, max_by(k, c) AS kmax, CAST(COALESCE(MAX(nn), 0) AS BIGINT) AS nmax "
-                f"FROM (SELECT a.k AS k, a.n * b.n AS c, a.n + b.n AS nn FROM ({g}) a JOIN ({g}) b "
-                f"ON a.f = b.s AND a.s = b.f AND a.f < a.s) j{i}")
+                f"AS sn, MIN(CASE WHEN c = cmax THEN k END) AS kmax, "
+                f"CAST(COALESCE(MAX(nn), 0) AS BIGINT) AS nmax FROM (SELECT *, MAX(c) OVER () AS "
+                f"cmax FROM (SELECT a.k AS k, a.n * b.n AS c, a.n + b.n AS nn FROM ({g}) a "
+                f"JOIN ({g}) b ON a.f = b.s AND a.s = b.f AND a.f < a.s) j) j{i}")
         else:
             parts.append(
                 f"SELECT {i} AS i, CAST(COALESCE(SUM(n * n), 0) AS BIGINT) AS sq, "
-                f"CAST(COALESCE(SUM(n), 0) AS BIGINT) AS sn, max_by(k, n) AS kmax, "
-                f"CAST(COALESCE(MAX(n), 0) AS BIGINT) AS nmax FROM ({g}) g{i}")
+                f"CAST(COALESCE(SUM(n), 0) AS BIGINT) AS sn, MIN(CASE WHEN n = nx THEN k END) "
+                f"AS kmax, CAST(COALESCE(MAX(n), 0) AS BIGINT) AS nmax "
+                f"FROM (SELECT *, MAX(n) OVER () AS nx FROM ({g}) g) g{i}")
     got = {int(r[0]): r[1:] for r in _rows(con, " UNION ALL ".join(parts))} if parts else {}
     rows = []
     for i, rule in enumerate(rules):
@@ -412,6 +417,66 @@ _YMD = {"duckdb": lambda c: f"strftime({c}, '%Y%m%d')",
 """A date as YYYYMMDD text, per engine (the custom levels' one engine-specific function)."""
 
 
+# -- Jaro-Winkler, the same function on both engines --------------------------------------------
+SPARK_JW = "onetoone_jaro_winkler"
+SPARK_JW_AT_LEAST = "onetoone_jaro_winkler_at_least"
+
+
+def _spark_jaro_winkler_sql(left: str, right: str) -> str:
+    """DuckDB's ``jaro_winkler_similarity(l, r)`` written in Spark SQL, bit for bit (``left``
+    and ``right``: the SQL of l and r).
+
+    DuckDB (rapidfuzz) and splink's Spark jar (Apache Commons Text) differ: DuckDB counts half
+    the transpositions rounded down (as Winkler's strcmp95 does), Commons Text keeps the half
+    (a pair with 3 out-of-order characters scores 1/(6m) lower in Jaro); DuckDB boosts the
+    common prefix above 0.7, Commons Text from 0.7; DuckDB compares UTF-8 bytes, Java UTF-16
+    characters. This is DuckDB's algorithm on the UTF-8 bytes: every character of ``r`` in
+    turn takes the first unmatched equal byte of ``l`` within max(|l|, |r|) / 2 - 1 positions;
+    m matches, t of them out of order; Jaro = (m/|l| + m/|r| + (m - floor(t/2))/m) / 3, plus
+    0.1 x the common prefix (at most 4) x (1 - Jaro) when Jaro > 0.7; 0 when either is empty,
+    equality when both have one byte. Checked equal to DuckDB on 408,660 string pairs of the
+    sample (tests/test_identify_spark.py checks it on the way).
+    """
+    match = ("aggregate(sequence(0, t.lb - 1), cast(array() AS array<int>), (acc, j) -> "
+             "concat(acc, array(coalesce(IF(greatest(0, j - t.w) <= least(t.la - 1, j + t.w), "
+             "array_min(filter(sequence(greatest(0, j - t.w), least(t.la - 1, j + t.w)), "
+             "i -> substring(t.a, i + 1, 1) = substring(t.b, j + 1, 1) "
+             "AND NOT array_contains(acc, i))), NULL), -1))))")
+    m = "size(filter(ma, x -> x >= 0))"
+    trans = ("size(filter(zip_with(array_sort(filter(ma, x -> x >= 0)), "
+             "filter(sequence(0, t.lb - 1), q -> element_at(ma, q + 1) >= 0), "
+             "(p, q) -> substring(t.a, p + 1, 1) != substring(t.b, q + 1, 1)), x -> x))")
+    prefix = ("(array_position(concat(transform(sequence(1, least(4, t.la, t.lb)), "
+              "k -> substring(t.a, k, 1) = substring(t.b, k, 1)), array(false)), false) - 1)")
+    jaro = (f"element_at(transform(array({match}), ma -> IF({m} = 0, 0.0D, "
+            f"({m} / t.la + {m} / t.lb + ({m} - {trans} div 2) / {m}) / 3.0D)), 1)")
+    jw = (f"element_at(transform(array({jaro}), sim -> "
+          f"IF(sim > 0.7D, sim + {prefix} * 0.1D * (1.0D - sim), sim)), 1)")
+    return (f"element_at(transform(array(named_struct('a', encode({left}, 'UTF-8'), "
+            f"'b', encode({right}, 'UTF-8'))), s -> element_at(transform(array(named_struct("
+            "'a', s.a, 'b', s.b, 'la', length(s.a), 'lb', length(s.b), "
+            "'w', CAST(greatest(length(s.a), length(s.b)) div 2 - 1 AS INT))), t -> "
+            "CASE WHEN t.la = 0 OR t.lb = 0 THEN 0.0D "
+            "WHEN t.la = 1 AND t.lb = 1 THEN IF(t.a = t.b, 1.0D, 0.0D) "
+            f"ELSE {jw} END), 1)), 1)")
+
+
+def _register_spark_jaro_winkler(spark) -> None:
+    """``onetoone_jaro_winkler(l, r)``: DuckDB's value (:func:`_spark_jaro_winkler_sql`); and
+    ``onetoone_jaro_winkler_at_least(l, r, t)``: whether it is at least ``t``, asked of the
+    jar's fast ``jaro_winkler`` first. Both count the same matches m, transpositions and prefix
+    (the greedy matching finds the same m and t from either side), so for ASCII text DuckDB's
+    Jaro exceeds the jar's by at most 1/(6m) <= 1/18 (t odd needs t >= 3, so m >= 3), and a
+    value of at least t >= 0.7 needs Jaro > 0.7, so the jar's value > 0.7 - 1/18 > 0.64: below
+    0.64 the answer is no without the slow expression. Non-ASCII text always takes it."""
+    spark.sql(f"CREATE OR REPLACE TEMPORARY FUNCTION {SPARK_JW}(l STRING, r STRING) "
+              f"RETURNS DOUBLE RETURN {_spark_jaro_winkler_sql('l', 'r')}")
+    spark.sql(f"CREATE OR REPLACE TEMPORARY FUNCTION {SPARK_JW_AT_LEAST}(l STRING, r STRING, "
+              "t DOUBLE) RETURNS BOOLEAN RETURN NOT coalesce(t >= 0.7D AND length(l) = "
+              "octet_length(l) AND length(r) = octet_length(r) AND jaro_winkler(l, r) < 0.64D, "
+              f"false) AND {SPARK_JW}(l, r) >= t")
+
+
 def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
                  present: set[str] | None = None, dialect: str = "duckdb") -> list:
     import splink.comparison_level_library as cll
@@ -423,16 +488,27 @@ def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
     jw, dl = d.jaro_winkler_function_name, d.damerau_levenshtein_function_name
     ymd = _YMD[dialect]
 
+    def jw_at_least(left: str, right: str, threshold: float) -> str:
+        if dialect == "spark":  # DuckDB's Jaro-Winkler (the jar's differs), see above
+            return f"{SPARK_JW_AT_LEAST}({left}, {right}, {threshold!r}D)"
+        return f"{jw}({left}, {right}) >= {threshold!r}"
+
+    def jw_level(col: str, threshold: float):
+        if dialect == "spark":
+            return cll.CustomLevel(jw_at_least(f"{col}_l", f"{col}_r", threshold))
+        return cll.JaroWinklerLevel(col, threshold)
+
     def name(col: str, other: str, label: str):
         levels = [cll.NullLevel(col),
                   cll.ExactMatchLevel(col).configure(tf_adjustment_column=col,
                                                      label_for_charts="exact")]
         if other in present:
             levels.append(cll.CustomLevel(
-                f"{jw}({col}_l, {other}_r) >= 0.9 AND {jw}({other}_l, {col}_r) >= 0.9",
+                f"{jw_at_least(f'{col}_l', f'{other}_r', 0.9)} AND "
+                f"{jw_at_least(f'{other}_l', f'{col}_r', 0.9)}",
                 label_for_charts="first and last name swapped"))
-        levels += [cll.JaroWinklerLevel(col, 0.92).configure(label_for_charts="Jaro-Winkler >= 0.92"),
-                   cll.JaroWinklerLevel(col, 0.80).configure(label_for_charts="Jaro-Winkler >= 0.80"),
+        levels += [jw_level(col, 0.92).configure(label_for_charts="Jaro-Winkler >= 0.92"),
+                   jw_level(col, 0.80).configure(label_for_charts="Jaro-Winkler >= 0.80"),
                    cll.DamerauLevenshteinLevel(col, 2).configure(label_for_charts="two edits"),
                    cll.ElseLevel().configure(label_for_charts="different")]
         return cl.CustomComparison(
@@ -448,8 +524,7 @@ def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
             levels.append(cll.DamerauLevenshteinLevel(col, 1).configure(
                 label_for_charts="one typo"))
         if fuzzy:
-            levels.append(cll.JaroWinklerLevel(col, 0.9).configure(
-                label_for_charts="Jaro-Winkler >= 0.9"))
+            levels.append(jw_level(col, 0.9).configure(label_for_charts="Jaro-Winkler >= 0.9"))
         levels.append(cll.ElseLevel().configure(label_for_charts="different"))
         return cl.CustomComparison(
             output_column_name=label,
@@ -485,14 +560,14 @@ def _comparisons(names: Sequence[str] = tuple(COMPARISON_READS),
         levels = [cll.NullLevel("postcode_n")]
         if "street_n" in present:
             levels.append(cll.And(cll.ExactMatchLevel("postcode_n"),
-                                  cll.JaroWinklerLevel("street_n", 0.9)).configure(
+                                  jw_level("street_n", 0.9)).configure(
                 label_for_charts="same postcode and street"))
         levels += [cll.ExactMatchLevel("postcode_n").configure(
                        tf_adjustment_column="postcode_n", label_for_charts="same postcode"),
                    cll.DamerauLevenshteinLevel("postcode_n", 1).configure(
                        label_for_charts="postcode one edit")]
         if "street_n" in present:
-            levels.append(cll.JaroWinklerLevel("street_n", 0.9).configure(
+            levels.append(jw_level("street_n", 0.9).configure(
                 label_for_charts="same street, postcode differs"))
         levels.append(cll.ElseLevel().configure(label_for_charts="different"))
         return cl.CustomComparison(
@@ -647,8 +722,6 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     BlockingRuleTooLoose
         When the blocking rules would explode; nothing is scored.
     """
-    from splink import Linker
-
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
     log = logging.getLogger(__name__)
@@ -682,6 +755,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     # a deterministic uniform number per record: the probe sample for the recall estimate
     h = pd.util.hash_pandas_object(df[C.RECORD_KEY], index=False).to_numpy()
     df["probe_u"] = (h % np.uint64(1_000_003)).astype(np.float64) / 1_000_003.0
+    df[U_SAMPLE] = _u_sample_bucket(df[C.RECORD_KEY], seed)  # u's sample, the same on any engine
 
     eng = (_SparkSide(spark) if spark is not None else _DuckDBSide(threads))
     eng.load(df, "records")
@@ -721,7 +795,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     settings = build_settings([*plan.blocking, *probe_rules], plan.comparisons, present,
                               extra_columns=["probe_u"] if probe_rules else [],
                               dialect=eng.dialect)
-    linker = Linker(sdf, settings, log_level=None, validate_settings=False)
+    linker = _linker_class()(sdf, settings, log_level=None, validate_settings=False)
     t = time.perf_counter()
     try:
         linker.training.estimate_probability_two_random_records_match(
@@ -784,8 +858,55 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                          recall_estimate=recall_est, seconds=secs)
 
 
+# -- u from the same records on every engine ---------------------------------------------------
+U_SAMPLE = "u_sample"
+
+
+def _u_sample_bucket(keys: pd.Series, seed: int) -> np.ndarray:
+    """Per record key, the bucket splink's DuckDB backend samples u's records by (its
+    ``proportion_sample_sql``: DuckDB's ``hash`` of the key and the seed, modulo 10^9),
+    computed once here on the driver's DuckDB: the same numbers whichever engine then runs
+    splink, and on DuckDB exactly the sample splink drew before."""
+    from splink.internals.dialects import _DETERMINISTIC_SAMPLE_MODULUS, SplinkDialect
+
+    bucket = SplinkDialect.from_string("duckdb").hash_bucket_expression(
+        f"(k) || '_{int(seed)}'", _DETERMINISTIC_SAMPLE_MODULUS)
+    con = duckdb.connect(config={"threads": 1})
+    con.register("keys", pd.DataFrame({"i": np.arange(len(keys)),
+                                       "k": keys.astype(str).to_numpy()}))
+    out = con.execute(f"SELECT CAST({bucket} AS BIGINT) FROM keys ORDER BY i").fetchnumpy()
+    con.close()
+    return next(iter(out.values())).astype(np.int64)
+
+
+@functools.cache
+def _linker_class():
+    """splink's ``Linker`` with u's sample of records taken on the records' ``u_sample``.
+
+    ``estimate_u_using_random_sampling`` takes every pair among a sample of records (all
+    records when their pairs fit in ``max_pairs``, so u is then exhaustive on any engine);
+    splink picks the sample with the engine's own hash function (DuckDB's ``hash`` and Spark's
+    Murmur3 ``hash`` pick different records, so each engine had its own u). Here a record is
+    in the sample when its :data:`U_SAMPLE` (:func:`_u_sample_bucket`) is below splink's
+    threshold for the proportion: the same records, hence the same pairs and the same u, on
+    DuckDB and on Spark (and on DuckDB the very records splink itself would take).
+    """
+    from splink import Linker
+    from splink.internals.dialects import _DETERMINISTIC_SAMPLE_MODULUS
+
+    class SameSampleLinker(Linker):
+        def _proportion_sample_sql(self, proportion, unique_id_cols, seed=None):
+            if proportion >= 1.0:
+                return ""
+            threshold = max(1, round(proportion * _DETERMINISTIC_SAMPLE_MODULUS))
+            return f" AND {U_SAMPLE} < {threshold}"
+
+    return SameSampleLinker
+
+
 # -- the engine splink runs on: one small class per engine, side by side ---------------------------
-_LINK_TYPES = {"birth_date_n": "timestamp", "probe_u": "double"}  # every other column: text
+_LINK_TYPES = {"birth_date_n": "timestamp", "probe_u": "double", U_SAMPLE: "bigint"}
+"""Types of the records splink reads (every other column: text)."""
 
 
 class _DuckDBSide:
@@ -834,7 +955,7 @@ class _SparkSide:
     def load(self, df: pd.DataFrame, name: str) -> None:
         from pyspark.sql import types as T
 
-        kinds = {"timestamp": T.TimestampType(), "double": T.DoubleType()}
+        kinds = {"timestamp": T.TimestampType(), "double": T.DoubleType(), "bigint": T.LongType()}
         schema = T.StructType([T.StructField(c, kinds.get(_LINK_TYPES.get(c, ""), T.StringType()))
                                for c in df.columns])
         out = df.copy()
@@ -843,7 +964,11 @@ class _SparkSide:
         for c in out.columns:
             if c not in _LINK_TYPES:
                 out[c] = out[c].astype(object).where(out[c].notna(), None)
-        self.spark.createDataFrame(out, schema=schema).createOrReplaceTempView(name)
+        # held by the executors, not as a local relation in every query's plan: Spark's
+        # optimiser copies a local relation into each of splink's joins (36k records and 13
+        # blocking rules ran a 2 GB driver out of memory while planning)
+        sdf = self.spark.createDataFrame(out, schema=schema).localCheckpoint(eager=True)
+        sdf.createOrReplaceTempView(name)
         self.views.append(name)
 
     def db_api(self):
@@ -852,7 +977,9 @@ class _SparkSide:
         # splink writes each intermediate table to Parquet to cut Spark's lineage (right for a
         # cluster); in local mode the data fit one machine, so they are kept in memory instead
         local = self.spark.sparkContext.master.startswith("local")
-        return SparkAPI(spark_session=self.spark, break_lineage_method="persist" if local else None)
+        api = SparkAPI(spark_session=self.spark, break_lineage_method="persist" if local else None)
+        _register_spark_jaro_winkler(self.spark)  # after the jar's functions, which it asks first
+        return api
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
@@ -919,7 +1046,7 @@ def _probe_recall(eng, pred: str, real: str, prob: str, share: float, probe_shif
 def _train(linker, sdf, eng, plan: ModelPlan):
     """Run the plan's EM sessions; a session that fails leaves the model as it was (the
     linker is rebuilt from the model saved before it)."""
-    from splink import Linker, block_on
+    from splink import block_on
 
     rows = []
     if plan.training:
@@ -939,7 +1066,7 @@ def _train(linker, sdf, eng, plan: ModelPlan):
                 max_pairs=2e6 if n_pairs > 2e6 else None)
             rows.append({"session": name, "pairs": int(n_pairs), "status": "trained"})
         except Exception as exc:  # noqa: BLE001  (nothing to learn: the model stays as it was)
-            linker = Linker(sdf, saved, log_level=None, validate_settings=False)
+            linker = _linker_class()(sdf, saved, log_level=None, validate_settings=False)
             rows.append({"session": name, "pairs": int(n_pairs),
                          "status": f"skipped: {str(exc).splitlines()[0][:160]}"})
     return linker, pd.DataFrame(rows, columns=["session", "pairs", "status"])
