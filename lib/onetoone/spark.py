@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -68,6 +69,9 @@ def spark_session(settings: Engine | None = None, checkpoint: str | Path | None 
         master = settings.master if settings else "local[*]"
         if master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no host-name warning
+            # Python workers (the recommenders' scoring, customize/engine.py) run this
+            # interpreter; on a cluster, the nodes' Python, which needs onetoone installed
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         log4j = Path(__file__).with_name("spark_log4j2.properties")
         conf = SparkConf().setAppName("onetoone").setMaster(master).setAll([
             ("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}"),
@@ -233,9 +237,14 @@ class SparkWorkspace(Workspace):
             out.mkdir(parents=True)
             pq.write_table(_arrow_for_parquet(table), out / "part-0.parquet")
         else:  # an Ibis expression: compiled to Spark SQL and written by Spark, nothing fetched
-            self.con._run_pre_execute_hooks(df)
-            self.spark.sql(self.con.compile(df)).write.parquet(str(out))
+            self.frame(df).write.parquet(str(out))
         return rel
+
+    def frame(self, expr: ibis.Table):
+        """An Ibis expression as a Spark DataFrame (its memtables registered), for the few
+        steps Ibis cannot express: nothing is computed until Spark is asked."""
+        self.con._run_pre_execute_hooks(expr)
+        return self.spark.sql(self.con.compile(expr))
 
     def _set(self, name: str, parts: list[str] | None) -> None:
         if self._run is not None and self._run.in_transaction:
@@ -411,19 +420,4 @@ def to_parquet_folder(con, query: str, folder: Path) -> Path:
     return folder
 
 
-__all__ = ["SparkWorkspace", "copy_tables", "spark_session", "to_parquet_folder"]
-
-
-def copy_tables(src: Workspace, dst: Workspace, names: list[str] | None = None) -> list[str]:
-    """Copy tables (all but the run ledger by default) from one workspace to another, on
-    either engine, through Arrow; returns the names copied."""
-    from .workspace import LEDGER
-
-    names = [n for n in (names or src.tables()) if n != LEDGER]
-    for n in names:
-        data = (src.duckdb.execute(f'SELECT * FROM "{n}"').arrow() if src.engine == "duckdb"
-                else src.table(n).to_pyarrow())
-        if hasattr(data, "read_all"):
-            data = data.read_all()
-        dst.write(n, data.to_pandas() if dst.engine == "duckdb" else data)
-    return names
+__all__ = ["SparkWorkspace", "spark_session", "to_parquet_folder"]

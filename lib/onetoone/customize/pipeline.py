@@ -41,7 +41,7 @@ from .configurator import (
     configuration_summary,
     empty_history,
 )
-from .engine import EnginePairs, score_in_engine
+from .engine import EnginePairs, score_in_engine, score_on_spark
 from .messages import tailored_messages
 from .profile import customer_profile
 from .recommend import build_matrix
@@ -63,9 +63,10 @@ __all__ = ["EditionRun", "RecommendationRun", "configurator_for_client", "descri
            "write_results"]
 
 ENGINE_SCORED = ("popularity", "segment popularity", "item-knn", "ease")
-"""Candidates production fits from the engine's co-occurrence counts. They are also ranked in
-the engine (:func:`.engine.score_in_engine`, no pairs fetched) on Spark, and on DuckDB for
-the popularity lists; on DuckDB item-knn and EASE are scored in numpy on the fetched pairs."""
+"""Candidates production fits from the engine's co-occurrence counts. The popularity lists
+are ranked in the engine (:func:`.engine.score_in_engine`); item-knn and EASE are scored by
+their numpy code, on Spark's executors (:func:`.engine.score_on_spark`, the pairs never
+fetched) or on DuckDB's driver with the fetched pairs."""
 
 RECOMMENDATION_COLUMNS = [C.CUSTOMER_ID, "rank", C.PRODUCT_ID, "score", "reason",
                           C.REASON_PRODUCT_ID]
@@ -220,12 +221,17 @@ def recommend_for_client(ws: Workspace, cfg: ClientConfig, profile: pd.DataFrame
     prod_names = (products.set_index(products[C.PRODUCT_ID].astype(str))[C.NAME].astype(str)
                   .to_dict() if products is not None and C.NAME in products else None)
     model = makers[run.chosen]()
-    if run.chosen in ENGINE_SCORED and (ws.engine != "duckdb"
-                                        or run.chosen in POPULARITY_MODELS):
+    if run.chosen in POPULARITY_MODELS:
         # fitted from the engine's counts and ranked there: only the top-k rows come back
         source = EnginePairs(pairs, universe)
         model.fit(None, repeat_products=rule.repeat_products, engine=source)
         recs = score_in_engine(model, source, k, product_names=prod_names)
+    elif run.chosen in ENGINE_SCORED and ws.engine == "spark":
+        # fitted from the engine's counts, scored by the same numpy code on the executors:
+        # the pairs stay in Spark, the top-k rows come back
+        source = EnginePairs(pairs, universe)
+        model.fit(None, repeat_products=rule.repeat_products, engine=source)
+        recs = score_on_spark(model, ws, source, k, product_names=prod_names)
     elif run.chosen in ENGINE_SCORED:
         # DuckDB, item-knn / EASE: fitted from the engine's counts, scored in numpy on the
         # fetched pairs (ranking every customer x product in SQL measured 3.5x slower and
