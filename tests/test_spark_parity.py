@@ -4,7 +4,9 @@ A deterministic 3,000-person sample (``onetoone sample --people 3000``: every so
 stage) is ingested and run through every stage on a DuckDB file and on a local Spark warehouse
 (``engine: spark``), Identify included: splink runs through its SparkAPI on the Spark side and
 must find the same customers and the same record map as splink on DuckDB (u from the same
-sample of records on both, and DuckDB's Jaro-Winkler on both; see identify/linkage.py). Then
+sample of records on both, and DuckDB's Jaro-Winkler on both; see identify/linkage.py), with
+a reviewer's cannot-link and must-link decisions (taken on a first DuckDB run) stored on both
+before the runs compared. Then
 every table of each stage is compared: the same rows, the same tiers, fence and contact plan,
 every number within 1e-6 relative. The Spark workspace's own guarantees (a stage's tables
 commit with its ledger row, a failed stage leaves them as they were, a killed writer leaves the
@@ -25,6 +27,8 @@ import pytest
 from onetoone import columns as C
 from onetoone.cli import STAGES, run_stage
 from onetoone.config import load_config
+from onetoone.identify import linkage as L
+from onetoone.identify import overrides as O
 from onetoone.ingest import ingest
 from onetoone.workspace import LEDGER, Workspace, WorkspaceError
 
@@ -40,7 +44,7 @@ RTOL = 1e-6
 
 # Columns that record when or how long, not what: they differ between any two runs.
 VOLATILE = {"ingested_at", "seconds", "computed_at", "created_at", "run_id", "files", "file",
-            "generated_at", "fit_s", "score_s"}
+            "generated_at", "fit_s", "score_s", "decided_at"}
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +64,30 @@ def clients(tmp_path_factory):
     (root / "spark" / "client.yaml").write_text(
         yaml_text + "\nengine:\n  name: spark\n  master: local[2]\n  driver_memory: 2g\n"
         "  shuffle_partitions: 4\n", encoding="utf-8")
-    out, times = {}, {}
-    for engine in ("duck", "spark"):
-        cfg = load_config(root / engine / "client.yaml")
-        ws = Workspace.open(cfg)
+    cfgs = {e: load_config(root / e / "client.yaml") for e in ("duck", "spark")}
+    out = {e: Workspace.open(cfgs[e]) for e in cfgs}
+    times = {}
+    for engine, ws in out.items():
         t0 = time.perf_counter()
-        ingest(cfg, ws, echo=False)
+        ingest(cfgs[engine], ws, echo=False)
         times[engine, "ingest"] = time.perf_counter() - t0
+    # two decisions a reviewer took on a first DuckDB run (keep apart a pair it merged, merge
+    # two records it kept apart), stored on both before the runs compared
+    run_stage("identify", cfgs["duck"], out["duck"], echo=False)
+    rm = out["duck"].read("record_map")
+    multi = rm[rm[C.CLUSTER_SIZE] == 2].sort_values(C.RECORD_KEY)
+    pair = multi.groupby(C.CUSTOMER_ID)[C.RECORD_KEY].agg(list).iloc[0]
+    singles = rm[rm[C.CLUSTER_SIZE] == 1].sort_values(C.RECORD_KEY)[C.RECORD_KEY].tolist()[:2]
+    for ws in out.values():
+        O.add_override(ws, pair[0], pair[1], "cannot_link", reason="parity test")
+        O.add_override(ws, singles[0], singles[1], "must_link", reason="parity test")
+    for engine, ws in out.items():
         for stage in STAGES:
             t0 = time.perf_counter()
-            run_stage(stage, cfg, ws, echo=False)
+            run_stage(stage, cfgs[engine], ws, echo=False)
             times[engine, stage] = time.perf_counter() - t0
-        out[engine] = ws
     print("\nseconds per stage:", {f"{e}/{s}": round(v, 1) for (e, s), v in times.items()})
-    yield out["duck"], out["spark"], root
+    yield out["duck"], out["spark"], {"pair": pair, "singles": singles}
     for ws in out.values():
         ws.close()
 
@@ -133,12 +147,17 @@ def test_every_table_of_the_stage_is_the_same_on_spark_and_duckdb(clients, stage
 
 
 def test_the_headline_results_agree(clients):
-    duck, spark, _ = clients
+    duck, spark, decided = clients
     # splink on Spark found the same customers as splink on DuckDB, record for record
     a = duck.read("record_map").sort_values(C.RECORD_KEY).reset_index(drop=True)
     b = spark.read("record_map").sort_values(C.RECORD_KEY).reset_index(drop=True)
     assert a[C.RECORD_KEY].tolist() == b[C.RECORD_KEY].tolist()
     assert a[C.CUSTOMER_ID].tolist() == b[C.CUSTOMER_ID].tolist()
+    # the reviewer's decisions won on both engines
+    pair, singles = decided["pair"], decided["singles"]
+    for rm in (a, b):
+        cid = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+        assert cid[pair[0]] != cid[pair[1]] and cid[singles[0]] == cid[singles[1]]
     assert spark.count("customers") == duck.count("customers") > PEOPLE // 2
     assert spark.count("customer_value") == duck.count("customer_value") == duck.count("customers")
     # the same tiers and fence
@@ -152,6 +171,67 @@ def test_the_headline_results_agree(clients):
     for ws in (duck, spark):
         led = ws.ledger()
         assert set(STAGES) <= set(led.loc[led["status"] == "ok", "stage"])
+
+
+def test_the_model_and_its_counts_agree(clients):
+    duck, spark, _ = clients
+    a, b = duck.read("linkage_blocking"), spark.read("linkage_blocking")
+    assert a.astype(str).equals(b.astype(str))  # equal largest blocks: the smallest key on both
+    wa, wb = duck.read("linkage_weights"), spark.read("linkage_weights")
+    assert int(wa["pairs"].sum()) == int(wb["pairs"].sum()) > 0
+    a = duck.read("linkage_pairs").sort_values(["record_key_l", "record_key_r"])
+    b = spark.read("linkage_pairs").sort_values(["record_key_l", "record_key_r"])
+    assert a[["record_key_l", "record_key_r"]].values.tolist() == \
+        b[["record_key_l", "record_key_r"]].values.tolist()
+    # every pair in the same comparison level on both engines (DuckDB's Jaro-Winkler on Spark)
+    for g in [c for c in a.columns if c.startswith("gamma_")]:
+        assert a[g].astype(int).tolist() == b[g].astype(int).tolist(), g
+    assert np.allclose(a[C.MATCH_PROBABILITY], b[C.MATCH_PROBABILITY], rtol=1e-9, atol=1e-12)
+    # u from the same sample of records on both engines, so the same model up to the order in
+    # which each engine sums
+    la, lb = duck.read("linkage_levels"), spark.read("linkage_levels")
+    assert la[["field", "gamma", "label"]].equals(lb[["field", "gamma", "label"]])
+    assert np.allclose(la["u"], lb["u"], rtol=1e-9, equal_nan=True)
+    assert np.allclose(la["m"], lb["m"], rtol=1e-6, equal_nan=True)
+    assert la["m_trained"].equals(lb["m_trained"])
+
+
+def test_spark_jaro_winkler_is_duckdbs_to_the_bit(clients):
+    """The Spark side's Jaro-Winkler (identify/linkage.py) against DuckDB's on pairs where the
+    jar's differs: odd transpositions, the 0.7 boost edge, accents (bytes), long strings."""
+    import duckdb
+
+    _, spark, _ = clients
+    pairs = pd.DataFrame({
+        "l": ["porrter", "parker", "hnderson", "aé", "josé", "zoë", "müller", "martha", "dwayne",
+              "dixon", "ab", "a", "a", "", "abc", "ca", "x" * 70 + "y", "olivai", "george",
+              "172 mount pleasant drive", "crate", "robinson"],
+        "r": ["porter", "parrkre", "henderson", "ae", "jose", "zoe", "muller", "marhta", "duane",
+              "dicksonx", "ba", "a", "b", "", "bca", "abc", "x" * 69 + "yz", "oliivia", "gore",
+              "172 marlborough avenue", "trace", "robisson"]})
+    want = duckdb.sql("SELECT l, r, jaro_winkler_similarity(l, r) AS d FROM pairs").df()
+    L._register_spark_jaro_winkler(spark.spark)
+    got = spark.spark.createDataFrame(pairs).selectExpr(
+        "l", "r", f"{L.SPARK_JW}(l, r) AS e", f"{L.SPARK_JW_AT_LEAST}(l, r, 0.92D) AS a92",
+        f"{L.SPARK_JW_AT_LEAST}(l, r, 0.8D) AS a80").toPandas()
+    m = want.merge(got, on=["l", "r"])
+    assert len(m) == len(pairs)
+    assert (m["d"] == m["e"]).all(), m[m["d"] != m["e"]]
+    assert (m["a92"] == (m["d"] >= 0.92)).all() and (m["a80"] == (m["d"] >= 0.8)).all()
+    # the jar's own value differs on some of them (why the Spark side does not use it)
+    jar = spark.spark.createDataFrame(pairs).selectExpr("jaro_winkler(l, r) AS c").toPandas()
+    assert (jar["c"].to_numpy() != m["d"].to_numpy()).any()
+
+
+def test_the_lookup_runs_on_spark(clients):
+    duck, spark, decided = clients
+    pair = decided["pair"]
+    one = duck.read("customer_records").set_index(C.RECORD_KEY).loc[pair[0]]
+    query = f"{one[C.FIRST_NAME] or ''} {one[C.LAST_NAME] or ''}".strip()
+    fd, nd = O.search_customers(duck, query)
+    fs, ns = O.search_customers(spark, query)
+    assert nd == ns >= 1
+    assert fd[C.CUSTOMER_ID].tolist() == fs[C.CUSTOMER_ID].tolist()
 
 
 def test_a_failed_stage_on_spark_leaves_its_tables_and_says_so_in_the_ledger(clients):

@@ -435,7 +435,7 @@ def _spark_jaro_winkler_sql(left: str, right: str) -> str:
     m matches, t of them out of order; Jaro = (m/|l| + m/|r| + (m - floor(t/2))/m) / 3, plus
     0.1 x the common prefix (at most 4) x (1 - Jaro) when Jaro > 0.7; 0 when either is empty,
     equality when both have one byte. Checked equal to DuckDB on 408,660 string pairs of the
-    sample (tests/test_identify_spark.py checks it on the way).
+    sample (tests/test_spark_parity.py checks it on the way).
     """
     match = ("aggregate(sequence(0, t.lb - 1), cast(array() AS array<int>), (acc, j) -> "
              "concat(acc, array(coalesce(IF(greatest(0, j - t.w) <= least(t.la - 1, j + t.w), "
