@@ -31,10 +31,11 @@ with the largest positive weight) by a second window. Only the top-k rows per cu
 
 Which paths still fetch the customer x product pairs, and why:
 
-- the evaluation windows (validation and holdout fits' windows and the windows scored): every
-  candidate is fitted from the engine's counts, but scored in numpy on the fetched window
-  pairs, since the metrics need every evaluated customer's list and purchases anyway;
-  the repeat rule and the catalog editions are computed on the same fetched windows;
+- the evaluation windows (validation and holdout fits' windows and the windows scored): the
+  metrics need every evaluated customer's list and purchases, so the windows are fetched and
+  every candidate is fitted and scored on them in numpy (counting the fetched windows again in
+  the engine cost 31 s of local Spark's 57 s on a 3,000-person client and saved no driver
+  memory); the repeat rule and the catalog editions are computed on the same fetched windows;
 - ALS and BPR (matrix factorisation, not co-occurrence counting) fit on the fetched matrix,
   in evaluation and in production;
 - production on DuckDB for item-knn and EASE: fitted from the engine's counts, but scored in

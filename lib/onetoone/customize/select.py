@@ -30,7 +30,6 @@ import pandas as pd
 import scipy.stats
 
 from .. import columns as C
-from .engine import EnginePairs
 from .evaluate import ranking_metrics
 from .models import Ease, ImplicitALS, ImplicitBPR, SegmentPopularity
 from .recommend import ItemKNN, Popularity, build_matrix, purchase_pairs
@@ -50,9 +49,9 @@ POPULARITY_MODELS = ("popularity", "segment popularity")
 class Windows:
     """Purchase pairs of the validation and holdout windows (and what precedes each).
 
-    The four window frames are fetched (the evaluation scores candidates on them in numpy);
-    the ``*_t`` attributes are the same pairs as Ibis expressions, where the co-occurrence
-    counting of the fits runs. ``pairs`` is every purchase up to ``as_of`` as an Ibis
+    The four window frames are fetched (the evaluation fits and scores candidates on them in
+    numpy: the metrics need every evaluated customer's list and purchases, so the windows are
+    on the driver anyway). ``pairs`` is every purchase up to ``as_of`` as an Ibis
     expression (production), never fetched unless :meth:`fetch_all` is called;
     ``everyone`` the customers with a purchase (fetched: one row per customer).
     """
@@ -66,8 +65,6 @@ class Windows:
     end: pd.Timestamp
     all_pairs: pd.DataFrame | None = None
     pairs: ibis.Table | None = field(default=None, repr=False)
-    fit_validation_t: ibis.Table | None = field(default=None, repr=False)
-    fit_holdout_t: ibis.Table | None = field(default=None, repr=False)
     everyone: np.ndarray | None = field(default=None, repr=False)
 
     def fetch_all(self) -> pd.DataFrame:
@@ -107,7 +104,7 @@ def time_windows(t, as_of, holdout_months: int = 6, validation_months: int | Non
                    purchase_pairs(t, start=vstart, end=cutoff).to_pandas(),
                    fit_h.to_pandas(),
                    purchase_pairs(t, start=cutoff, end=end).to_pandas(),
-                   pd.Timestamp(vstart), pd.Timestamp(cutoff), end, None, pairs, fit_v, fit_h,
+                   pd.Timestamp(vstart), pd.Timestamp(cutoff), end, None, pairs,
                    np.sort(everyone.astype(str).unique()))
 
 
@@ -192,14 +189,8 @@ def lift_interval(a: np.ndarray, b: np.ndarray, *, n_resamples: int = 2000,
 def score_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: dict,
                      rule: RepeatRule, *, products=None, k: int = 10, everyone=None,
                      n_resamples: int = 2000, seed: int = 0, keep_recs: bool = False,
-                     engine: EnginePairs | None = None, customer_id: str = C.CUSTOMER_ID,
-                     product_id: str = C.PRODUCT_ID) -> dict:
-    """Fit each candidate on ``train`` and measure it on ``test`` (one window).
-
-    With ``engine`` (the same training pairs as an :class:`.engine.EnginePairs`), the
-    co-occurrence counts of the fits (popularity, segment counts, ItemKNN's cosine, EASE's
-    Gram) are computed in the engine; the candidates are then scored in numpy on the fetched
-    ``train`` matrix (the metrics need every evaluated customer's list and purchases).
+                     customer_id: str = C.CUSTOMER_ID, product_id: str = C.PRODUCT_ID) -> dict:
+    """Fit each candidate on ``train`` and measure it on ``test`` (one window), in numpy.
 
     Returns ``metrics`` (one row per candidate: precision@k, recall@k, hit rate, coverage,
     fit and scoring seconds, lift over popularity with its interval), ``who``
@@ -213,7 +204,7 @@ def score_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: dict,
     rows, prec, recs_all = [], {}, {}
     for name, make in candidates.items():
         t0 = time.perf_counter()
-        model = make().fit(matrix, repeat_products=rule.repeat_products, engine=engine)
+        model = make().fit(matrix, repeat_products=rule.repeat_products)
         t1 = time.perf_counter()
         recs = model.recommend(both, k=k)
         t2 = time.perf_counter()
@@ -309,20 +300,12 @@ def choose_model(windows: Windows, candidates: dict, rule: RepeatRule, *, produc
     if everyone is None and windows.all_pairs is not None:
         everyone = windows.all_pairs[C.CUSTOMER_ID].astype(str).unique()
 
-    def engine(expr, frame):
-        if expr is None:
-            return None
-        return EnginePairs(expr, products if products is not None
-                           else np.sort(frame[C.PRODUCT_ID].astype(str).unique()))
-
     val = score_candidates(windows.fit_validation, windows.validation, candidates, rule,
                            products=products, k=k, everyone=everyone, n_resamples=n_resamples,
-                           seed=seed, engine=engine(windows.fit_validation_t,
-                                                    windows.fit_validation))
+                           seed=seed)
     hold = score_candidates(windows.fit_holdout, windows.holdout, candidates, rule,
                             products=products, k=k, everyone=everyone,
-                            n_resamples=n_resamples, seed=seed, keep_recs=keep_recs,
-                            engine=engine(windows.fit_holdout_t, windows.fit_holdout))
+                            n_resamples=n_resamples, seed=seed, keep_recs=keep_recs)
     p = f"precision_at_{k}"
     vm = val["metrics"].set_index("model")
     chosen, baseline, why = decide(val["precision"], k=k, n_resamples=n_resamples, seed=seed)
