@@ -221,25 +221,21 @@ def recommend_for_client(ws: Workspace, cfg: ClientConfig, profile: pd.DataFrame
     prod_names = (products.set_index(products[C.PRODUCT_ID].astype(str))[C.NAME].astype(str)
                   .to_dict() if products is not None and C.NAME in products else None)
     model = makers[run.chosen]()
-    if run.chosen in POPULARITY_MODELS:
-        # fitted from the engine's counts and ranked there: only the top-k rows come back
+    if run.chosen in ENGINE_SCORED:  # fitted from the engine's counts
         source = EnginePairs(pairs, universe)
-        model.fit(None, repeat_products=rule.repeat_products, engine=source)
-        recs = score_in_engine(model, source, k, product_names=prod_names)
-    elif run.chosen in ENGINE_SCORED and ws.engine == "spark":
-        # fitted from the engine's counts, scored by the same numpy code on the executors:
-        # the pairs stay in Spark, the top-k rows come back
-        source = EnginePairs(pairs, universe)
-        model.fit(None, repeat_products=rule.repeat_products, engine=source)
-        recs = score_on_spark(model, ws, source, k, product_names=prod_names)
-    elif run.chosen in ENGINE_SCORED:
-        # DuckDB, item-knn / EASE: fitted from the engine's counts, scored in numpy on the
-        # fetched pairs (ranking every customer x product in SQL measured 3.5x slower and
-        # 15x the memory on the sample; see the module docstring of .engine)
-        source = EnginePairs(pairs, universe)
-        matrix = build_matrix(w.fetch_all(), products=universe)
-        model.fit(matrix, repeat_products=rule.repeat_products, engine=source)
-        recs = model.recommend(k=k, product_names=prod_names)
+        if run.chosen in POPULARITY_MODELS:  # ranked in the engine: the top-k rows come back
+            model.fit(None, repeat_products=rule.repeat_products, engine=source)
+            recs = score_in_engine(model, source, k, product_names=prod_names)
+        elif ws.engine == "spark":  # scored by the same numpy code on the executors
+            model.fit(None, repeat_products=rule.repeat_products, engine=source)
+            recs = score_on_spark(model, ws, source, k, product_names=prod_names)
+        else:
+            # DuckDB, item-knn / EASE: scored in numpy on the fetched pairs (ranking every
+            # customer x product in SQL measured 3.5x slower and 15x the memory on the sample;
+            # see the module docstring of .engine)
+            matrix = build_matrix(w.fetch_all(), products=universe)
+            model.fit(matrix, repeat_products=rule.repeat_products, engine=source)
+            recs = model.recommend(k=k, product_names=prod_names)
     else:  # matrix factorisation (ALS, BPR) fits on the fetched pairs
         matrix = build_matrix(w.fetch_all(), products=universe)
         model.fit(matrix, repeat_products=rule.repeat_products)
