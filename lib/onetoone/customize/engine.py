@@ -21,13 +21,13 @@ position in the universe (``pos``). From it, inside the engine:
   kept products (a self-join grouped by product pair, upper triangle only), fetched as a dense
   products x products array and inverted in numpy.
 
-:func:`score_in_engine` ranks a fitted model's suggestions for every customer inside the
-engine: each customer's owned products joined with the model's item x item weights (a memtable),
-summed per suggested product, plus the model's per-product prior (its popularity term, or for
-popularity within segment the segment's list), owned durables excluded as
+:func:`score_in_engine` ranks a popularity list (overall, or per needs segment) for every
+customer inside the engine: the model's per-product prior (for popularity within segment the
+customer's segment's list) joined with each customer, owned durables excluded as
 :class:`.recommend._Base` does, ranked with ``row_number`` (score descending, lower universe
-position first, as :func:`.recommend.top_k_rows` breaks ties); the reason (the owned product
-with the largest positive weight) by a second window. Only the top-k rows per customer come back.
+position first, as :func:`.recommend.top_k_rows` breaks ties). Only the top-k rows per customer
+come back. :func:`score_on_spark` scores item-knn and EASE with their own numpy code on Spark's
+executors.
 
 Which paths still fetch the customer x product pairs, and why:
 
@@ -38,20 +38,16 @@ Which paths still fetch the customer x product pairs, and why:
   memory); the repeat rule and the catalog editions are computed on the same fetched windows;
 - ALS and BPR (matrix factorisation, not co-occurrence counting) fit on the fetched matrix,
   in evaluation and in production;
-- production on DuckDB for item-knn and EASE: fitted from the engine's counts, but scored in
+- production on DuckDB for item-knn and EASE: fitted from the engine's counts, scored in
   numpy on the fetched pairs up to ``as_of``. Ranking every customer against every product in
-  SQL is dense for EASE: on the sample client (18,829 customers, 1,500 products) the engine
-  scoring took 55 s and 10 GB resident against about 1 s in numpy, and item-knn 15 s and
-  3.6 GB. On Spark the same numpy code scores them on the executors
-  (:func:`score_on_spark`: on a 3,000-person client 11 s against 53 s for
-  :func:`score_in_engine`, the same rows and scores as DuckDB's to the bit), so the pairs
-  never reach the driver; the popularity lists are ranked here on both engines.
-  :func:`score_in_engine` also ranks item-knn and EASE (tests compare it with numpy), for an
-  engine with neither a driver that holds the pairs nor Python on its workers.
+  SQL is dense for EASE: on the sample client (18,829 customers, 1,500 products) an engine
+  ranking took 55 s and 10 GB resident against about 1 s in numpy, and item-knn 15 s and
+  3.6 GB; on local Spark 53 s of the stage on a 3,000-person client. On Spark the same numpy
+  code scores them on the executors (:func:`score_on_spark`: 11 s there, the same rows and
+  scores as DuckDB's to the bit), so the pairs never reach the driver.
 
-Numbers: the engine adds in float64; the numpy scoring of the evaluation windows adds the
-same float32 weights in float32, so the two agree to float32 rounding (about 1e-7 relative),
-not to the last bit.
+Numbers: the engine adds the popularity prior in float64, numpy in float32, so the two agree
+to float32 rounding (about 1e-7 relative), not to the last bit.
 """
 
 from __future__ import annotations
@@ -219,27 +215,16 @@ def _rank(sc: ibis.Table, k: int) -> ibis.Table:
     return sc.mutate(rank=rank + 1).filter(ibis._.rank <= k).select("c", "rank", "j", "score")
 
 
-def score_in_engine(model, source: EnginePairs, k: int = 10, *,
-                    product_names: dict | None = None, cells: int = 20_000_000
-                    ) -> pd.DataFrame:
-    """Top-``k`` suggestions with their reasons for every customer of ``source``, ranked in
-    the engine from a model fitted with ``engine=source`` (:meth:`engine_parts`).
-
-    Every product has a score (the weights its owned products give it, plus the prior), so
-    the customer's list is the best of (a) the products the join reaches and (b) the prior's
-    best of the rest. (a) is ranked for everyone in one query; a customer whose k best of (a)
-    all beat the largest prior needs nothing from (b). The few others (thin histories) are
-    ranked again with (b): enough of the prior's list to fill k slots whatever (a) holds or
-    the repeat rule excludes. The reasons are one more query on the top-k rows. (a) runs
-    for ranges of customers (by id), each joining at most about ``cells`` rows. What comes
-    back: one row per customer, the top-k rows, the reasons.
+def score_in_engine(model, source: EnginePairs, k: int = 10) -> pd.DataFrame:
+    """Top-``k`` of a popularity model (fitted with ``engine=source``, :meth:`engine_parts`)
+    for every customer of ``source``, ranked in the engine: each customer's group's prior list,
+    as far down as k plus the customer's excluded products, with owned durables removed. Only
+    the top-k rows come back.
 
     Returns the frame :meth:`.recommend._Base.recommend` returns (``customer_id, rank,
     product_id, score, reason_product_id, reason``), sorted by customer and rank.
     """
-    weights, prior, groups = model.engine_parts()
-    if weights is not None and not len(weights):
-        weights = None
+    prior, groups = model.engine_parts()
     n = source.n_products
     k = int(min(k, n))
     x = source.x
@@ -267,93 +252,20 @@ def score_in_engine(model, source: EnginePairs, k: int = 10, *,
             cust.c, cust.n_ex, g=ibis.coalesce(gt.g, 0))
     else:
         cust = cust.mutate(g=ibis.literal(0, "int64"))
-
-    def fill_ranked(who: ibis.Table, own: ibis.Table, contrib: ibis.Table | None):
-        # who: (c, g, n_ex[, n_j]); the prior's best, plus the join's sums when given
-        who = who.mutate(need=k + who.n_ex + (who.n_j if "n_j" in who.columns else 0))
-        f = who.join(pt, [who.g == pt.g, pt.prank < who.need])
-        parts = [f.select(c=f.c, j=f.pos, s=ibis.literal(0.0, "float64"))]
-        if contrib is not None:
-            parts.append(contrib.select("c", "j", s=contrib.s.cast("float64")))
-        cand = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        cand = cand.group_by(["c", "j"]).aggregate(s=ibis._.s.sum())
-        cand = cand.anti_join(excl, [cand.c == excl.c, cand.j == excl.j])
-        cg = cand.join(who.select("c", "g"), "c")
-        sc = cg.join(pt, [cg.g == pt.g, cg.j == pt.pos])
-        return _rank(sc.select(c=sc.c, j=sc.j, score=sc.s + sc.prior), k)
-
-    if weights is None:
-        df = _fetch(fill_ranked(cust, owned, None))
-        df["ra"] = pd.NA
-    else:
-        wt = ibis.memtable(weights.astype({"a": np.int64, "b": np.int64, "w": np.float64}))
-
-        def contrib_of(own):
-            ow = own.join(wt, own.a == wt.a)
-            return ow.group_by([ow.c, ow.b]).aggregate(s=ow.w.sum()).rename(j="b")
-
-        # (a): what the join reaches, for everyone, in ranges of customers so that each
-        # query's join and group-by stay under `cells` rows (EASE's weights are dense)
-        everyone = _fetch(cust).astype({"c": str}).sort_values("c", ignore_index=True)
-        reach = len(weights) / max(n, 1)  # weights per owned product
-        n_pairs = float(source.popularity().sum())
-        buckets = int(min(len(everyone), max(1, np.ceil(n_pairs * reach / cells))))
-        edges = everyone["c"].iloc[np.linspace(0, len(everyone), buckets + 1)[1:-1]
-                                   .astype(int)].tolist()
-        bounds = [None, *edges, None]
-        found = []
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            own = owned
-            if lo is not None:
-                own = own.filter(own.c >= lo)
-            if hi is not None:
-                own = own.filter(own.c < hi)
-            contrib = contrib_of(own)
-            cg = contrib.join(cust.select("c", "g"), "c")
-            sc = cg.join(pt, [cg.g == pt.g, cg.j == pt.pos])
-            sc = sc.select(c=sc.c, j=sc.j, score=sc.s + sc.prior)
-            sc = sc.anti_join(excl, [sc.c == excl.c, sc.j == excl.j])
-            found.append(_fetch(_rank(sc, k)))
-        df = pd.concat(found, ignore_index=True).astype({"c": str})
-        # (b) for those whose k best do not all beat every prior
-        pmax = float(prior.max()) if prior.size else 0.0
-        strong = df[df["score"] > pmax].groupby("c").size()
-        thin = everyone[everyone["c"].map(strong).fillna(0).to_numpy() < k]
-        if len(thin):
-            tt = ibis.memtable(thin[["c", "g", "n_ex"]].astype(
-                {"c": str, "g": np.int64, "n_ex": np.int64}))
-            own_t = owned.semi_join(tt, owned.c == tt.c)
-            con_t = contrib_of(own_t)
-            nj = con_t.group_by("c").aggregate(n_j=ibis._.count())
-            who = tt.left_join(nj, tt.c == nj.c).select(tt.c, tt.g, tt.n_ex,
-                                                        n_j=ibis.coalesce(nj.n_j, 0))
-            again = _fetch(fill_ranked(who, own_t, con_t))
-            df = pd.concat([df[~df["c"].isin(set(thin["c"]))], again], ignore_index=True)
-        # the reasons: the owned product with the largest positive weight (lower position
-        # first among equals)
-        tk = ibis.memtable(df[["c", "j"]].astype({"c": str, "j": np.int64}))
-        o2 = owned.rename(c2="c")
-        tw = tk.join(o2, tk.c == o2.c2)
-        tw = tw.join(wt, [tw.a == wt.a, tw.j == wt.b])
-        tw = tw.filter((tw.w > 0) & (tw.a != tw.j))
-        rr = ibis.row_number().over(group_by=[tw.c, tw.j], order_by=[tw.w.desc(), tw.a])
-        reason = _fetch(tw.mutate(rr=rr).filter(ibis._.rr == 0).select("c", "j", ra="a"))
-        df = df.merge(reason.astype({"c": str}), on=["c", "j"], how="left")
-    df = df.astype({"c": str}).sort_values(["c", "rank"], kind="stable", ignore_index=True)
-    prods = source.products
-    ri = df["ra"].astype("Int64")
-    has = ri.notna().to_numpy()
-    reason_pid = np.full(len(df), None, dtype=object)
-    reason_pid[has] = prods[ri[has].to_numpy(np.int64)]
+    # the prior's best k + n_ex products of the customer's group, less the excluded ones
+    who = cust.mutate(need=k + cust.n_ex)
+    f = who.join(pt, [who.g == pt.g, pt.prank < who.need])
+    cand = f.select(c=f.c, j=f.pos, score=f.prior)
+    ex = excl.view()  # excl and cand both come from the owned pairs
+    cand = cand.anti_join(ex, [cand.c == ex.c, cand.j == ex.j])
+    df = _fetch(_rank(cand, k)).astype({"c": str})
+    df = df.sort_values(["c", "rank"], kind="stable", ignore_index=True)
     pos = df["j"].to_numpy(np.int64)
     out = pd.DataFrame({CID: df["c"].to_numpy(dtype=object),
-                        "rank": df["rank"].to_numpy(np.int64), PID: prods[pos],
+                        "rank": df["rank"].to_numpy(np.int64), PID: source.products[pos],
                         "score": df["score"].to_numpy(np.float64)})
-    out[C.REASON_PRODUCT_ID] = reason_pid
-    names = product_names or {}
-    fill_r = model.fill_reasons(out[CID].to_numpy(), pos)
-    out["reason"] = [f"because you bought {names.get(q, q)}" if q is not None else f
-                     for q, f in zip(reason_pid, fill_r)]
+    out[C.REASON_PRODUCT_ID] = None
+    out["reason"] = model.fill_reasons(out[CID].to_numpy(), pos)
     return out
 
 

@@ -130,7 +130,7 @@ class SegmentPopularity(_Base):
     def engine_parts(self):
         groups = pd.DataFrame({"customer_id": list(self.segment_of),
                                "g": self._codes(list(self.segment_of))})
-        return None, self.table_, groups[groups["g"] > 0]
+        return self.table_, groups[groups["g"] > 0]
 
     def _scores(self, x: sp.csr_matrix, rows) -> np.ndarray:
         return self.table_[self.code_[rows]].copy()
@@ -209,12 +209,6 @@ class Ease(_Base):
         self.pos_ = pos
         self.popularity_ = pop
         return self
-
-    def engine_parts(self):
-        i, j = np.nonzero(self.B_)
-        w = pd.DataFrame({"a": self.keep_[i].astype(np.int64), "b": self.keep_[j].astype(np.int64),
-                          "w": self.B_[i, j].astype(np.float64)})
-        return w, self.popularity_prior * (self.popularity_ / max(self.popularity_.max(), 1.0)), None
 
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         xb = _binary(x)[:, self.keep_]

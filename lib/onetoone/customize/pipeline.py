@@ -225,7 +225,7 @@ def recommend_for_client(ws: Workspace, cfg: ClientConfig, profile: pd.DataFrame
         source = EnginePairs(pairs, universe)
         if run.chosen in POPULARITY_MODELS:  # ranked in the engine: the top-k rows come back
             model.fit(None, repeat_products=rule.repeat_products, engine=source)
-            recs = score_in_engine(model, source, k, product_names=prod_names)
+            recs = score_in_engine(model, source, k)
         elif ws.engine == "spark":  # scored by the same numpy code on the executors
             model.fit(None, repeat_products=rule.repeat_products, engine=source)
             recs = score_on_spark(model, ws, source, k, product_names=prod_names)

@@ -277,9 +277,8 @@ class _Base:
         return matrix
 
     def engine_parts(self):
-        """``(weights, prior, groups)`` for :func:`.engine.score_in_engine`: item x item
-        weights (``a, b, w``: owned product a adds w to product b) or None, the per-product
-        prior (one row per group), and the customer -> group map or None."""
+        """``(prior, groups)`` for :func:`.engine.score_in_engine` (the popularity lists): the
+        per-product prior (one row per group) and the customer -> group map or None."""
         raise NotImplementedError(f"{type(self).__name__} is not scored in the engine")
 
     def _exclusion_mask(self, repeat_products) -> np.ndarray:
@@ -397,7 +396,7 @@ class Popularity(_Base):
         return self
 
     def engine_parts(self):
-        return None, self.popularity_ / max(self.popularity_.max(), 1.0), None
+        return self.popularity_ / max(self.popularity_.max(), 1.0), None
 
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         return np.broadcast_to(self.popularity_ / max(self.popularity_.max(), 1.0),
@@ -487,13 +486,6 @@ class ItemKNN(_Base):
         self.similarity_csr_ = self.similarity_.tocsr()
         self.popularity_ = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float32)
         return self
-
-    def engine_parts(self):
-        c = self.similarity_.tocoo()
-        w = pd.DataFrame({"a": c.row.astype(np.int64), "b": c.col.astype(np.int64),
-                          "w": c.data.astype(np.float64)})
-        return w[w["w"] != 0], self.popularity_prior * (
-            self.popularity_ / max(self.popularity_.max(), 1.0)), None
 
     def _scores(self, x: sp.csr_matrix, rows=None) -> np.ndarray:
         xb = x.copy()
