@@ -87,6 +87,112 @@ def test_count_comparisons_is_exact_and_an_exploding_rule_is_refused_with_advice
         L.check_blocking(counts, max_comparisons=22)
 
 
+def _brute_pairs(df: pd.DataFrame, rule) -> int:
+    """Pairs a rule generates, by looking at every pair (the reference for the counts)."""
+    cols = L._rule_columns(rule)
+    rows = df.to_dict("records")
+    n = 0
+    for a, b in combinations(rows, 2):
+        if any(pd.isna(a[c]) or pd.isna(b[c]) for c in cols):
+            continue
+        if L._is_swapped(rule):
+            same = a["first_name_n"] == b["last_name_n"] and a["last_name_n"] == b["first_name_n"]
+            same = same and all(a[c] == b[c] for c in cols[2:])
+        else:
+            same = all(a[c] == b[c] for c in cols)
+        n += same
+    return n
+
+
+def _common_names(n: int = 240, seed: int = 3) -> pd.DataFrame:
+    """Normalised records whose names come from a tiny vocabulary (so the name rules'
+    pairs grow with the square of the records), some of them swapped, with a birth year."""
+    rng = np.random.default_rng(seed)
+    names = np.array(["ann", "lee", "kim", "bo"])
+    f, s = rng.choice(names, n), rng.choice(names, n)
+    df = pd.DataFrame({"first_name_n": f, "last_name_n": s,
+                       "birth_year_n": rng.choice(["1970", "1980", "1990", "2000", None], n),
+                       "city_n": rng.choice(["leeds", "york"], n),
+                       "email_n": [f"p{i // 2}@x.com" for i in range(n)]})
+    df.loc[rng.random(n) < 0.05, "first_name_n"] = None
+    return df
+
+
+def test_count_comparisons_counts_swapped_and_tightened_rules_exactly():
+    df = _common_names()
+    rules = [("first_name_n", "last_name_n"), L.SWAPPED, (L.SWAPPED, "birth_year_n"),
+             ("first_name_n", "last_name_n", "birth_year_n")]
+    got = L.count_comparisons(_con_with(df), "t", rules)["comparisons"].tolist()
+    assert got == [_brute_pairs(df, r) for r in rules]
+    assert got[2] < got[1] and got[3] < got[0]
+    sql = L._splink_rule((L.SWAPPED, "birth_year_n"))
+    assert sql.endswith("AND l.birth_year_n = r.birth_year_n") and "r.last_name_n" in sql
+
+
+def test_rules_that_grow_with_the_square_of_the_client_are_tightened_or_left_out(monkeypatch):
+    df = _common_names()
+    con = _con_with(df)
+    rules = [("email_n",), ("first_name_n", "last_name_n"), L.SWAPPED,
+             ("city_n", "last_name_n"), ("birth_year_n", "city_n", "last_name_n")]
+    counts = L.count_comparisons(con, "t", rules)
+    fill = {c: float(df[c].notna().mean()) for c in df.columns}
+    # below the floor nothing changes, however many pairs per record
+    same, _, notes = L.tighten_rules(con, "t", rules, counts, len(df), 0.1, fill)
+    assert same == rules and notes == []
+    monkeypatch.setattr(L, "PAIR_BUDGET_FLOOR", 0)
+    new, got, notes = L.tighten_rules(con, "t", rules, counts, len(df), 6.0, fill)
+    assert got["comparisons"].sum() <= 6.0 * len(df) < counts["comparisons"].sum()
+    assert got["comparisons"].tolist() == L.count_comparisons(con, "t", new)["comparisons"].tolist()
+    # the names get the birth year (first in preference, filled on 80 %); city & last name
+    # plus the birth year would only repeat the birth year & city & last name rule, and no
+    # other column halves it: it is left out, with the reason
+    assert new == [("email_n",), ("first_name_n", "last_name_n", "birth_year_n"),
+                   (L.SWAPPED, "birth_year_n"), ("birth_year_n", "city_n", "last_name_n")]
+    assert notes[0].startswith("left out: blocking rule 'city & last_name' would make 3,633")
+    assert any(n.startswith("tightened: blocking rule 'first_name & last_name'")
+               and "'first_name & last_name & birth_year' instead (270 pairs)" in n
+               and "6.7 per record" in n for n in notes)
+    # a column filled on too few records is never added
+    thin = {**fill, "birth_year_n": 0.3}
+    new2, _, _ = L.tighten_rules(con, "t", rules, counts, len(df), 6.0, thin)
+    assert not any("birth_year_n" in L._rule_columns(r) for r in new2 if r not in rules)
+
+
+def test_identify_links_with_tightened_rules_and_says_so(monkeypatch):
+    from onetoone.identify import pipeline
+
+    df = _people()
+    df[C.LAST_NAME] = np.array(["Smith", "Jones"])[df["person"] % 2]  # two surnames
+    base = pipeline.identify_customers(df, as_of="2026-09-30", max_pairs_per_record=1.0)
+    assert not any("tightened" in n for n in base.linkage.plan.notes)  # under the floor
+    monkeypatch.setattr(L, "PAIR_BUDGET_FLOOR", 0)
+    res = pipeline.identify_customers(df, as_of="2026-09-30", max_pairs_per_record=1.0)
+    notes = " ".join(res.linkage.plan.notes)
+    assert "tightened: blocking rule 'first_name & last_name'" in notes
+    assert ("first_name_n", "last_name_n", "birth_year_n") in res.linkage.plan.blocking
+    assert ("first_name_n", "last_name_n") not in res.linkage.plan.blocking
+    per_rule = res.linkage.blocking.set_index("rule")["comparisons"]
+    assert (per_rule <= len(df)).all() and per_rule.sum() < base.linkage.blocking[
+        "comparisons"].sum()
+    assert ("email_n",) in res.linkage.plan.blocking  # rules under the limit stay
+    # the strong identifiers still find every person: the same customers
+    assert (res.record_map.set_index(C.RECORD_KEY)[C.CUSTOMER_ID].groupby(
+        base.record_map.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]).nunique() == 1).all()
+    assert res.record_map[C.CUSTOMER_ID].nunique() == 60
+    # a tightened swapped-names rule runs in splink and finds the people it should
+    sw = _people()
+    web = sw[C.SOURCE_SYSTEM] == "web"
+    crm_first = sw.loc[~web].set_index("person")[C.FIRST_NAME]
+    sw.loc[web, C.FIRST_NAME] = sw.loc[web, C.LAST_NAME]  # the web form took them reversed
+    sw.loc[web, C.LAST_NAME] = sw.loc[web, "person"].map(crm_first)
+    only = pipeline.identify_customers(sw, as_of="2026-09-30",
+                                       rules=[(L.SWAPPED, "birth_year_n")])
+    # 60 people less the six Bobs: the given name folds nicknames (bob -> robert), the
+    # family name does not
+    assert only.linkage.blocking["comparisons"].tolist() == [54]
+    assert (only.linkage.pairs[C.MATCH_PROBABILITY] >= 0.95).sum() == 54
+
+
 def test_blocking_recall_counts_true_pairs_no_rule_finds():
     norm = pd.DataFrame({"email_n": ["e1", "e1", None, "e3"], "phone_n": [None, None, "p", "q"]})
     truth = pd.Series(["A", "A", "B", "B"])

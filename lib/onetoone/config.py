@@ -325,6 +325,10 @@ class Identify(_Strict):
         default_factory=dict, description="per golden-record field; most_recent when absent")
     source_priority: list[str] = Field(default_factory=list)
     max_comparisons: int = Field(50_000_000, gt=0)
+    max_pairs_per_record: float = Field(
+        5.0, gt=0, description="a chosen blocking rule that alone would make more pairs than "
+                               "this per record, while all together make over 2 million, is "
+                               "tightened with the birth year, region or city, or left out")
     household_guard: bool = Field(
         True, description="pairs whose given names differ with no phone or birth date in "
                           "common go to review instead of merging")

@@ -129,15 +129,25 @@ def _rule_name(rule: BlockingRule) -> str:
     return rule if isinstance(rule, str) else " & ".join(rule)
 
 
+def _is_swapped(rule: BlockingRule) -> bool:
+    """:data:`SWAPPED`, alone or tightened by :func:`tighten_rules` (``(SWAPPED, column)``)."""
+    return rule == SWAPPED or (isinstance(rule, tuple) and rule[:1] == (SWAPPED,))
+
+
 def _rule_columns(rule: BlockingRule) -> tuple[str, ...]:
-    return ("first_name_n", "last_name_n") if rule == SWAPPED else tuple(rule)
+    if _is_swapped(rule):
+        return ("first_name_n", "last_name_n", *(() if rule == SWAPPED else rule[1:]))
+    return tuple(rule)
 
 
 def _splink_rule(rule: BlockingRule):
     from splink import block_on
 
-    if isinstance(rule, str):  # SWAPPED, or a rule already written in SQL (the probe rules)
-        return _SWAPPED_SQL if rule == SWAPPED else rule
+    if _is_swapped(rule):
+        extra = () if rule == SWAPPED else rule[1:]
+        return _SWAPPED_SQL + "".join(f" AND l.{c} = r.{c}" for c in extra)
+    if isinstance(rule, str):  # a rule already written in SQL (the probe rules)
+        return rule
     return block_on(*rule)
 
 
@@ -153,7 +163,8 @@ def count_comparisons(con, table: str,
     For a rule on columns (a, b) the count is the sum over distinct non-null (a, b) values of
     n (n - 1) / 2, computed with one GROUP BY on the engine (``con``: a DuckDB connection, or
     the Spark side of :func:`link_records`; for :data:`SWAPPED`, the product of
-    the counts of each name pair and its reverse). Pairs found by several rules are counted
+    the counts of each name pair and its reverse, plus the pairs within a block whose two
+    names are equal). Pairs found by several rules are counted
     once per rule, so the total is an upper bound of what will be scored; it is what decides
     whether a rule is too loose. (splink's :mod:`splink.blocking_analysis` counts by creating
     the blocked pairs, which the prediction does anyway: what each rule adds to the rules
@@ -170,29 +181,40 @@ def count_comparisons(con, table: str,
         cols_t = _rule_columns(rule)
         notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols_t)
         key = " || ' | ' || ".join(f"CAST({c} AS STRING)" for c in cols_t)
-        g = (f"SELECT {'first_name_n AS f, last_name_n AS s, ' if rule == SWAPPED else ''}"
-             f"{key} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE {notnull} "
+        swapped = _is_swapped(rule)
+        extra = cols_t[2:] if swapped else ()
+        g = (f"SELECT {'first_name_n AS f, last_name_n AS s, ' if swapped else ''}"
+             + "".join(f"{c} AS x{j}, " for j, c in enumerate(extra))
+             + f"{key} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE {notnull} "
              f"GROUP BY {', '.join(cols_t)}")
         # the largest block's key: the smallest of the keys of equal largest blocks (max_by
         # takes any of them, and DuckDB and Spark took different ones)
-        if rule == SWAPPED:  # each name pair against its reverse
+        if swapped:  # each name pair against its reverse (with the same extra columns), and
+            # the blocks whose two names are equal (Lee Lee) among themselves
+            same = "".join(f" AND a.x{j} = b.x{j}" for j in range(len(extra)))
+            cross = (f"SELECT a.k AS k, a.n * b.n AS x, CAST(0 AS BIGINT) AS q, "
+                     f"CAST(0 AS BIGINT) AS m, 2 * a.n * b.n AS c2, a.n + b.n AS nn "
+                     f"FROM ({g}) a JOIN ({g}) b ON a.f = b.s AND a.s = b.f AND a.f < a.s{same}")
+            self_ = (f"SELECT k, CAST(0 AS BIGINT) AS x, n * n AS q, n AS m, n * n - n AS c2, "
+                     f"n AS nn FROM ({g}) gg WHERE f = s")
             parts.append(
-                f"SELECT {i} AS i, CAST(COALESCE(SUM(c), 0) AS BIGINT) AS sq, CAST(0 AS BIGINT) "
-                f"AS sn, MIN(CASE WHEN c = cmax THEN k END) AS kmax, "
-                f"CAST(COALESCE(MAX(nn), 0) AS BIGINT) AS nmax FROM (SELECT *, MAX(c) OVER () AS "
-                f"cmax FROM (SELECT a.k AS k, a.n * b.n AS c, a.n + b.n AS nn FROM ({g}) a "
-                f"JOIN ({g}) b ON a.f = b.s AND a.s = b.f AND a.f < a.s) j) j{i}")
+                f"SELECT {i} AS i, CAST(COALESCE(SUM(x), 0) AS BIGINT) AS sx, "
+                f"CAST(COALESCE(SUM(q), 0) AS BIGINT) AS sq, CAST(COALESCE(SUM(m), 0) AS BIGINT) "
+                f"AS sn, MIN(CASE WHEN c2 = cmax THEN k END) AS kmax, "
+                f"CAST(COALESCE(MAX(nn), 0) AS BIGINT) AS nmax FROM (SELECT *, MAX(c2) OVER () AS "
+                f"cmax FROM ({cross} UNION ALL {self_}) j) j{i}")
         else:
             parts.append(
-                f"SELECT {i} AS i, CAST(COALESCE(SUM(n * n), 0) AS BIGINT) AS sq, "
+                f"SELECT {i} AS i, CAST(0 AS BIGINT) AS sx, "
+                f"CAST(COALESCE(SUM(n * n), 0) AS BIGINT) AS sq, "
                 f"CAST(COALESCE(SUM(n), 0) AS BIGINT) AS sn, MIN(CASE WHEN n = nx THEN k END) "
                 f"AS kmax, CAST(COALESCE(MAX(n), 0) AS BIGINT) AS nmax "
                 f"FROM (SELECT *, MAX(n) OVER () AS nx FROM ({g}) g) g{i}")
     got = {int(r[0]): r[1:] for r in _rows(con, " UNION ALL ".join(parts))} if parts else {}
     rows = []
     for i, rule in enumerate(rules):
-        sq, sn, kmax, nmax = got[i]
-        total = int(sq) if rule == SWAPPED else (int(sq) - int(sn)) // 2  # sum n (n - 1) / 2
+        sx, sq, sn, kmax, nmax = got[i]
+        total = int(sx) + (int(sq) - int(sn)) // 2  # pairs across blocks + sum n (n - 1) / 2
         nmax = int(nmax)
         rows.append({"rule": _rule_name(rule), "comparisons": total, "largest_block": kmax,
                      "largest_block_records": nmax,
@@ -224,6 +246,78 @@ def check_blocking(counts: pd.DataFrame, max_comparisons: int) -> None:
             + ". Drop or tighten the largest rule, or raise identify.max_comparisons.")
 
 
+PAIR_BUDGET_FLOOR = 2_000_000
+"""The chosen rules may always make this many pairs together (a minute's scoring on a laptop),
+however few the records: :func:`tighten_rules` only acts on clients above it."""
+
+TIGHTEN_COLUMNS = ("birth_year_n", "region_n", "city_n")
+"""Columns :func:`tighten_rules` may add to a rule, in order of preference: the birth year
+stays when a customer moves; region and city when there is no birth year."""
+
+TIGHTEN_MIN_FILL = 0.5
+"""A column added to a rule must be filled on at least this share of the records (pairs
+where either record lacks it are no longer generated by that rule)."""
+
+
+def _pretty(rule: BlockingRule) -> str:
+    return " & ".join(c.removesuffix("_n") for c in _rule_name(rule).split(" & "))
+
+
+def tighten_rules(con, table: str, rules: list[BlockingRule], counts: pd.DataFrame,
+                  n_records: int, pairs_per_record: float, fill: dict[str, float],
+                  ) -> tuple[list[BlockingRule], pd.DataFrame, list[str]]:
+    """Keep the chosen rules' pairs growing linearly with the client.
+
+    A rule whose key comes from a vocabulary that does not grow with the client (a full
+    name: the number of John Smiths grows with the population) makes pairs that grow with the
+    square of the records, nearly all of them non-matches; a rule on an email, a phone or a
+    birth date makes about as many pairs as there are duplicates, well under one per record.
+    While the rules together (:func:`count_comparisons`' upper bound) would make more than
+    :data:`PAIR_BUDGET_FLOOR` pairs, the largest rule that alone makes more than
+    ``pairs_per_record`` pairs per record gets one more column of :data:`TIGHTEN_COLUMNS`
+    (the first, filled on at least :data:`TIGHTEN_MIN_FILL` of the records, that at least
+    halves its pairs and does not make it a narrower copy of another rule), or is left out
+    when no column does.
+
+    Returns the rules, their counts (rows in the same order) and one note per change.
+    """
+    budget = pairs_per_record * n_records
+    rules, counts, notes = list(rules), counts.reset_index(drop=True), []
+    for _ in range(3 * len(rules)):  # each step tightens or removes a rule: bounded
+        total = int(counts["comparisons"].sum())
+        if total <= PAIR_BUDGET_FLOOR or not rules or counts["comparisons"].max() <= budget:
+            break
+        i = int(counts["comparisons"].to_numpy().argmax())
+        rule, row = rules[i], counts.iloc[i]
+        cols = set(_rule_columns(rule))
+        others = [set(_rule_columns(r)) for j, r in enumerate(rules)
+                  if j != i and _is_swapped(r) == _is_swapped(rule)]
+        cands = [c for c in TIGHTEN_COLUMNS if c not in cols and fill.get(c, 0) >= TIGHTEN_MIN_FILL
+                 and not any(o <= cols | {c} for o in others)]
+        new_rules = [((SWAPPED,) if rule == SWAPPED else tuple(rule)) + (c,) for c in cands]
+        got = count_comparisons(con, table, new_rules) if new_rules else counts.iloc[:0]
+        ok = got[got["comparisons"] <= row["comparisons"] / 2]
+        head = (f"blocking rule {_pretty(rule)!r} would make {int(row['comparisons']):,} pairs "
+                f"({row['comparisons'] / max(n_records, 1):.1f} per record; its largest block "
+                f"{row['largest_block']!r} has {int(row['largest_block_records']):,} records), over "
+                f"identify.max_pairs_per_record = {pairs_per_record:g}, while the rules together "
+                f"would make {total:,} (over {PAIR_BUDGET_FLOOR:,})")
+        if len(ok):
+            k = int(ok.index[0])
+            rules[i] = new_rules[k]
+            counts.iloc[i] = got.iloc[k]
+            notes.append(f"tightened: {head}; it blocks on {_pretty(rules[i])!r} instead "
+                         f"({int(got.iloc[k]['comparisons']):,} pairs)")
+        else:
+            notes.append(f"left out: {head}; no column of "
+                         f"{', '.join(c.removesuffix('_n') for c in TIGHTEN_COLUMNS)} filled on "
+                         f"{TIGHTEN_MIN_FILL:.0%} of the records halves it without repeating "
+                         "another rule")
+            del rules[i]
+            counts = counts.drop(index=i).reset_index(drop=True)
+    return rules, counts, notes
+
+
 def blocking_recall(norm: pd.DataFrame, truth: pd.Series,
                     rules: Sequence[BlockingRule] = DEFAULT_BLOCKING_RULES) -> dict:
     """Share of true pairs (same ``truth`` label) that at least one blocking rule generates.
@@ -251,14 +345,13 @@ def blocking_recall(norm: pd.DataFrame, truth: pd.Series,
 
     for rule in rules:
         ok = np.ones(n_true, bool)
-        if rule == SWAPPED:
+        if _is_swapped(rule):
             (fa, fb), (la, lb) = side("first_name_n"), side("last_name_n")
             ok = pd.notna(fa) & pd.notna(lb) & pd.notna(la) & pd.notna(fb) \
                 & (fa == lb) & (la == fb)
-        else:
-            for c in rule:
-                a, b = side(c)
-                ok &= pd.notna(a) & pd.notna(b) & (a == b)
+        for c in (_rule_columns(rule)[2:] if _is_swapped(rule) else rule):
+            a, b = side(c)
+            ok &= pd.notna(a) & pd.notna(b) & (a == b)
         hit |= ok
     return {"true_pairs": int(n_true), "blocked_true_pairs": int(hit.sum()),
             "blocking_recall": float(hit.mean())}
@@ -678,7 +771,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
                  threads: int | None = None, comparisons: Sequence[str] | None = None,
                  min_fill_rate: float = 0.01, estimate_recall: bool = True,
                  recall_threshold: float = 0.95, plan: ModelPlan | None = None,
-                 refine_prior: bool = True, spark=None,
+                 refine_prior: bool = True, spark=None, pairs_per_record: float = 5.0,
                  record_key: str = C.RECORD_KEY,
                  source_system: str = C.SOURCE_SYSTEM) -> LinkageResult:
     """Score candidate pairs of records with a splink model trained on the records themselves.
@@ -696,6 +789,10 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
         that are too loose are left out with a note.
     max_comparisons
         Refuse to run when a rule (or all together) would generate more pairs than this.
+    pairs_per_record
+        A chosen rule (not ``rules`` or the config's) that alone would make more pairs per
+        record than this is tightened or left out, largest first, while all together make
+        over :data:`PAIR_BUDGET_FLOOR` (:func:`tighten_rules`).
     keep_probability
         Pairs below this match probability are counted in the histogram but not returned.
     u_max_pairs
@@ -766,6 +863,9 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
             plan.notes.append("left out: " + _too_loose_message(r, max_comparisons))
         plan.blocking = [r for r, bad in zip(plan.blocking, loose) if not bad]
         counts = counts[~loose].reset_index(drop=True)
+        plan.blocking, counts, tight = tighten_rules(eng, "records", plan.blocking, counts,
+                                                     len(df), pairs_per_record, plan.fill)
+        plan.notes.extend(tight)
     if not plan.blocking:
         eng.close()
         raise BlockingRuleTooLoose("no blocking rule is left to compare records with: "

@@ -48,7 +48,7 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                        rules=None, seed: int = 1994, blocking_rules=None, comparisons=None,
                        training=None, min_fill_rate: float = 0.01,
                        unique_sources=(), estimate_recall: bool = True,
-                       spark=None) -> IdentifyResult:
+                       spark=None, max_pairs_per_record: float = 5.0) -> IdentifyResult:
     """Resolve customer records into customers.
 
     Records with no usable identifier (:func:`normalise.has_identifier`) skip linkage and
@@ -84,7 +84,7 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
         linkage = L.link_records(norm[usable], plan=plan, max_comparisons=max_comparisons,
                                  keep_probability=min(review_low, threshold), seed=seed,
                                  estimate_recall=estimate_recall, recall_threshold=threshold,
-                                 spark=spark)
+                                 spark=spark, pairs_per_record=max_pairs_per_record)
         pairs = linkage.pairs
         secs.update({f"link_{k}": v for k, v in linkage.seconds.items()})
     pairs["guarded"] = L.household_guard(pairs) if household_guard else False
@@ -201,7 +201,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         survivorship=idc.survivorship, source_priority=idc.source_priority,
         blocking_rules=idc.blocking_rules, comparisons=idc.comparisons,
         training=idc.training, min_fill_rate=idc.min_fill_rate, unique_sources=unique,
-        spark=ws.spark if ws.engine == "spark" else None)  # splink on the workspace's engine
+        max_pairs_per_record=idc.max_pairs_per_record, spark=ws.spark if ws.engine == "spark" else None)  # splink on the workspace's engine
     with ws.stage_run("identify"):  # one transaction for all of them, in the run ledger
         ws.write("record_map", res.record_map)
         ws.write("customers", res.customers)
