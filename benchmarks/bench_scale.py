@@ -33,6 +33,11 @@ cluster would read, and the range its shuffles of those rows would move.
 the driver (customer_records read into pandas, normalise_records, golden_records: the stage's
 own functions and config), with the deep memory per record of each frame.
 
+``--accuracy`` scores Identify's record map against the generator's ground truth after the
+stage (pairwise precision, recall, F1, and the blocking recall of the rules the run used), so
+the cost of the rules :func:`onetoone.identify.linkage.tighten_rules` tightens at each size is
+measured, not assumed.
+
 ``--json`` writes every figure; ``--fit`` reads such files (e.g. one for 20k-300k and one for
 1M) and fits, per step, the exponent b of time = a * people^b by least squares on the logs.
 One run per size (the machine is shared): single measurements, not medians.
@@ -83,6 +88,7 @@ def code_version() -> str:
 
 
 COUNT_BLOCKING = [False]
+ACCURACY_ON = [False]
 MAX_COMPARISONS = [0]
 MAX_RSS = [float("inf")]
 """Bytes the step's process tree may hold (``--max-rss-gib``); above it the tree is killed and
@@ -257,6 +263,37 @@ def count_blocking(cfg: Path, log: Path) -> dict | None:
     return r
 
 
+ACCURACY = """
+import json, sys, time
+from onetoone.config import load_config
+from onetoone.identify import pipeline
+from onetoone.workspace import Workspace
+cfg = load_config(sys.argv[1])
+truth = pipeline.load_truth(cfg)
+t = time.perf_counter()
+with Workspace(cfg.workspace_path, read_only=True) as ws:
+    r = pipeline.evaluate(ws, truth, region=cfg.country, as_of=cfg.as_of)
+print("ACCURACY " + json.dumps({k: (v.item() if hasattr(v, "item") else v)
+                                for k, v in r.items()} | {"seconds": time.perf_counter() - t}))
+"""
+
+
+def accuracy(cfg: Path, log: Path) -> dict | None:
+    """Identify's record map against the generator's ground truth (pipeline.evaluate: pairwise
+    precision, recall and F1, and the blocking recall of the rules the run used)."""
+    m = measured([sys.executable, "-c", ACCURACY, str(cfg)], log)
+    lines = [ln for ln in log.read_text().splitlines() if ln.startswith("ACCURACY ")]
+    if m["rc"] or not lines:
+        print(f"  accuracy failed (see {log})")
+        return None
+    r = json.loads(lines[-1][9:])
+    print(f"  accuracy against the ground truth: precision {r['precision']:.4f}, recall "
+          f"{r['recall']:.4f}, F1 {r['f1']:.4f}; blocking recall {r['blocking_recall']:.4f} "
+          f"({int(r['blocked_true_pairs']):,} of {int(r['true_pairs']):,} true pairs; "
+          f"{m['seconds']:.0f} s)", flush=True)
+    return r
+
+
 def cap(src: Path, dst: Path, limit: int, res: dict) -> None:
     """``src`` with identify.max_comparisons = ``limit`` written to ``dst``."""
     raw = yaml.safe_load(src.read_text(encoding="utf-8"))
@@ -377,6 +414,8 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
             if MAX_COMPARISONS[0] < 0 and res["blocking_counts"]:
                 cap(default_cfg, cfg, auto_cap(res["blocking_counts"]["rules"],
                                                -MAX_COMPARISONS[0]), res)
+        if name == "identify" and m["rc"] == 0 and ACCURACY_ON[0]:
+            res["accuracy"] = accuracy(cfg, log)
         save(res)
         if m["rc"] != 0:
             break
@@ -500,6 +539,9 @@ def main() -> None:
                          "the rest make at most N pairs")
     ap.add_argument("--max-rss-gib", type=float, default=None,
                     help="stop a step whose process tree holds more than this (shared machine)")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="after identify, score its record map against the generated ground "
+                         "truth (precision, recall, F1, blocking recall)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--probe", action="store_true",
                     help="only measure identify's driver-side pandas (read, normalise, golden "
@@ -517,6 +559,7 @@ def main() -> None:
         fit(results)
         return
     COUNT_BLOCKING[0] = args.count_blocking
+    ACCURACY_ON[0] = args.accuracy
     mc = str(args.identify_max_comparisons)
     MAX_COMPARISONS[0] = -int(mc[5:]) if mc.startswith("auto:") else int(mc)
     if args.max_rss_gib:

@@ -152,6 +152,14 @@ def test_rules_that_grow_with_the_square_of_the_client_are_tightened_or_left_out
     assert any(n.startswith("tightened: blocking rule 'first_name & last_name'")
                and "'first_name & last_name & birth_year' instead (270 pairs)" in n
                and "6.7 per record" in n for n in notes)
+    # the region is never added to a rule on the city (it would only drop records without one)
+    regions = df.assign(region_n=np.where(df["city_n"] == "leeds", "yorkshire", None))
+    con_r = _con_with(regions)
+    fill_r = {**fill, "region_n": 0.5, "birth_year_n": 0.0}
+    cr = [("city_n", "last_name_n")]
+    kept, _, why = L.tighten_rules(con_r, "t", cr, L.count_comparisons(con_r, "t", cr),
+                                   len(df), 6.0, fill_r)
+    assert kept == [] and why[0].startswith("left out: blocking rule 'city & last_name'")
     # a column filled on too few records is never added
     thin = {**fill, "birth_year_n": 0.3}
     new2, _, _ = L.tighten_rules(con, "t", rules, counts, len(df), 6.0, thin)
