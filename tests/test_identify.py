@@ -174,6 +174,16 @@ def test_identify_links_with_tightened_rules_and_says_so(monkeypatch):
     base = pipeline.identify_customers(df, as_of="2026-09-30", max_pairs_per_record=1.0)
     assert not any("tightened" in n for n in base.linkage.plan.notes)  # under the floor
     monkeypatch.setattr(L, "PAIR_BUDGET_FLOOR", 0)
+    names = int(base.linkage.blocking.set_index("rule").loc["first_name_n & last_name_n",
+                                                             "comparisons"])
+    # tightened before the limit is applied: a name rule over identify.max_comparisons gets a
+    # column rather than being left out
+    few = df[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, C.FIRST_NAME, C.LAST_NAME, C.EMAIL,
+              C.BIRTH_DATE]]
+    capped = pipeline.identify_customers(few, as_of="2026-09-30", max_pairs_per_record=1.0,
+                                         max_comparisons=names - 1)
+    assert ("first_name_n", "last_name_n", "birth_year_n") in capped.linkage.plan.blocking
+    assert not any(n.startswith("left out") for n in capped.linkage.plan.notes)
     res = pipeline.identify_customers(df, as_of="2026-09-30", max_pairs_per_record=1.0)
     notes = " ".join(res.linkage.plan.notes)
     assert "tightened: blocking rule 'first_name & last_name'" in notes

@@ -863,15 +863,15 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     eng = (_SparkSide(spark) if spark is not None else _DuckDBSide(threads))
     eng.load(df, "records")
     counts = count_comparisons(eng, "records", plan.blocking)
-    if not explicit_rules:
+    if not explicit_rules:  # tightened first: a name rule over the limit gets a column
+        plan.blocking, counts, tight = tighten_rules(eng, "records", plan.blocking, counts,
+                                                     len(df), pairs_per_record, plan.fill)
+        plan.notes.extend(tight)
         loose = counts["comparisons"] > max_comparisons
         for _, r in counts[loose].iterrows():
             plan.notes.append("left out: " + _too_loose_message(r, max_comparisons))
         plan.blocking = [r for r, bad in zip(plan.blocking, loose) if not bad]
         counts = counts[~loose].reset_index(drop=True)
-        plan.blocking, counts, tight = tighten_rules(eng, "records", plan.blocking, counts,
-                                                     len(df), pairs_per_record, plan.fill)
-        plan.notes.extend(tight)
     if not plan.blocking:
         eng.close()
         raise BlockingRuleTooLoose("no blocking rule is left to compare records with: "
