@@ -1015,6 +1015,10 @@ _LINK_TYPES = {"birth_date_n": "timestamp", "probe_u": "double", U_SAMPLE: "bigi
 """Types of the records splink reads (every other column: text)."""
 
 
+SPLINK_MEMORY_SHARE = 0.4
+"""Share of the machine's memory splink's private DuckDB may hold before it spills to disk."""
+
+
 class _DuckDBSide:
     """splink on a private in-memory DuckDB connection (the DuckDB workspace's engine): the
     records are already in this process, and splink's many small scratch tables stay out of
@@ -1023,7 +1027,16 @@ class _DuckDBSide:
     dialect = "duckdb"
 
     def __init__(self, threads: int | None = None):
-        self.con = duckdb.connect(config={"threads": threads or 2})
+        import tempfile
+
+        import psutil
+
+        # DuckDB takes up to 80 % of the machine by default, beside the records this process
+        # already holds in pandas; capped, splink's joins spill to a private folder instead
+        self._spill = tempfile.TemporaryDirectory(prefix="onetoone-splink-")  # gone with it
+        limit = int(psutil.virtual_memory().total * SPLINK_MEMORY_SHARE) // 2**20
+        self.con = duckdb.connect(config={"threads": threads or 2, "memory_limit": f"{limit}MB",
+                                          "temp_directory": self._spill.name})
         self.con.execute("SET enable_progress_bar = false")
 
     def load(self, df: pd.DataFrame, name: str) -> None:
@@ -1046,6 +1059,7 @@ class _DuckDBSide:
 
     def close(self) -> None:
         self.con.close()
+        self._spill.cleanup()
 
 
 class _SparkSide:
