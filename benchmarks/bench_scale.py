@@ -484,6 +484,15 @@ def fit(results: list[dict]) -> None:
                 b = float(np.polyfit(x, y, 1)[0])
                 line.append(f"{n} {b:.2f} ({len(pts)} pts)")
         print(f"  exponent of {label}: " + "; ".join(line))
+    if len(results) >= 3:  # where the data dominates the fixed costs: the slope to extrapolate
+        a, b = results[-2], results[-1]
+        k = np.log(b["people"] / a["people"])
+        for label, f in (("time", lambda r, n: r["steps"][n]["seconds"]),
+                         ("time less the anchor", net)):
+            got = [f"{n} {np.log(f(b, n) / f(a, n)) / k:.2f}" for n in names
+                   if all(n in r["steps"] and r["steps"][n]["rc"] == 0 for r in (a, b))]
+            print(f"  exponent of {label} between {a['people']:,} and {b['people']:,}: "
+                  + "; ".join(got))
     print("  memory per input row (slope of peak RSS on the rows the step reads, least "
           "squares):")
     for n, table in (("ingest", "transactions"), ("identify", "customer_records"),
@@ -495,19 +504,22 @@ def fit(results: list[dict]) -> None:
             slope = float(np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)[0])
             print(f"      {n:14s} {slope:8,.0f} B per {table} row ({len(pts)} pts)")
     rules: dict[str, list] = {}
+    counted = all(r.get("blocking_counts") for r in results)  # --count-blocking at every size
     for r in results:
-        for b in r.get("blocking", []):
+        for b in (r["blocking_counts"]["rules"] if counted else r.get("blocking", [])):
             rules.setdefault(b["rule"], []).append((r["people"], b["comparisons"]))
     if rules:
-        print("  exponent of each blocking rule's exact pairs (pairs ~ people^b):")
+        print("  exponent of each blocking rule's exact pairs (pairs ~ people^b), "
+              + ("as chosen, before any is tightened (--count-blocking):" if counted
+                 else "as the stage used them (its linkage_blocking table):"))
         for rule, pts in rules.items():
             pts = [p for p in pts if p[1] > 0 and p[0]]
             if len(pts) >= 2:
                 b = float(np.polyfit(np.log([p[0] for p in pts]),
                                      np.log([p[1] for p in pts]), 1)[0])
-                print(f"      {rule:40s} {b:5.2f}  (" + ", ".join(
-                    f"{int(p[1]):,}" for p in pts) + ")")
-
+                last = float(np.log(pts[-1][1] / pts[-2][1]) / np.log(pts[-1][0] / pts[-2][0]))
+                print(f"      {rule:40s} {b:5.2f}, {last:5.2f} between the two largest  ("
+                      + ", ".join(f"{int(p[1]):,}" for p in pts) + ")")
 
 
 def banner(name: str, work: Path | None) -> Path:

@@ -201,7 +201,8 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         survivorship=idc.survivorship, source_priority=idc.source_priority,
         blocking_rules=idc.blocking_rules, comparisons=idc.comparisons,
         training=idc.training, min_fill_rate=idc.min_fill_rate, unique_sources=unique,
-        max_pairs_per_record=idc.max_pairs_per_record, spark=ws.spark if ws.engine == "spark" else None)  # splink on the workspace's engine
+        max_pairs_per_record=idc.max_pairs_per_record,
+        spark=ws.spark if ws.engine == "spark" else None)  # splink on the workspace's engine
     with ws.stage_run("identify"):  # one transaction for all of them, in the run ledger
         ws.write("record_map", res.record_map)
         ws.write("customers", res.customers)
