@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from .. import columns as C
@@ -55,60 +54,109 @@ def golden_records(records: pd.DataFrame, survivorship: Mapping[str, str] | None
         customer_id, every field, n_records, sources (';'-joined source systems, sorted),
         first_seen (earliest created_at).
     """
+    from ..vectorised import local_table
+
+    df = records.copy()
+    for c in df.columns:  # object columns of Python objects (dates, None) as the engine's types
+        if df[c].dtype == object and df[c].map(type).isin([str, type(None)]).all():
+            df[c] = df[c].astype("string")
+    out = golden_table(local_table(df, "records"), survivorship, source_priority, fields=fields,
+                       customer_id=customer_id, record_key=record_key,
+                       source_system=source_system, updated_at=updated_at,
+                       created_at=created_at).to_pandas()
+    return out.sort_values(customer_id, kind="stable").reset_index(drop=True)
+
+
+_RANK_SPAN = 1 << 40
+"""Ranks within a customer stay below this (a composite sort key: priority * span + rank)."""
+
+
+def _shouting_to_title(s: pd.Series) -> pd.Series:
+    """Values written all in capitals ("WALKER" from an old POS) in title case ("Walker")."""
+    out = s.astype(object)
+    text = out.where(out.notna(), None)
+    shout = text.notna() & text.astype(str).str.isupper()
+    out = out.where(~shout, text[shout].astype(str).str.title()) if shout.any() else out
+    return out.where(out.notna(), None)
+
+
+def golden_table(records, survivorship: Mapping[str, str] | None = None,
+                 source_priority: Sequence[str] = (), *, fields: Sequence[str] = GOLDEN_FIELDS,
+                 customer_id: str = C.CUSTOMER_ID, record_key: str = C.RECORD_KEY,
+                 source_system: str = C.SOURCE_SYSTEM, updated_at: str = C.UPDATED_AT,
+                 created_at: str = C.CREATED_AT):
+    """:func:`golden_records` as an Ibis expression on the records' own engine.
+
+    ``records`` is an Ibis table of source records with ``customer_id`` (and the normalised
+    ``email_n`` / ``phone_n``); the result has one row per customer with the columns
+    :func:`golden_records` returns, computed by group-bys inside the engine (DuckDB or
+    Spark): each record's recency rank is a window over its customer, a ``most_recent`` or
+    ``source_priority`` field is the value with the smallest rank (``arg_min`` / ``min_by``)
+    among the customer's non-empty values, a ``most_frequent`` field counts each value per
+    customer first. Title-casing runs as a vectorised UDF of the same Python code
+    (:func:`onetoone.vectorised.series_udf`), so both engines give identical rows.
+    """
+    import ibis
+
+    from ..vectorised import series_udf
+
     survivorship = dict(survivorship or {})
     bad = {f: r for f, r in survivorship.items() if r not in RULES}
     if bad:
         raise ValueError(f"unknown survivorship rule(s) {bad}; expected one of {RULES}")
-    df = records.copy()
+    t = records
     for f in (updated_at, created_at):
-        if f not in df.columns:
-            df[f] = pd.NaT
-    # recency rank: 0 = most recently updated record of the customer
-    df = df.sort_values([customer_id, updated_at, created_at, record_key],
-                        ascending=[True, False, False, True], na_position="last", kind="stable")
-    df["__rank"] = np.arange(len(df))
-    prio = {s: i for i, s in enumerate(source_priority)}
-    df["__prio"] = df[source_system].map(prio).fillna(len(prio)).astype(int)
-    base = df.groupby(customer_id, sort=True)
-    out = pd.DataFrame(index=pd.Index(base.size().index, name=customer_id))
-    out[C.N_RECORDS] = base.size().astype("int64")
-    systems = (df[[customer_id, source_system]].dropna().astype({source_system: str})
-               .drop_duplicates().sort_values([customer_id, source_system]))
-    joined = (systems[source_system] + ";").groupby(systems[customer_id], sort=True).sum()
-    out["sources"] = joined.str[:-1].reindex(out.index).fillna("")
-    out["first_seen"] = base[created_at].min()
+        if f not in t.columns:
+            t = t.mutate(**{f: ibis.null().cast("timestamp")})
+    order = [ibis.desc(t[updated_at], nulls_first=False),
+             ibis.desc(t[created_at], nulls_first=False), t[record_key]]
+    rank = ibis.row_number().over(ibis.window(group_by=t[customer_id], order_by=order))
+    prio = ibis.cases(*[(t[source_system] == s, i) for i, s in enumerate(source_priority)],
+                      else_=len(source_priority)) if source_priority else \
+        ibis.literal(len(source_priority))
+    t = t.mutate(__rank=rank, __prio=prio.cast("int64"))
+
+    def valid(v):
+        return v.notnull() & (v.strip() != "") if v.type().is_string() else v.notnull()
+
+    aggs = {C.N_RECORDS: t.count(), "__systems": t[source_system].cast("string").collect(
+                distinct=True), "first_seen": t[created_at].min()}
+    frequent = []
     for f in fields:
         src = _NORMALISED_OUTPUT.get(f, f)
-        if src not in df.columns:
-            src = f
-        if src not in df.columns:
-            out[f] = None
+        src = src if src in t.columns else f
+        if src not in t.columns:
             continue
         rule = survivorship.get(f, "most_recent")
-        vals = df[[customer_id, src, "__rank", "__prio"]].rename(columns={src: "v"})
-        if vals["v"].dtype == object:
-            blank = vals["v"].astype(str).str.strip().eq("")
-            vals = vals[vals["v"].notna() & ~blank]
-        else:
-            vals = vals[vals["v"].notna()]
+        v = t[src]
         if rule == "most_recent":
-            win = vals.drop_duplicates(customer_id)  # already in recency order
+            aggs[f] = v.argmin(t["__rank"], where=valid(v))
         elif rule == "source_priority":
-            win = vals.sort_values([customer_id, "__prio", "__rank"]).drop_duplicates(customer_id)
-        else:  # most_frequent: count each value, ties go to the most recent
-            key = vals["v"].astype(str).str.strip().str.lower() if vals["v"].dtype == object \
-                else vals["v"]
-            vals = vals.assign(__k=key)
-            cnt = vals.groupby([customer_id, "__k"], sort=False).agg(
-                n=("v", "size"), r=("__rank", "min"), v=("v", "first")).reset_index()
-            win = cnt.sort_values([customer_id, "n", "r"], ascending=[True, False, True]) \
-                .drop_duplicates(customer_id)
-        out[f] = win.set_index(customer_id)["v"].reindex(out.index)
-    for f in _TITLE_CASE:
-        if f in out.columns and out[f].dtype == object:
-            v = out[f]
-            shout = v.notna() & v.astype(str).str.isupper()
-            out.loc[shout, f] = v[shout].astype(str).str.title()
-    out = out.reset_index()
-    lead = [customer_id, *[f for f in fields], C.N_RECORDS, "sources", "first_seen"]
-    return out[lead]
+            aggs[f] = v.argmin(t["__prio"] * _RANK_SPAN + t["__rank"], where=valid(v))
+        else:
+            frequent.append((f, src))
+    out = t.group_by(customer_id).aggregate(**aggs)
+    for f, src in frequent:  # count each value, ties go to the most recent
+        v = t[src]
+        key = v.strip().lower() if v.type().is_string() else v
+        kept = t.filter(valid(v)).mutate(__k=key)
+        cnt = kept.group_by([customer_id, "__k"]).aggregate(
+            __n=kept.count(), __r=kept["__rank"].min(), __v=kept[src].argmin(kept["__rank"]))
+        win = cnt.group_by(customer_id).aggregate(
+            **{f: cnt["__v"].argmin((-cnt["__n"]) * _RANK_SPAN + cnt["__r"])})
+        out = out.left_join(win, customer_id).select(
+            *[c for c in out.columns], win[f])
+    systems = out["__systems"].sort().join(";")
+    title = series_udf(out, _shouting_to_title, "onetoone_golden_title_case")
+    cols = {customer_id: out[customer_id]}
+    for f in fields:
+        if f not in out.columns:
+            cols[f] = ibis.null().cast("string")
+        elif f in _TITLE_CASE and out[f].type().is_string():
+            cols[f] = title(out[f])
+        else:
+            cols[f] = out[f]
+    cols[C.N_RECORDS] = out[C.N_RECORDS].cast("int64")
+    cols["sources"] = ibis.coalesce(systems, ibis.literal(""))
+    cols["first_seen"] = out["first_seen"]
+    return out.select(**cols)

@@ -319,25 +319,85 @@ def normalise_records(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     def col(name: str) -> pd.Series:
         return out[name] if name in out.columns else pd.Series(None, index=out.index, dtype=object)
 
-    out["first_name_n"] = normalise_name(col(first_name), nicknames=True)
-    out["last_name_n"] = normalise_name(col(last_name))
-    out["email_n"] = normalise_email(col(email))
-    out["phone_n"] = normalise_phone(col(phone), region=region)
-    out["postcode_n"] = normalise_postcode(col(postcode))
-    out["street_n"] = normalise_street(col(street))
-    out["city_n"] = normalise_name(col(city))
-    out["birth_date_n"] = normalise_date(col(birth_date),
-                                         latest=str(as_of) if as_of is not None else None)
-    out["region_n"] = normalise_name(col(C.REGION))
-    out["house_number_n"] = normalise_house_number(col(C.HOUSE_NUMBER))
-    out["address_line2_n"] = normalise_street(col(C.ADDRESS_LINE2))
-    for c in IDENTIFIER_MATCH_COLUMNS:
-        out[c] = normalise_identifier(col(MATCH_COLUMNS[c]))
+    named = {C.FIRST_NAME: first_name, C.LAST_NAME: last_name, C.EMAIL: email, C.PHONE: phone,
+             C.POSTCODE: postcode, C.STREET: street, C.CITY: city, C.BIRTH_DATE: birth_date}
+    for target, (src, fn) in _normalisers(region, as_of).items():
+        out[target] = fn(col(named.get(src, src)))
     out["name_key_n"] = name_key(out["first_name_n"], out["last_name_n"])
     year = out["birth_date_n"].dt.year
     out["birth_year_n"] = year.astype("Int64").astype("string").astype(object).where(
         year.notna(), None)
     return out
+
+
+def _normalisers(region: str, as_of) -> dict[str, tuple[str, Callable[[pd.Series], pd.Series]]]:
+    """Normalised column -> (the canonical column it is made from, Series -> Series)."""
+    latest = str(as_of) if as_of is not None else None
+    out = {
+        "first_name_n": (C.FIRST_NAME, lambda s: normalise_name(s, nicknames=True)),
+        "last_name_n": (C.LAST_NAME, normalise_name),
+        "email_n": (C.EMAIL, normalise_email),
+        "phone_n": (C.PHONE, lambda s: normalise_phone(s, region=region)),
+        "postcode_n": (C.POSTCODE, normalise_postcode),
+        "street_n": (C.STREET, normalise_street),
+        "city_n": (C.CITY, normalise_name),
+        "birth_date_n": (C.BIRTH_DATE, lambda s: normalise_date(s, latest=latest)),
+        "region_n": (C.REGION, normalise_name),
+        "house_number_n": (C.HOUSE_NUMBER, normalise_house_number),
+        "address_line2_n": (C.ADDRESS_LINE2, normalise_street),
+    }
+    for c in IDENTIFIER_MATCH_COLUMNS:
+        out[c] = (MATCH_COLUMNS[c], normalise_identifier)
+    return out
+
+
+def normalise_table(records, *, region: str = "GB", as_of=None):
+    """:func:`normalise_records` as an Ibis expression on the records' own engine.
+
+    ``records`` is an Ibis table (the workspace's ``customer_records``); the result is that
+    table with the same ``*_n`` columns and ``has_identifier``, computed inside the engine:
+    each normaliser is the pandas function above run as a vectorised UDF
+    (:func:`onetoone.vectorised.series_udf`), so DuckDB and Spark produce exactly the values
+    :func:`normalise_records` does, and no record reaches the driver.
+    """
+    import ibis
+
+    from ..vectorised import series_udf
+
+    have = set(records.columns)
+    latest = str(as_of) if as_of is not None else "today"
+    tag = f"{region.lower()}_{''.join(ch for ch in latest if ch.isalnum())}"
+    new = {}
+    for out, (src, fn) in _normalisers(region, as_of).items():
+        date = out == "birth_date_n"
+        if src not in have:
+            new[out] = ibis.null().cast("timestamp" if date else "string")
+            continue
+        udf = series_udf(records, fn, f"onetoone_norm_{out}_{tag}",
+                         out="timestamp" if date else "string")
+        new[out] = udf(records[src].cast("string"))
+    t = records.mutate(**new)
+    f, la = t.first_name_n.substr(0, 1), t.last_name_n.substr(0, 1)
+    year = t.birth_date_n.year().cast("string")
+    t = t.mutate(name_key_n=ibis.ifelse(f <= la, f.concat(la), la.concat(f)),
+                 birth_year_n=year)
+    return t.mutate(**{C.HAS_IDENTIFIER: has_identifier_expr(t)})
+
+
+def has_identifier_expr(t):
+    """:func:`has_identifier` as an Ibis boolean column of a normalised table."""
+    import ibis
+
+    def present(c: str):
+        return t[c].notnull() if c in t.columns else ibis.literal(False)
+
+    first, last = present("first_name_n"), present("last_name_n")
+    other = present("birth_date_n") | present("postcode_n") | present("street_n")
+    named = (first & last) | ((first | last) & other)
+    ids = present("email_n") | present("phone_n")
+    for c in IDENTIFIER_MATCH_COLUMNS:
+        ids = ids | present(c)
+    return ids | named
 
 
 def has_identifier(norm: pd.DataFrame) -> np.ndarray:
