@@ -39,7 +39,8 @@ def _duckdb_udf(fn: SeriesFn, name: str, args: tuple, out: dt.DataType):
                                     .where(res.notna(), None), type=arrow_out)
 
     call.__name__ = name
-    return ibis.udf.scalar.pyarrow(call, name=name, signature=(args, out))
+    return ibis.udf.scalar.pyarrow(call, name=name, signature=(args, out),
+                                   null_handling="special")  # nulls in, nulls out: ours
 
 
 def _spark_udf(fn: SeriesFn, name: str, args: tuple, out: dt.DataType):
@@ -81,10 +82,35 @@ def local_table(df: pd.DataFrame, name: str = "frame") -> ibis.Table:
     return con.table(name)
 
 
+def _duckdb_materialise(expr: ibis.Table, name: str) -> ibis.Table:
+    con = expr._find_backend()
+    con._run_pre_execute_hooks(expr)  # its UDFs and memtables
+    con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
+    return con.table(name)
+
+
+def _spark_materialise(expr: ibis.Table, name: str) -> ibis.Table:
+    con = expr._find_backend()
+    con._run_pre_execute_hooks(expr)
+    con._session.sql(con.compile(expr)).localCheckpoint(eager=True).createOrReplaceTempView(name)
+    return con.table(name)
+
+
+_MATERIALISE = {"duckdb": _duckdb_materialise, "pyspark": _spark_materialise}
+
+
+def materialise(expr: ibis.Table, name: str) -> ibis.Table:
+    """Compute ``expr`` once and keep it in the engine as the session's temporary table (or
+    view) ``name``; later expressions read it instead of recomputing (its UDFs run once).
+    On DuckDB a temporary table, on Spark a checkpointed view held by the executors."""
+    backend = expr._find_backend().name
+    return _MATERIALISE[backend](expr, name)
+
+
 def sha1_prefix(keys: pd.Series, prefix: str = "C", digits: int = 10) -> pd.Series:
     """``prefix`` + the first ``digits`` hex digits (upper case) of each key's SHA-1."""
     return keys.map(lambda k: None if pd.isna(k) else
                     prefix + hashlib.sha1(str(k).encode("utf-8")).hexdigest()[:digits].upper())
 
 
-__all__ = ["local_table", "series_udf", "sha1_prefix"]
+__all__ = ["local_table", "materialise", "series_udf", "sha1_prefix"]

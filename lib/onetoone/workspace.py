@@ -215,6 +215,7 @@ class Workspace:
             finally:
                 self.duckdb.unregister("__onetoone_df")
         else:  # an Ibis expression: compiled to SQL and run inside DuckDB, nothing fetched
+            self.con._run_pre_execute_hooks(df)  # its memtables and UDFs
             sql = str(self.con.compile(df))
             self.duckdb.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
 

@@ -18,7 +18,6 @@ when unrelated records change.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -412,7 +411,23 @@ def _reads(name: str, present: set[str]) -> set[str]:
     return {c for c in COMPARISON_READS[name] if c in present}
 
 
-def plan_model(norm: pd.DataFrame, *, blocking_rules=None, comparisons=None, training=None,
+def fill_stats(norm) -> tuple[int, dict[str, int], dict[str, bool]]:
+    """Rows, and per link column present: values filled, and whether it takes two or more
+    distinct values. ``norm``: a DataFrame, or an Ibis table (one aggregate in its engine)."""
+    cols = [c for c in LINK_COLUMNS if c in norm.columns]
+    if isinstance(norm, pd.DataFrame):
+        return (len(norm), {c: int(norm[c].notna().sum()) for c in cols},
+                {c: bool(norm[c].nunique(dropna=True) >= 2) for c in cols})
+    aggs = {"__rows": norm.count()}
+    for i, c in enumerate(cols):
+        aggs[f"f{i}"] = norm[c].count()
+        aggs[f"v{i}"] = (norm[c].min() != norm[c].max()).fill_null(False)
+    r = norm.aggregate(**aggs).to_pandas().iloc[0]
+    return (int(r["__rows"]), {c: int(r[f"f{i}"]) for i, c in enumerate(cols)},
+            {c: bool(r[f"v{i}"]) for i, c in enumerate(cols)})
+
+
+def plan_model(norm, *, blocking_rules=None, comparisons=None, training=None,
                min_fill_rate: float = 0.01) -> ModelPlan:
     """Choose comparisons, blocking rules, prior rules and training sessions from what the
     records hold.
@@ -427,11 +442,10 @@ def plan_model(norm: pd.DataFrame, *, blocking_rules=None, comparisons=None, tra
     column it blocks on), or ``training``. Comparisons no session can train are named in
     ``notes`` (their m stays at splink's default).
     """
-    n = max(len(norm), 1)
-    fill = {c: float(norm[c].notna().sum() / n) if c in norm.columns else 0.0
-            for c in LINK_COLUMNS}
-    present = {c for c, f in fill.items() if f >= min_fill_rate and f > 0
-               and norm[c].nunique(dropna=True) >= 2}
+    rows, filled, varied = fill_stats(norm)
+    n = max(rows, 1)
+    fill = {c: float(filled.get(c, 0) / n) for c in LINK_COLUMNS}
+    present = {c for c, f in fill.items() if f >= min_fill_rate and f > 0 and varied.get(c)}
     notes: list[str] = []
     set_in = []
     for c in LINK_COLUMNS:
@@ -830,18 +844,17 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     secs: dict[str, float] = {}
     log = logging.getLogger(__name__)
     if record_key != C.RECORD_KEY or source_system != C.SOURCE_SYSTEM:
-        norm = norm.rename(columns={record_key: C.RECORD_KEY, source_system: C.SOURCE_SYSTEM})
+        norm = norm.rename({record_key: C.RECORD_KEY, source_system: C.SOURCE_SYSTEM}
+                           if isinstance(norm, pd.DataFrame) else
+                           {C.RECORD_KEY: record_key, C.SOURCE_SYSTEM: source_system})
     for c in (C.RECORD_KEY, C.SOURCE_SYSTEM):
         if c not in norm.columns:
             raise KeyError(f"link_records expected normalised records with column {c!r} "
                            "(run normalise_records first)")
-    link_cols = [c for c in LINK_COLUMNS if c in norm.columns]
-    df = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, *link_cols]].copy()
-    for c in LINK_COLUMNS:
-        if c not in df.columns:
-            df[c] = None
-    if df[C.RECORD_KEY].duplicated().any():
-        dup = df.loc[df[C.RECORD_KEY].duplicated(), C.RECORD_KEY].iloc[0]
+    df = (_link_frame(norm, seed) if isinstance(norm, pd.DataFrame)
+          else _link_table(norm, seed))
+    n_records, dup = _key_counts(df)
+    if dup is not None:
         raise ValueError(f"record keys must be unique; {dup!r} appears more than once")
     if plan is None:
         plan = plan_model(df, blocking_rules=None, comparisons=comparisons, training=None,
@@ -852,21 +865,14 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
             plan.training = [tuple(r) for r in em_rules]
     explicit_rules = "blocking_rules" in plan.set_in_config
     present = {c for c in LINK_COLUMNS if plan.fill.get(c, 0) > 0}
-    df["birth_date_n"] = pd.to_datetime(df["birth_date_n"]).astype("datetime64[s]")
-    for c in LINK_COLUMNS:
-        if c != "birth_date_n":
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
-    # a deterministic uniform number per record: the probe sample for the recall estimate
-    h = pd.util.hash_pandas_object(df[C.RECORD_KEY], index=False).to_numpy()
-    df["probe_u"] = (h % np.uint64(1_000_003)).astype(np.float64) / 1_000_003.0
-    df[U_SAMPLE] = _u_sample_bucket(df[C.RECORD_KEY], seed)  # u's sample, the same on any engine
 
     eng = (_SparkSide(spark) if spark is not None else _DuckDBSide(threads))
     eng.load(df, "records")
+    del df  # the records live in the engine from here
     counts = count_comparisons(eng, "records", plan.blocking)
     if not explicit_rules:  # tightened first: a name rule over the limit gets a column
         plan.blocking, counts, tight = tighten_rules(eng, "records", plan.blocking, counts,
-                                                     len(df), pairs_per_record, plan.fill)
+                                                     n_records, pairs_per_record, plan.fill)
         plan.notes.extend(tight)
         loose = counts["comparisons"] > max_comparisons
         for _, r in counts[loose].iterrows():
@@ -910,15 +916,15 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     except Exception as exc:  # noqa: BLE001
         log.warning("prior from deterministic rules failed (%s); using 1 match per record", exc)
         linker._settings_obj._probability_two_random_records_match = min(
-            0.5, 1.0 / max(len(df) - 1, 1))
+            0.5, 1.0 / max(n_records - 1, 1))
     lam_rules = linker._settings_obj._probability_two_random_records_match
     if not lam_rules or not np.isfinite(lam_rules) or lam_rules <= 0:
         # no deterministic match at all (every rule's pair disagrees somewhere): start from
         # one match per record; the prior is re-estimated from the scored pairs below
         linker._settings_obj._probability_two_random_records_match = min(
-            0.5, 1.0 / max(len(df) - 1, 1))
+            0.5, 1.0 / max(n_records - 1, 1))
     if u_max_pairs is None:
-        u_max_pairs = float(min(2e6, max(5e4, 10 * len(df))))
+        u_max_pairs = float(min(2e6, max(5e4, 10 * n_records)))
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed,
                                                       num_chunks=1)
     secs["u"] = time.perf_counter() - t
@@ -939,7 +945,7 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     counts = counts.assign(new_comparisons=new, cumulative_comparisons=np.cumsum(new),
                            estimated=False)
     lam0 = float(linker._settings_obj._probability_two_random_records_match)
-    lam = _refine_prior(eng, pred, real, lam0, len(df)) if refine_prior else lam0
+    lam = _refine_prior(eng, pred, real, lam0, n_records) if refine_prior else lam0
     shift = _logit2(lam) - _logit2(lam0)
     weight = f"(match_weight + {shift!r})"
     prob = f"(1.0 / (1.0 + pow(2.0, -{weight})))"
@@ -963,6 +969,63 @@ def link_records(norm: pd.DataFrame, *, rules: Sequence[BlockingRule] | None = N
     return LinkageResult(pairs=pairs, weight_histogram=hist, blocking=counts, levels=levels,
                          scored_pairs=scored, lambda_=lam, plan=plan, training=sessions,
                          recall_estimate=recall_est, seconds=secs)
+
+
+# -- the records splink reads ------------------------------------------------------------------
+def _probe_u(keys: pd.Series) -> pd.Series:
+    """A deterministic uniform number per record key in [0, 1): the recall probe's sample."""
+    h = pd.util.hash_pandas_object(pd.Series(keys, dtype=object), index=False).to_numpy()
+    return pd.Series((h % np.uint64(1_000_003)).astype(np.float64) / 1_000_003.0,
+                     index=keys.index)
+
+
+def _link_frame(norm: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The columns splink reads, from normalised records in a DataFrame."""
+    link_cols = [c for c in LINK_COLUMNS if c in norm.columns]
+    df = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, *link_cols]].copy()
+    for c in LINK_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
+    df["birth_date_n"] = pd.to_datetime(df["birth_date_n"]).astype("datetime64[s]")
+    for c in LINK_COLUMNS:
+        if c != "birth_date_n":
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
+    df["probe_u"] = _probe_u(df[C.RECORD_KEY]).to_numpy()
+    df[U_SAMPLE] = _u_sample_bucket(df[C.RECORD_KEY], seed)  # u's sample, the same on any engine
+    return df
+
+
+def _link_table(norm, seed: int):
+    """The columns splink reads, as an Ibis expression on the normalised records' engine: the
+    probe number and u's sample bucket by the same Python code, as vectorised UDFs."""
+    import ibis
+
+    from ..vectorised import series_udf
+
+    cols = {C.RECORD_KEY: norm[C.RECORD_KEY].cast("string"),
+            C.SOURCE_SYSTEM: norm[C.SOURCE_SYSTEM].cast("string")}
+    for c in LINK_COLUMNS:
+        kind = "timestamp" if c == "birth_date_n" else "string"
+        cols[c] = norm[c].cast(kind) if c in norm.columns else ibis.null().cast(kind)
+    probe = series_udf(norm, _probe_u, "onetoone_probe_u", out="float64")
+    bucket = series_udf(norm, lambda k: pd.Series(_u_sample_bucket(k, seed), index=k.index),
+                        f"onetoone_u_sample_{int(seed)}", out="int64")
+    cols["probe_u"] = probe(norm[C.RECORD_KEY].cast("string"))
+    cols[U_SAMPLE] = bucket(norm[C.RECORD_KEY].cast("string"))
+    return norm.select(**cols)
+
+
+def _key_counts(df) -> tuple[int, str | None]:
+    """Records, and a record key that appears more than once (None when they are unique)."""
+    if isinstance(df, pd.DataFrame):
+        dup = df.loc[df[C.RECORD_KEY].duplicated(), C.RECORD_KEY]
+        return len(df), (str(dup.iloc[0]) if len(dup) else None)
+    per_key = df.group_by(C.RECORD_KEY).aggregate(n=df.count())
+    r = per_key.aggregate(n=per_key.n.sum(), dup=per_key[C.RECORD_KEY].argmax(per_key.n),
+                          most=per_key.n.max()).to_pandas()
+    if not len(r) or pd.isna(r["n"].iloc[0]):
+        return 0, None
+    return int(r["n"].iloc[0]), (str(r["dup"].iloc[0]) if r["most"].iloc[0] > 1 else None)
 
 
 # -- u from the same records on every engine ---------------------------------------------------
@@ -1040,10 +1103,13 @@ class _DuckDBSide:
                                           "temp_directory": self._spill.name})
         self.con.execute("SET enable_progress_bar = false")
 
-    def load(self, df: pd.DataFrame, name: str) -> None:
+    def load(self, df, name: str) -> None:
+        if not isinstance(df, pd.DataFrame):  # an Ibis expression of the DuckDB workspace
+            df = df.to_pyarrow()  # Arrow between two DuckDB connections of this process
         self.con.register("__records_df", df)
+        names = df.columns if isinstance(df, pd.DataFrame) else df.column_names
         typed = ", ".join(f'CAST("{c}" AS {_LINK_TYPES.get(c, "varchar").upper()}) AS "{c}"'
-                          for c in df.columns)  # an all-empty column is not INTEGER
+                          for c in names)  # an all-empty column is not INTEGER
         self.con.execute(f"CREATE TABLE {name} AS SELECT {typed} FROM __records_df")
         self.con.unregister("__records_df")
 
@@ -1073,9 +1139,12 @@ class _SparkSide:
         self.spark = spark
         self.views: list[str] = []
 
-    def load(self, df: pd.DataFrame, name: str) -> None:
+    def load(self, df, name: str) -> None:
         from pyspark.sql import types as T
 
+        if not isinstance(df, pd.DataFrame):  # an Ibis expression of the Spark workspace
+            self._load_table(df, name)
+            return
         kinds = {"timestamp": T.TimestampType(), "double": T.DoubleType(), "bigint": T.LongType()}
         schema = T.StructType([T.StructField(c, kinds.get(_LINK_TYPES.get(c, ""), T.StringType()))
                                for c in df.columns])
@@ -1089,6 +1158,17 @@ class _SparkSide:
         # optimiser copies a local relation into each of splink's joins (36k records and 13
         # blocking rules ran a 2 GB driver out of memory while planning)
         sdf = self.spark.createDataFrame(out, schema=schema).localCheckpoint(eager=True)
+        sdf.createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def _load_table(self, expr, name: str) -> None:
+        """Records computed by Spark itself: nothing passes through the driver."""
+        con = expr._find_backend()
+        con._run_pre_execute_hooks(expr)  # its UDFs and memtables
+        sdf = self.spark.sql(con.compile(expr))
+        kinds = {"timestamp": "timestamp", "double": "double", "bigint": "bigint"}
+        sdf = sdf.select(*[sdf[c].cast(kinds.get(_LINK_TYPES.get(c, ""), "string")).alias(c)
+                           for c in sdf.columns]).localCheckpoint(eager=True)
         sdf.createOrReplaceTempView(name)
         self.views.append(name)
 
@@ -1401,21 +1481,31 @@ def cluster_records(record_keys: Sequence[str], pairs: pd.DataFrame, threshold: 
 def customer_ids(cluster_keys: pd.Series, prefix: str = "C") -> pd.Series:
     """Stable customer ids: ``C`` + 10 hex digits of a hash of the cluster's smallest record
     key. The same cluster gets the same id on every run, on any machine; collisions (about one
-    in 10^12 per pair) get a numbered suffix, deterministically."""
-    uniq = pd.Series(pd.unique(cluster_keys.astype(str)))
-    ids = uniq.map(lambda k: prefix + hashlib.sha1(k.encode("utf-8")).hexdigest()[:10].upper())
-    if ids.duplicated().any():
-        order = uniq.sort_values().index
-        seen: dict[str, int] = {}
-        for ix in order:
-            v = ids[ix]
-            if v in seen:
-                seen[v] += 1
-                ids[ix] = f"{v}-{seen[v]}"
-            else:
-                seen[v] = 0
-    mapping = dict(zip(uniq, ids))
-    return cluster_keys.astype(str).map(mapping)
+    in 10^12 per pair) get a numbered suffix, deterministically (:func:`customer_id_table`)."""
+    from ..vectorised import local_table
+
+    keys = pd.DataFrame({"cluster": pd.unique(cluster_keys.astype(str))}).astype("string")
+    ids = customer_id_table(local_table(keys, "clusters"), "cluster", prefix).to_pandas()
+    ids = ids.astype({"cluster": str})
+    return cluster_keys.astype(str).map(ids.set_index("cluster")[C.CUSTOMER_ID])
+
+
+def customer_id_table(clusters, key: str = "cluster", prefix: str = "C"):
+    """The Ibis table ``clusters`` with a ``customer_id`` column from its cluster key
+    ``key``, inside the engine. The hash is a vectorised UDF
+    (:func:`onetoone.vectorised.sha1_prefix`); distinct keys whose hashes collide are
+    numbered in key order (the first keeps the bare id, the next gets ``-1``, ...) by a dense
+    rank over the hash."""
+    import ibis
+
+    from ..vectorised import series_udf, sha1_prefix
+
+    sha = series_udf(clusters, lambda k: sha1_prefix(k, prefix), f"onetoone_customer_id_{prefix}")
+    t = clusters.mutate(__id=sha(clusters[key].cast("string")))
+    nth = ibis.dense_rank().over(ibis.window(group_by=t["__id"], order_by=t[key]))
+    t = t.mutate(__nth=nth)
+    cid = ibis.ifelse(t["__nth"] == 0, t["__id"], t["__id"].concat("-", t["__nth"].cast("string")))
+    return t.mutate(**{C.CUSTOMER_ID: cid}).drop("__id", "__nth")
 
 
 # -- evaluation against a ground truth -------------------------------------------------------

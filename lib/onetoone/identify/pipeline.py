@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import ibis
 import pandas as pd
 
 from .. import columns as C
@@ -39,6 +40,126 @@ class IdentifyResult:
     seconds: dict = field(default_factory=dict)
 
 
+@dataclass
+class Resolved:
+    """What :func:`resolve` produced: the record map and the golden records as Ibis
+    expressions on the records' engine (nothing record-scale fetched), the scored pairs kept
+    (at or above the review band) as pandas, and the model."""
+
+    record_map: ibis.Table
+    customers: ibis.Table
+    pairs: pd.DataFrame
+    linkage: L.LinkageResult | None
+    cluster_stats: dict
+    seconds: dict = field(default_factory=dict)
+
+
+def _empty_pairs() -> pd.DataFrame:
+    return pd.DataFrame({"record_key_l": pd.Series(dtype=object),
+                         "record_key_r": pd.Series(dtype=object),
+                         C.MATCH_PROBABILITY: pd.Series(dtype=float),
+                         "match_weight": pd.Series(dtype=float)})
+
+
+def resolve(norm: ibis.Table, *, threshold: float = 0.95, review_low: float = 0.5,
+            max_comparisons: int = 50_000_000, household_guard: bool = True,
+            must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None,
+            survivorship: dict | None = None, source_priority=(), rules=None,
+            seed: int = 1994, blocking_rules=None, comparisons=None, training=None,
+            min_fill_rate: float = 0.01, unique_sources=(), estimate_recall: bool = True,
+            spark=None, max_pairs_per_record: float = 5.0) -> Resolved:
+    """Resolve normalised records (:func:`normalise.normalise_table`, an Ibis table on the
+    workspace's engine) into customers, with the record-scale work inside the engine.
+
+    splink reads the records with an identifier straight from the engine
+    (:func:`linkage.link_records`); only the pairs it keeps come back. Clustering (with the
+    must / cannot-link overrides and the unique sources) runs on the driver over the records
+    those pairs and decisions name, pair-scale; every other record is its own customer. The
+    record map joins those clusters back onto every record and hashes the cluster keys into
+    customer ids inside the engine (:func:`linkage.customer_id_table`), and the golden records
+    are group-bys there too (:func:`golden.golden_table`).
+    """
+    t0 = time.perf_counter()
+    secs: dict[str, float] = {}
+    usable = norm.filter(norm[C.HAS_IDENTIFIER])
+    linkage = None
+    pairs = _empty_pairs()
+    if int(usable.count().to_pyarrow().as_py()) >= 2:
+        plan = L.plan_model(usable, blocking_rules=blocking_rules, comparisons=comparisons,
+                            training=training, min_fill_rate=min_fill_rate)
+        if rules is not None:
+            plan.blocking = list(rules)
+            plan.set_in_config = (*plan.set_in_config, "blocking_rules")
+        linkage = L.link_records(usable, plan=plan, max_comparisons=max_comparisons,
+                                 keep_probability=min(review_low, threshold), seed=seed,
+                                 estimate_recall=estimate_recall, recall_threshold=threshold,
+                                 spark=spark, pairs_per_record=max_pairs_per_record)
+        pairs = linkage.pairs
+        secs.update({f"link_{k}": v for k, v in linkage.seconds.items()})
+    pairs["guarded"] = L.household_guard(pairs) if household_guard else False
+    t = time.perf_counter()
+    # the records clustering places: those a kept pair or a decision names (the rest, alone)
+    named = [pairs["record_key_l"], pairs["record_key_r"]]
+    for d in (must_link, cannot_link):
+        if d is not None and len(d):
+            named += [d["record_key_l"], d["record_key_r"]]
+    keys = pd.Series(pd.unique(pd.concat(named, ignore_index=True).astype(str)), dtype=object) \
+        if sum(len(x) for x in named) else pd.Series([], dtype=object)
+    col = "source" if "source" in norm.columns else C.SOURCE_SYSTEM
+    known = (norm.filter(norm[C.RECORD_KEY].isin(
+                ibis.memtable(pd.DataFrame({"__k": keys.astype("string")}))["__k"]))
+             .select(norm[C.RECORD_KEY].cast("string").name(C.RECORD_KEY),
+                     norm[col].cast("string").name("__src")).to_pandas())
+    unique_of = None
+    if len(unique_sources):
+        src = known["__src"].astype(object)
+        unique_of = pd.Series(src.where(src.isin(list(unique_sources))).to_numpy(),
+                              index=known[C.RECORD_KEY].to_numpy())
+    clusters, stats = L.cluster_records(known[C.RECORD_KEY], pairs[~pairs["guarded"]], threshold,
+                                        must_link=must_link, cannot_link=cannot_link,
+                                        unique_source=unique_of)
+    clusters = clusters[clusters[C.CLUSTER_SIZE] > 1]
+    record_map = record_map_table(norm, clusters)
+    secs["cluster"] = time.perf_counter() - t
+    if len(pairs):
+        cid = record_map.filter(record_map[C.RECORD_KEY].isin(
+            ibis.memtable(pd.DataFrame({"__k": keys.astype("string")}))["__k"])).select(
+            C.RECORD_KEY, C.CUSTOMER_ID).to_pandas().set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
+        pairs["customer_id_l"] = pairs["record_key_l"].astype(str).map(cid)
+        pairs["customer_id_r"] = pairs["record_key_r"].astype(str).map(cid)
+        pairs["same_customer"] = pairs["customer_id_l"] == pairs["customer_id_r"]
+    with_cid = norm.join(record_map.select(C.RECORD_KEY, C.CUSTOMER_ID), C.RECORD_KEY)
+    customers = G.golden_table(with_cid, survivorship, source_priority)
+    secs["total"] = time.perf_counter() - t0
+    return Resolved(record_map=record_map, customers=customers, pairs=pairs, linkage=linkage,
+                    cluster_stats=stats, seconds=secs)
+
+
+def record_map_table(norm: ibis.Table, clusters: pd.DataFrame) -> ibis.Table:
+    """Every record with its customer: the multi-record ``clusters`` (record_key, cluster,
+    cluster_size, match_probability; pair-scale, from :func:`linkage.cluster_records`) joined
+    onto the records as a memtable, every other record its own cluster of one, and the
+    cluster keys hashed into customer ids (:func:`linkage.customer_id_table`), in the engine."""
+    cl = ibis.memtable(pd.DataFrame({
+        "__k": clusters[C.RECORD_KEY].astype(str).to_numpy(),
+        "__cluster": clusters["cluster"].astype(str).to_numpy(),
+        "__size": clusters[C.CLUSTER_SIZE].astype("int64").to_numpy(),
+        "__p": clusters[C.MATCH_PROBABILITY].astype("float64").to_numpy()}).astype(
+        {"__k": "string", "__cluster": "string"}))
+    rec = norm.select(norm[C.RECORD_KEY].cast("string").name(C.RECORD_KEY),
+                      norm[C.SOURCE_SYSTEM].cast("string").name(C.SOURCE_SYSTEM),
+                      norm[C.RECORD_ID].cast("string").name(C.RECORD_ID),
+                      norm[C.HAS_IDENTIFIER])
+    j = rec.left_join(cl, rec[C.RECORD_KEY] == cl["__k"])
+    j = j.select(*[j[c] for c in rec.columns],
+                 cluster=ibis.coalesce(j["__cluster"], j[C.RECORD_KEY]),
+                 **{C.CLUSTER_SIZE: ibis.coalesce(j["__size"], 1).cast("int64"),
+                    C.MATCH_PROBABILITY: j["__p"].cast("float64")})
+    out = L.customer_id_table(j, "cluster")
+    return out.select(C.RECORD_KEY, C.CUSTOMER_ID, C.SOURCE_SYSTEM, C.RECORD_ID, C.CLUSTER_SIZE,
+                      C.MATCH_PROBABILITY, C.HAS_IDENTIFIER)
+
+
 def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                        threshold: float = 0.95, review_low: float = 0.5,
                        max_comparisons: int = 50_000_000, household_guard: bool = True,
@@ -49,7 +170,9 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
                        training=None, min_fill_rate: float = 0.01,
                        unique_sources=(), estimate_recall: bool = True,
                        spark=None, max_pairs_per_record: float = 5.0) -> IdentifyResult:
-    """Resolve customer records into customers.
+    """Resolve customer records held in a DataFrame into customers (:func:`resolve` on a
+    private in-memory DuckDB; the stage itself, :func:`run`, resolves the workspace's table
+    on its own engine).
 
     Records with no usable identifier (:func:`normalise.has_identifier`) skip linkage and
     become single customers; they are kept and flagged (``has_identifier`` False), never
@@ -60,63 +183,39 @@ def identify_customers(records: pd.DataFrame, *, region: str = "GB", as_of=None,
     ``blocking_rules``, ``comparisons`` and ``training`` are the config's
     ``identify.blocking_rules`` / ``comparisons`` / ``training`` (config keys); None lets
     :func:`linkage.plan_model` choose from the filled columns. ``rules`` takes blocking rules
-    already in normalised columns (tests, benchmarks). ``spark``: the Spark workspace's
-    session, where splink then runs (:func:`linkage.link_records`); None: DuckDB.
+    already in normalised columns (tests, benchmarks). ``spark``: a SparkSession where splink
+    then runs (:func:`linkage.link_records`); None: DuckDB.
     """
+    from ..vectorised import local_table, materialise
+
     t0 = time.perf_counter()
-    secs = {}
     if records[C.RECORD_KEY].isna().any() or records[C.RECORD_KEY].duplicated().any():
         raise ValueError("customer_records must have a unique, non-empty record_key per row "
                          "(ingest sets '<source_system>:<record_id>')")
-    norm = N.normalise_records(records, region=region, as_of=as_of)
-    usable = N.has_identifier(norm)
-    norm[C.HAS_IDENTIFIER] = usable
-    secs["normalise"] = time.perf_counter() - t0
-    linkage = None
-    pairs = pd.DataFrame(columns=["record_key_l", "record_key_r", C.MATCH_PROBABILITY,
-                                  "match_weight"])
-    if usable.sum() >= 2:
-        plan = L.plan_model(norm[usable], blocking_rules=blocking_rules, comparisons=comparisons,
-                            training=training, min_fill_rate=min_fill_rate)
-        if rules is not None:
-            plan.blocking = list(rules)
-            plan.set_in_config = (*plan.set_in_config, "blocking_rules")
-        linkage = L.link_records(norm[usable], plan=plan, max_comparisons=max_comparisons,
-                                 keep_probability=min(review_low, threshold), seed=seed,
-                                 estimate_recall=estimate_recall, recall_threshold=threshold,
-                                 spark=spark, pairs_per_record=max_pairs_per_record)
-        pairs = linkage.pairs
-        secs.update({f"link_{k}": v for k, v in linkage.seconds.items()})
-    pairs["guarded"] = L.household_guard(pairs) if household_guard else False
+    df = records.copy()
+    for c in df.columns:  # text columns as text (an all-empty object column is not INTEGER)
+        if df[c].dtype == object and df[c].map(type).isin([str, type(None)]).all():
+            df[c] = df[c].astype("string")
+    norm = materialise(N.normalise_table(local_table(df, "customer_records"), region=region,
+                                         as_of=as_of), "customer_records_n")
+    secs = {"normalise": time.perf_counter() - t0}
+    res = resolve(norm, threshold=threshold, review_low=review_low,
+                  max_comparisons=max_comparisons, household_guard=household_guard,
+                  must_link=must_link, cannot_link=cannot_link, survivorship=survivorship,
+                  source_priority=source_priority, rules=rules, seed=seed,
+                  blocking_rules=blocking_rules, comparisons=comparisons, training=training,
+                  min_fill_rate=min_fill_rate, unique_sources=unique_sources,
+                  estimate_recall=estimate_recall, spark=spark,
+                  max_pairs_per_record=max_pairs_per_record)
+    secs.update(res.seconds)
     t = time.perf_counter()
-    unique_of = None
-    if len(unique_sources):
-        col = "source" if "source" in norm.columns else C.SOURCE_SYSTEM
-        src = norm[col].astype(object)
-        unique_of = pd.Series(src.where(src.isin(list(unique_sources))).to_numpy(),
-                              index=norm[C.RECORD_KEY].to_numpy())
-    clusters, stats = L.cluster_records(norm[C.RECORD_KEY], pairs[~pairs["guarded"]], threshold,
-                                        must_link=must_link, cannot_link=cannot_link,
-                                        unique_source=unique_of)
-    clusters[C.CUSTOMER_ID] = L.customer_ids(clusters["cluster"])
-    secs["cluster"] = time.perf_counter() - t
-    rm = norm[[C.RECORD_KEY, C.SOURCE_SYSTEM, C.RECORD_ID, C.HAS_IDENTIFIER]].merge(
-        clusters[[C.RECORD_KEY, C.CUSTOMER_ID, C.CLUSTER_SIZE, C.MATCH_PROBABILITY]],
-        on=C.RECORD_KEY, how="left")
-    rm = rm[[C.RECORD_KEY, C.CUSTOMER_ID, C.SOURCE_SYSTEM, C.RECORD_ID, C.CLUSTER_SIZE,
-             C.MATCH_PROBABILITY, C.HAS_IDENTIFIER]]
-    cid = rm.set_index(C.RECORD_KEY)[C.CUSTOMER_ID]
-    if len(pairs):
-        pairs["customer_id_l"] = pairs["record_key_l"].map(cid)
-        pairs["customer_id_r"] = pairs["record_key_r"].map(cid)
-        pairs["same_customer"] = pairs["customer_id_l"] == pairs["customer_id_r"]
-    t = time.perf_counter()
-    with_cid = norm.merge(rm[[C.RECORD_KEY, C.CUSTOMER_ID]], on=C.RECORD_KEY)
-    customers = G.golden_records(with_cid, survivorship, source_priority)
+    rm = res.record_map.to_pandas().sort_values(C.RECORD_KEY, kind="stable")
+    customers = res.customers.to_pandas().sort_values(C.CUSTOMER_ID, kind="stable")
     secs["golden"] = time.perf_counter() - t
     secs["total"] = time.perf_counter() - t0
-    return IdentifyResult(norm=norm, record_map=rm, customers=customers, pairs=pairs,
-                          linkage=linkage, cluster_stats=stats, seconds=secs)
+    return IdentifyResult(norm=norm.to_pandas(), record_map=rm.reset_index(drop=True),
+                          customers=customers.reset_index(drop=True), pairs=res.pairs,
+                          linkage=res.linkage, cluster_stats=res.cluster_stats, seconds=secs)
 
 
 def model_table(lk: L.LinkageResult) -> pd.DataFrame:
@@ -187,15 +286,21 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
             "then each transaction's source record counts as its own customer.")
         O.ensure_overrides_table(ws)
         return {"records": 0, "customers": 0, "missing": "customer_records"}
-    records = ws.read("customer_records")
     ov = O.read_overrides(ws)
     must, cannot = O.split_decisions(ov)
+    records = ws.table("customer_records")
     unique = [s.name for s in cfg.sources if s.table == "customer_records" and s.unique]
     if "source" not in records.columns:  # an older workspace: the unique source's system
         unique = [s.system for s in cfg.sources
                   if s.table == "customer_records" and s.unique and s.system]
-    res = identify_customers(
-        records, region=cfg.country, as_of=cfg.as_of, threshold=idc.threshold_probability,
+    from ..vectorised import materialise
+
+    t0 = time.perf_counter()
+    norm = materialise(N.normalise_table(records, region=cfg.country, as_of=cfg.as_of),
+                       f"customer_records_n_{id(ws):x}")  # normalised once, in the engine
+    secs = {"normalise": time.perf_counter() - t0}
+    res = resolve(
+        norm, threshold=idc.threshold_probability,
         review_low=idc.review_band[0], max_comparisons=idc.max_comparisons,
         household_guard=idc.household_guard, must_link=must, cannot_link=cannot,
         survivorship=idc.survivorship, source_priority=idc.source_priority,
@@ -203,8 +308,10 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         training=idc.training, min_fill_rate=idc.min_fill_rate, unique_sources=unique,
         max_pairs_per_record=idc.max_pairs_per_record,
         spark=ws.spark if ws.engine == "spark" else None)  # splink on the workspace's engine
+    secs.update(res.seconds)
+    t = time.perf_counter()
     with ws.stage_run("identify"):  # one transaction for all of them, in the run ledger
-        ws.write("record_map", res.record_map)
+        ws.write("record_map", res.record_map)  # computed in the engine, never fetched
         ws.write("customers", res.customers)
         ws.write("linkage_pairs", _storable_pairs(res.pairs))
         O.ensure_overrides_table(ws)
@@ -213,17 +320,23 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
             ws.write("linkage_weights", res.linkage.weight_histogram)
             ws.write("linkage_blocking", res.linkage.blocking)
             ws.write("linkage_model", model_table(res.linkage))
-    rm, cust = res.record_map, res.customers
+    secs["write"] = time.perf_counter() - t
+    rm, cust = ws.table("record_map"), ws.table("customers")
+    counts = rm.aggregate(records=rm.count(),
+                          without=(~rm[C.HAS_IDENTIFIER]).cast("int64").sum()).to_pandas().iloc[0]
+    ccounts = cust.aggregate(customers=cust.count(),
+                             multi=(cust[C.N_RECORDS] > 1).cast("int64").sum()).to_pandas().iloc[0]
+    n_records, n_customers = int(counts["records"]), int(ccounts["customers"])
     band = idc.review_band
     p = res.pairs
     review = int((((p[C.MATCH_PROBABILITY] >= band[0]) & (p[C.MATCH_PROBABILITY] < band[1]))
                   | (p["guarded"] & (p[C.MATCH_PROBABILITY] >= band[0]))).sum()) if len(p) else 0
     summary = {
-        "records": len(rm),
-        "records_without_identifier": int((~rm[C.HAS_IDENTIFIER]).sum()),
-        "customers": len(cust),
-        "multi_record_customers": int((cust[C.N_RECORDS] > 1).sum()),
-        "duplicate_rate": float(1 - len(cust) / len(rm)) if len(rm) else 0.0,
+        "records": n_records,
+        "records_without_identifier": int(counts["without"] or 0),
+        "customers": n_customers,
+        "multi_record_customers": int(ccounts["multi"] or 0),
+        "duplicate_rate": float(1 - n_customers / n_records) if n_records else 0.0,
         "scored_pairs": int(res.linkage.scored_pairs) if res.linkage else 0,
         "pairs_merged": int(p["same_customer"].sum()) if "same_customer" in p else 0,
         "pairs_for_review": review,
@@ -246,10 +359,13 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         row = rec[(rec["table"] == table) & (rec["dimension"] == "all")]
         if len(row):
             summary[f"{table}_recognised"] = float(row["rate"].iloc[0])
-    adr = P.addressable(cust)
+    need = sorted({c for consent, cols in P.CHANNEL_NEEDS.values() for c in (consent, *cols)}
+                  & set(cust.columns))
+    adr = P.addressable(cust.select(need).to_pandas())  # per customer, the columns it reads
     for _, r in adr.iterrows():
         summary[f"addressable_{r['channel']}"] = float(r["share"])
-    summary["seconds"] = round(float(res.seconds["total"]), 1)
+    secs["total"] = time.perf_counter() - t0
+    summary["seconds"] = round(float(secs["total"]), 1)
     say(f"  {summary['records']:,} source records -> {summary['customers']:,} customers "
         f"({summary['records_without_identifier']:,} records without a usable identifier kept "
         f"as single customers; {summary['pairs_for_review']:,} pairs for clerical review)")
