@@ -29,9 +29,11 @@ After the last stage every table is written to Parquet (DuckDB's writer, snappy,
 default) and its bytes are printed beside its uncompressed Arrow size: the bytes a Spark
 cluster would read, and the range its shuffles of those rows would move.
 
-``--probe`` measures, on those workspaces, the part of Identify that is record-scale pandas on
-the driver (customer_records read into pandas, normalise_records, golden_records: the stage's
-own functions and config), with the deep memory per record of each frame.
+``--probe`` measures, on those workspaces, Identify's steps one by one with the stage's own
+functions and config: the normalisation and the golden records inside the engine
+(normalise_table, golden_table, materialised), and what reaches Python: the pairs splink kept
+and the clustering of the records they name (cluster_records), with the deep memory of each
+frame.
 
 ``--accuracy`` scores Identify's record map against the generator's ground truth after the
 stage (pairwise precision, recall, F1, and the blocking recall of the rules the run used), so
@@ -68,6 +70,7 @@ from onetoone.workspace import Workspace
 
 CLI = str(Path(sys.executable).parent / "onetoone")  # the venv's; PYTHONPATH picks the code
 STAGES = ("identify", "differentiate", "interact", "customize")
+ONLY = [STAGES]  # the stages run after ingest (--stages), in their order
 INPUT_TABLES = ("customer_records", "transactions", "interactions")
 
 
@@ -165,28 +168,36 @@ def purchase_pair_rows(ws_path: Path) -> int | None:
 
 PROBE = """
 import json, resource, sys, time
+import pandas as pd
 from onetoone import columns as C
 from onetoone.config import load_config
-from onetoone.identify import golden as G, normalise as N
+from onetoone.identify import golden as G, linkage as L, normalise as N
+from onetoone.vectorised import materialise
 from onetoone.workspace import Workspace
 cfg = load_config(sys.argv[1])
 out = {}
 with Workspace(cfg.workspace_path, read_only=True) as ws:
-    t = time.perf_counter(); rec = ws.read("customer_records")
-    out["read_s"] = time.perf_counter() - t
-    out["records"] = len(rec); out["records_bytes"] = int(rec.memory_usage(deep=True).sum())
     t = time.perf_counter()
-    norm = N.normalise_records(rec, region=cfg.country, as_of=cfg.as_of)
+    norm = materialise(N.normalise_table(ws.table("customer_records"), region=cfg.country,
+                                         as_of=cfg.as_of), "probe_norm")
+    out["records"] = int(norm.count().to_pyarrow().as_py())
     out["normalise_s"] = time.perf_counter() - t
-    out["norm_bytes"] = int(norm.memory_usage(deep=True).sum())
-    rm = ws.read("record_map", [C.RECORD_KEY, C.CUSTOMER_ID])
-    with_cid = norm.merge(rm, on=C.RECORD_KEY)
+    rm = ws.table("record_map").select(C.RECORD_KEY, C.CUSTOMER_ID)
     t = time.perf_counter()
-    cust = G.golden_records(with_cid, cfg.identify.survivorship, cfg.identify.source_priority)
+    gold = materialise(G.golden_table(norm.join(rm, C.RECORD_KEY), cfg.identify.survivorship,
+                                      cfg.identify.source_priority), "probe_golden")
+    out["customers"] = int(gold.count().to_pyarrow().as_py())
     out["golden_s"] = time.perf_counter() - t
-    out["customers"] = len(cust); out["golden_bytes"] = int(cust.memory_usage(deep=True).sum())
+    # what reaches Python: the pairs splink kept and the clustering of the records they name
     pairs = ws.read("linkage_pairs")
     out["pairs"] = len(pairs); out["pairs_bytes"] = int(pairs.memory_usage(deep=True).sum())
+    keys = pd.unique(pd.concat([pairs["record_key_l"], pairs["record_key_r"]]).astype(str))
+    t = time.perf_counter()
+    held = pairs[~pairs["guarded"].astype(bool)] if "guarded" in pairs else pairs
+    clusters, _ = L.cluster_records(pd.Series(keys), held, cfg.identify.threshold_probability)
+    out["cluster_s"] = time.perf_counter() - t
+    out["clustered_records"] = len(keys)
+    out["clusters_bytes"] = int(clusters.memory_usage(deep=True).sum())
 out["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print("PROBE " + json.dumps(out))
 """
@@ -314,9 +325,9 @@ def auto_cap(rules: list[dict], budget: int) -> int:
 
 
 def probe(people: int, work: Path) -> dict | None:
-    """Identify's driver-side pandas, measured on the ingested and identified workspace of
-    WORK/s<N>: customer_records read into pandas, normalise_records, golden_records (the
-    same functions and config the stage calls), and the deep memory of each frame."""
+    """Identify step by step on the ingested and identified workspace of WORK/s<N> (the
+    stage's functions and config): normalisation and golden records in the engine, and the
+    pairs and clusters that reach Python, with their deep memory."""
     cfg = work / f"s{people}" / "client.yaml"
     log = work / f"s{people}.probe.log"
     m = measured([sys.executable, "-c", PROBE, str(cfg)], log)
@@ -327,13 +338,13 @@ def probe(people: int, work: Path) -> dict | None:
     r = json.loads(lines[-1][6:]) | {"seconds": m["seconds"], "load_start": m["load_start"],
                                      "load_end": m["load_end"]}
     n = r["records"]
-    print(f"  {people:>10,d} people: {n:,} records read {r['read_s']:.1f} s "
-          f"({r['records_bytes'] / n:,.0f} B/record in pandas), normalise "
-          f"{r['normalise_s']:.1f} s (frame {r['norm_bytes'] / n:,.0f} B/record), golden records "
-          f"{r['golden_s']:.1f} s for {r['customers']:,} customers "
-          f"({r['golden_bytes'] / max(r['customers'], 1):,.0f} B/customer); linkage_pairs "
-          f"{r['pairs']:,} rows ({r['pairs_bytes'] / max(r['pairs'], 1):,.0f} B/pair); process "
-          f"peak {mib(r['maxrss'])} ({r['maxrss'] / n:,.0f} B/record); load "
+    print(f"  {people:>10,d} people: {n:,} records normalised in the engine "
+          f"{r['normalise_s']:.1f} s, golden records {r['golden_s']:.1f} s for "
+          f"{r['customers']:,} customers; in Python: linkage_pairs {r['pairs']:,} rows "
+          f"({r['pairs_bytes'] / max(r['pairs'], 1):,.0f} B/pair, {mib(r['pairs_bytes'])}), "
+          f"clustering of {r['clustered_records']:,} records {r['cluster_s']:.1f} s "
+          f"({mib(r['clusters_bytes'])}); process peak {mib(r['maxrss'])} "
+          f"({r['maxrss'] / n:,.0f} B/record, DuckDB included); load "
           f"{r['load_start']:.1f}->{r['load_end']:.1f}", flush=True)
     return r
 
@@ -389,7 +400,7 @@ def run_size(people: int, work: Path, reuse: bool, seed: int, save=lambda res: N
     res["export_bytes"] = sum(p.stat().st_size for p in data.iterdir() if p.is_file()
                               and p.suffix in (".gz", ".parquet", ".csv"))
     steps = [("ingest", [CLI, "ingest", str(cfg)])] + [
-        (s, [CLI, "run", s, str(cfg)]) for s in STAGES]
+        (s, [CLI, "run", s, str(cfg)]) for s in STAGES if s in ONLY[0]]
     before: dict[str, int] = {}
     for name, cmd in steps:
         m = measured(cmd, log)
@@ -541,6 +552,8 @@ def main() -> None:
                     help="use a client already generated in WORK/s<N> (only its workspace is "
                          "rebuilt)")
     ap.add_argument("--seed", type=int, default=1994)
+    ap.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                    help="stages to run after ingest (in the workbook's order; default all)")
     ap.add_argument("--count-blocking", action="store_true",
                     help="after ingest, count what the default model's blocking rules would "
                          "generate, without scoring (linkage.count_comparisons and splink)")
@@ -572,6 +585,7 @@ def main() -> None:
         return
     COUNT_BLOCKING[0] = args.count_blocking
     ACCURACY_ON[0] = args.accuracy
+    ONLY[0] = tuple(args.stages)
     mc = str(args.identify_max_comparisons)
     MAX_COMPARISONS[0] = -int(mc[5:]) if mc.startswith("auto:") else int(mc)
     if args.max_rss_gib:

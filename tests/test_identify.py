@@ -64,6 +64,37 @@ def test_postcodes_dates_and_the_identifier_rule():
     assert N.has_identifier(norm).tolist() == [True, True, False, True, False]
 
 
+def test_normalise_table_in_the_engine_gives_normalise_records_values():
+    """The engine's normalisation (the pandas functions as vectorised UDFs) against the pandas
+    one, value for value, on records with every quirk the normalisers handle."""
+    from onetoone.vectorised import local_table
+
+    recs = pd.DataFrame({
+        C.RECORD_KEY: [f"crm:{i}" for i in range(8)], C.SOURCE_SYSTEM: "crm",
+        C.RECORD_ID: [str(i) for i in range(8)],
+        C.FIRST_NAME: ["  Bill ", "ZOË", None, "Anne-Marie", "", "o'brien", "Sam", "Bill"],
+        C.LAST_NAME: ["O'Brien", "Smith", "Lee", None, "Ng", "OBRIEN", "Ødegård", "Ng"],
+        C.EMAIL: [" A@X.COM", "bad@", None, "a@b.co.uk", "x@y", "q@r.com ", "", "a @x.com"],
+        C.PHONE: ["07700 900123", "+44 (0)7700 900124", "0044 7700 900125", "12", None,
+                  "(07700) 900-126", "letters", "07700900123"],
+        C.POSTCODE: ["sw1a 1aa", None, "LS1-4AB", "", "m1 1ae", "SW1A1AA", "x", None],
+        C.BIRTH_DATE: ["1980-02-03", "1900-01-01", "2090-01-01", "garbage", None, "03/04/1975",
+                       "1975-04-03", "1970-01-01"],
+        C.ACCOUNT_NUMBER: ["123-456 789", "000000", "ab1", None, "A1B2C3", "", "9999", "x"],
+    })
+    pandas_side = N.normalise_records(recs, as_of="2026-09-30")
+    engine = N.normalise_table(local_table(recs.astype("string"), "r"),
+                               as_of="2026-09-30").to_pandas().sort_values(C.RECORD_KEY)
+    engine = engine.reset_index(drop=True)
+    for c in [c for c in pandas_side.columns if c.endswith("_n")]:
+        a, b = pandas_side[c], engine[c]
+        if c == "birth_date_n":
+            a, b = pd.to_datetime(a), pd.to_datetime(b)
+        same = (a.isna() & b.isna()) | (a.astype(object) == b.astype(object))
+        assert same.all(), (c, a[~same].tolist(), b[~same].tolist())
+    assert engine[C.HAS_IDENTIFIER].tolist() == N.has_identifier(pandas_side).tolist()
+
+
 # -- blocking -----------------------------------------------------------------------------------
 def _con_with(df: pd.DataFrame):
     import duckdb
@@ -259,6 +290,20 @@ def test_customer_ids_are_stable_and_deterministic():
     assert a.iloc[0] != a.iloc[2] and a.str.match(r"^C[0-9A-F]{10}$").all()
 
 
+def test_customer_ids_number_colliding_hashes_in_key_order(monkeypatch):
+    """Two cluster keys whose hashes collide: the smaller key keeps the bare id, the next gets
+    ``-1``; every record of one cluster gets its cluster's id (a dense rank in the engine)."""
+    import onetoone.vectorised as V
+
+    real = V.sha1_prefix
+    monkeypatch.setattr(V, "sha1_prefix", lambda k, prefix="C": real(k, prefix).where(
+        ~k.isin(["crm:2", "crm:7"]), "CSAME"))
+    ids = L.customer_ids(pd.Series(["crm:7", "web:1", "crm:2", "crm:7", "crm:2"]))
+    assert ids.tolist()[0] == "CSAME-1" and ids.tolist()[2] == "CSAME"
+    assert ids.iloc[3] == ids.iloc[0] and ids.iloc[4] == ids.iloc[2]
+    assert ids.iloc[1] == real(pd.Series(["web:1"])).iloc[0]
+
+
 def test_pairwise_scores_on_a_known_example():
     pred = pd.Series(["x", "x", "x", "y"])
     truth = pd.Series(["A", "A", "B", "B"])
@@ -296,6 +341,17 @@ def test_survivorship_rules_choose_per_field():
         G.golden_records(recs, {C.CITY: "loudest"})
 
 
+def test_golden_records_title_case_names_written_in_capitals_whatever_the_dtype():
+    """"WALKER" from an old till becomes "Walker" in the golden record, in a pandas 3 string
+    column as in an object one (the string dtype once skipped it), and "McDonald" is kept."""
+    recs = pd.DataFrame({C.CUSTOMER_ID: ["c1", "c2", "c3"], C.RECORD_KEY: ["a", "b", "c"],
+                         C.SOURCE_SYSTEM: "pos", C.LAST_NAME: ["WALKER", "McDonald", None],
+                         C.CITY: ["LEEDS", "York", "HULL"]}).astype("string")
+    g = G.golden_records(recs, fields=[C.LAST_NAME, C.CITY]).set_index(C.CUSTOMER_ID)
+    assert g[C.LAST_NAME].tolist()[:2] == ["Walker", "McDonald"] and pd.isna(g.loc["c3", C.LAST_NAME])
+    assert g[C.CITY].tolist() == ["Leeds", "York", "Hull"]
+
+
 # -- profile ------------------------------------------------------------------------------------
 def test_addressable_needs_both_contact_and_consent_and_questions_rank_by_value():
     cust = pd.DataFrame({C.CUSTOMER_ID: ["a", "b", "c"],
@@ -304,6 +360,11 @@ def test_addressable_needs_both_contact_and_consent_and_questions_rank_by_value(
                          C.PHONE: [None, None, None], C.CONSENT_SMS: [True, True, True]})
     a = P.addressable(cust).set_index("channel")
     assert a.loc["email", "addressable"] == 1 and a.loc["sms", "addressable"] == 0
+    from onetoone.vectorised import local_table  # counted in the engine: the same table
+
+    blank = cust.assign(**{C.EMAIL: ["a@x.com", " ", "c@x.com"]}).astype(
+        {C.EMAIL: "string", C.PHONE: "string"})
+    pd.testing.assert_frame_equal(P.addressable(local_table(blank, "c")), P.addressable(blank))
     q = P.questions_to_ask(cust, {C.EMAIL: (3.0, "cheap"), C.PHONE: (2.0, "calls")})
     assert q["attribute"].tolist() == [C.PHONE, C.EMAIL]  # 3 x 2.0 beats 1 x 3.0
     assert q["missing"].tolist() == [3, 1]

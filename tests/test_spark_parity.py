@@ -223,6 +223,32 @@ def test_spark_jaro_winkler_is_duckdbs_to_the_bit(clients):
     assert (jar["c"].to_numpy() != m["d"].to_numpy()).any()
 
 
+def test_identify_normalises_and_builds_golden_records_inside_spark(clients):
+    """The normalisation and the golden records as Spark computes them (the pandas functions
+    as pandas UDFs on the executors, the survivorship as group-bys) against the library's
+    pandas functions on the same records, value for value."""
+    from onetoone.identify import golden as G
+    from onetoone.identify import normalise as N
+
+    duck, spark, _ = clients
+    cfg = load_config(spark.path.parent / "client.yaml")
+    t = spark.table("customer_records")
+    engine = N.normalise_table(t, region=cfg.country, as_of=cfg.as_of)
+    got = engine.to_pandas().sort_values(C.RECORD_KEY).reset_index(drop=True)
+    want = N.normalise_records(t.to_pandas(), region=cfg.country, as_of=cfg.as_of)
+    want = want.sort_values(C.RECORD_KEY).reset_index(drop=True)
+    cols = [c for c in want.columns if c.endswith("_n")]
+    _assert_same("normalised records", want[[C.RECORD_KEY, *cols]], got[[C.RECORD_KEY, *cols]])
+    assert got[C.HAS_IDENTIFIER].tolist() == N.has_identifier(want).tolist()
+    rm = spark.table("record_map").select(C.RECORD_KEY, C.CUSTOMER_ID)
+    on_spark = G.golden_table(engine.join(rm, C.RECORD_KEY), cfg.identify.survivorship,
+                              cfg.identify.source_priority).to_pandas()
+    in_pandas = G.golden_records(want.merge(rm.to_pandas(), on=C.RECORD_KEY),
+                                 cfg.identify.survivorship, cfg.identify.source_priority)
+    _assert_same("golden records", in_pandas, on_spark)
+    _assert_same("customers", duck.read("customers"), on_spark)
+
+
 def test_the_lookup_runs_on_spark(clients):
     duck, spark, decided = clients
     pair = decided["pair"]

@@ -359,9 +359,7 @@ def run(cfg, ws: Workspace, echo: bool = True) -> dict:
         row = rec[(rec["table"] == table) & (rec["dimension"] == "all")]
         if len(row):
             summary[f"{table}_recognised"] = float(row["rate"].iloc[0])
-    need = sorted({c for consent, cols in P.CHANNEL_NEEDS.values() for c in (consent, *cols)}
-                  & set(cust.columns))
-    adr = P.addressable(cust.select(need).to_pandas())  # per customer, the columns it reads
+    adr = P.addressable(cust)  # counted in the engine
     for _, r in adr.iterrows():
         summary[f"addressable_{r['channel']}"] = float(r["share"])
     secs["total"] = time.perf_counter() - t0

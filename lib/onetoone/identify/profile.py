@@ -75,8 +75,11 @@ def completeness(customers: pd.DataFrame, records: pd.DataFrame | None = None,
     return out
 
 
-def addressable(customers: pd.DataFrame, channels: Mapping = CHANNEL_NEEDS) -> pd.DataFrame:
+def addressable(customers, channels: Mapping = CHANNEL_NEEDS) -> pd.DataFrame:
     """Per outbound channel: customers with the contact detail, with consent, and both.
+
+    ``customers``: the golden records as a DataFrame, or as an Ibis table (the counts are then
+    one aggregate in its engine and no customer is fetched).
 
     Returns
     -------
@@ -84,6 +87,8 @@ def addressable(customers: pd.DataFrame, channels: Mapping = CHANNEL_NEEDS) -> p
         channel, customers, with_contact, with_consent, addressable, share (addressable /
         customers).
     """
+    if not isinstance(customers, pd.DataFrame):
+        return _addressable_in_engine(customers, channels)
     n = len(customers)
     rows = []
     for ch, (consent, needs) in channels.items():
@@ -95,6 +100,39 @@ def addressable(customers: pd.DataFrame, channels: Mapping = CHANNEL_NEEDS) -> p
         rows.append({"channel": ch, "customers": n, "with_contact": int(contact.sum()),
                      "with_consent": int(ok.sum()), "addressable": int((contact & ok).sum()),
                      "share": float((contact & ok).mean()) if n else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def _addressable_in_engine(t, channels: Mapping) -> pd.DataFrame:
+    import ibis
+    import ibis.expr.types as ir
+
+    def known(col: str):
+        if col not in t.columns:
+            return ibis.literal(False)
+        v = t[col]
+        return (v.notnull() & (v.cast("string").strip() != "")) if v.type().is_string() \
+            else v.notnull()
+
+    aggs = {"n": t.count()}
+    for i, (_, (consent, needs)) in enumerate(channels.items()):
+        contact = ibis.literal(True)
+        for col in needs:
+            contact = contact & known(col)
+        ok = (t[consent].cast("boolean").fill_null(False) if consent in t.columns
+              else ibis.literal(False))
+        for key, cond in ((f"c{i}", contact), (f"o{i}", ok), (f"b{i}", contact & ok)):
+            # a column missing altogether makes a constant False: nobody counts
+            aggs[key] = (cond.cast("int64").sum() if isinstance(cond, ir.Column)
+                         else ibis.literal(0, "int64"))
+    r = t.aggregate(**aggs).to_pandas().iloc[0]
+    n = int(r["n"])
+    rows = []
+    for i, ch in enumerate(channels):
+        both = int(r[f"b{i}"] or 0)
+        rows.append({"channel": ch, "customers": n, "with_contact": int(r[f"c{i}"] or 0),
+                     "with_consent": int(r[f"o{i}"] or 0), "addressable": both,
+                     "share": both / n if n else float("nan")})
     return pd.DataFrame(rows)
 
 
